@@ -1,0 +1,141 @@
+"""The database: engine set-up for SQLite and PostgreSQL, migrations, transactions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from pemx.adapters.db import tables
+from pemx.domain.errors import ErrorCode, PemxError
+from pemx.domain.folders import CATALOGUE
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+WRITE = "pemx_write"
+
+
+class Database:
+    """One engine per process. Writes on SQLite take the write lock at BEGIN (IMMEDIATE),
+    so two writers never deadlock upgrading a read lock; reads run on WAL snapshots."""
+
+    def __init__(self, url: str, *, pool_size: int = 16, busy_timeout_s: float = 10.0) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url, pool_size, busy_timeout_s)
+        else:
+            self.engine = sa.create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+
+    @property
+    def sqlite_path(self) -> str | None:
+        return self.url.database if self.is_sqlite else None
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision, then refresh the folder catalogue."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.connect(write=True) as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with self.connect(write=True) as conn:
+            _sync_folder_names(conn)
+
+    @contextmanager
+    def connect(self, *, write: bool) -> Iterator[Connection]:
+        """A connection inside a transaction: committed on success, rolled back on error."""
+        with translate_busy(), self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: write})
+            with conn.begin():
+                yield conn
+
+    def open(self) -> tuple[Connection, sa.RootTransaction]:
+        """A write transaction that outlives this call (txn.Begin); the caller ends it."""
+        with translate_busy():
+            conn = self.engine.connect()
+            try:
+                conn.execution_options(**{WRITE: True})
+                return conn, conn.begin()
+            except BaseException:
+                conn.close()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def translate_busy() -> Iterator[None]:
+    """SQLite's 'database is locked' after the busy timeout becomes a clear OA error."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        if "database is locked" in str(exc) or "database is busy" in str(exc):
+            raise PemxError(
+                ErrorCode.STORE_BUSY,
+                "The database is busy (another transaction holds the write lock); retry.",
+                {},
+            ) from exc
+        raise
+
+
+def _sqlite_engine(url: str, pool_size: int, busy_timeout_s: float) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+        poolclass=sa.pool.QueuePool,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling is off; pemx emits BEGIN itself below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE, True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _sync_folder_names(conn: Connection) -> None:
+    """Dovecot reads folder names from the database; keep them equal to the catalogue."""
+    table = tables.dovecot_folder_names
+    rows = {r.language: r for r in conn.execute(sa.select(table))}
+    for language, names in CATALOGUE.items():
+        values = {
+            "drafts": names.drafts,
+            "sent": names.sent,
+            "trash": names.trash,
+            "junk": names.junk,
+            "archive": names.archive,
+        }
+        current = rows.get(language)
+        if current is None:
+            conn.execute(sa.insert(table).values(language=language, **values))
+        elif any(getattr(current, key) != value for key, value in values.items()):
+            conn.execute(sa.update(table).where(table.c.language == language).values(**values))
+
+
+def sqlite_url(data_dir: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(data_dir).resolve() / 'pemx.db'}"

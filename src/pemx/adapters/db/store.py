@@ -1,0 +1,507 @@
+"""The SQL implementation of the service layer's Store and UnitOfWork ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from pemx.adapters.db.database import Database
+from pemx.adapters.db.tables import (
+    accounts,
+    domains,
+    email_addresses,
+    mailboxes,
+    members,
+    service_templates,
+    service_users,
+    subscription_resources,
+    subscriptions,
+    template_resources,
+)
+from pemx.domain.model import (
+    Account,
+    AccountType,
+    Domain,
+    ExchangeMode,
+    Mailbox,
+    MailboxSettings,
+    Member,
+    ObjectStatus,
+    ResourceType,
+    ResourceUsage,
+    ServiceTemplate,
+    ServiceUser,
+    Subscription,
+)
+
+
+class SqlStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _one(self, query: sa.Select[Any]) -> Row[Any] | None:
+        return self.conn.execute(query).first()
+
+    def _insert(self, table: sa.Table, values: dict[str, Any]) -> int:
+        result = self.conn.execute(sa.insert(table).values(**values))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    # accounts and staff -------------------------------------------------------------
+    def get_account(self, account_id: int) -> Account | None:
+        row = self._one(sa.select(accounts).where(accounts.c.id == account_id))
+        if row is None:
+            return None
+        return Account(
+            id=row.id,
+            type=AccountType(row.type),
+            parent_id=row.parent_id,
+            company_name=row.company_name,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            locale=row.locale,
+            enabled=row.enabled,
+        )
+
+    def insert_account(
+        self,
+        *,
+        account_id: int | None,
+        type: str,
+        parent_id: int | None,
+        company_name: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        locale: str | None,
+        contact: Mapping[str, Any],
+    ) -> int:
+        values: dict[str, Any] = {
+            "type": type,
+            "parent_id": parent_id,
+            "company_name": company_name,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "locale": locale,
+            "contact": dict(contact),
+            "enabled": True,
+        }
+        if account_id is not None:
+            values["id"] = account_id
+        return self._insert(accounts, values)
+
+    def get_account_contact(self, account_id: int) -> dict[str, Any]:
+        value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
+        return dict(value or {})
+
+    def get_member(self, member_id: int) -> Member | None:
+        row = self._one(sa.select(members).where(members.c.id == member_id))
+        return _member(row) if row else None
+
+    def get_member_by_login(self, login: str) -> Member | None:
+        row = self._one(sa.select(members).where(members.c.login == login))
+        return _member(row) if row else None
+
+    def insert_member(
+        self,
+        *,
+        member_id: int | None,
+        account_id: int,
+        login: str,
+        password_hash: str,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+    ) -> int:
+        values: dict[str, Any] = {
+            "account_id": account_id,
+            "login": login,
+            "password_hash": password_hash,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "enabled": True,
+        }
+        if member_id is not None:
+            values["id"] = member_id
+        return self._insert(members, values)
+
+    # templates and subscriptions ----------------------------------------------------
+    def insert_template(
+        self,
+        *,
+        template_id: int | None,
+        owner_account_id: int,
+        name: str,
+        limits: Mapping[ResourceType, int],
+        source_subscription_id: int | None,
+    ) -> int:
+        values: dict[str, Any] = {
+            "owner_account_id": owner_account_id,
+            "name": name,
+            "active": True,
+            "source_subscription_id": source_subscription_id,
+        }
+        if template_id is not None:
+            values["id"] = template_id
+        new_id = self._insert(service_templates, values)
+        if limits:
+            self.conn.execute(
+                sa.insert(template_resources),
+                [
+                    {"template_id": new_id, "resource_type_id": int(rt), "resource_limit": limit}
+                    for rt, limit in limits.items()
+                ],
+            )
+        return new_id
+
+    def get_template(self, template_id: int) -> ServiceTemplate | None:
+        row = self._one(sa.select(service_templates).where(service_templates.c.id == template_id))
+        if row is None:
+            return None
+        limits = {
+            ResourceType(r.resource_type_id): r.resource_limit
+            for r in self.conn.execute(
+                sa.select(template_resources).where(template_resources.c.template_id == row.id)
+            )
+        }
+        return ServiceTemplate(
+            id=row.id,
+            owner_account_id=row.owner_account_id,
+            name=row.name,
+            active=row.active,
+            limits=limits,
+            source_subscription_id=row.source_subscription_id,
+        )
+
+    def insert_subscription(
+        self,
+        *,
+        subscription_id: int | None,
+        account_id: int,
+        template_id: int,
+        name: str,
+        exchange_mode: ExchangeMode,
+        parent_subscription_id: int | None,
+        limits: Mapping[ResourceType, int],
+    ) -> int:
+        values: dict[str, Any] = {
+            "account_id": account_id,
+            "template_id": template_id,
+            "name": name,
+            "enabled": True,
+            "exchange_mode": exchange_mode.value,
+            "parent_subscription_id": parent_subscription_id,
+        }
+        if subscription_id is not None:
+            values["id"] = subscription_id
+        new_id = self._insert(subscriptions, values)
+        if limits:
+            self.conn.execute(
+                sa.insert(subscription_resources),
+                [
+                    {
+                        "subscription_id": new_id,
+                        "resource_type_id": int(rt),
+                        "resource_limit": limit,
+                        "usage": 0,
+                    }
+                    for rt, limit in limits.items()
+                ],
+            )
+        return new_id
+
+    def get_subscription(self, subscription_id: int) -> Subscription | None:
+        rows = self._subscriptions(subscriptions.c.id == subscription_id)
+        return rows[0] if rows else None
+
+    def account_subscriptions(self, account_id: int) -> list[Subscription]:
+        return self._subscriptions(subscriptions.c.account_id == account_id)
+
+    def _subscriptions(self, condition: sa.ColumnElement[bool]) -> list[Subscription]:
+        query = (
+            sa.select(
+                subscriptions,
+                subscription_resources.c.resource_type_id,
+                subscription_resources.c.resource_limit,
+                subscription_resources.c.usage,
+            )
+            .outerjoin(
+                subscription_resources,
+                subscription_resources.c.subscription_id == subscriptions.c.id,
+            )
+            .where(condition)
+            .order_by(subscriptions.c.id)
+        )
+        found: dict[int, Subscription] = {}
+        for row in self.conn.execute(query):
+            subscription = found.get(row.id)
+            if subscription is None:
+                subscription = found[row.id] = Subscription(
+                    id=row.id,
+                    account_id=row.account_id,
+                    template_id=row.template_id,
+                    name=row.name,
+                    enabled=row.enabled,
+                    exchange_mode=ExchangeMode(row.exchange_mode),
+                    parent_subscription_id=row.parent_subscription_id,
+                    resources={},
+                )
+            if row.resource_type_id is not None:
+                resource = ResourceType(row.resource_type_id)
+                subscription.resources[resource] = ResourceUsage(
+                    resource, row.resource_limit, row.usage
+                )
+        return list(found.values())
+
+    def set_exchange_mode(self, subscription_id: int, mode: ExchangeMode) -> None:
+        self.conn.execute(
+            sa.update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(exchange_mode=mode.value)
+        )
+
+    def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
+        table = subscription_resources
+        query = (
+            sa.update(table)
+            .where(table.c.subscription_id == subscription_id)
+            .where(table.c.resource_type_id == int(resource))
+            .values(usage=table.c.usage + delta)
+        )
+        if delta > 0:
+            query = query.where(
+                sa.or_(table.c.resource_limit < 0, table.c.usage + delta <= table.c.resource_limit)
+            )
+        return self.conn.execute(query).rowcount == 1
+
+    # domains ------------------------------------------------------------------------
+    def get_domain(self, domain_id: int) -> Domain | None:
+        row = self._one(sa.select(domains).where(domains.c.id == domain_id))
+        return _domain(row) if row else None
+
+    def get_domain_by_name(self, name: str) -> Domain | None:
+        row = self._one(sa.select(domains).where(domains.c.name == name))
+        return _domain(row) if row else None
+
+    def insert_domain(
+        self, *, domain_id: int | None, subscription_id: int, account_id: int, name: str
+    ) -> int:
+        values: dict[str, Any] = {
+            "subscription_id": subscription_id,
+            "account_id": account_id,
+            "name": name,
+        }
+        if domain_id is not None:
+            values["id"] = domain_id
+        return self._insert(domains, values)
+
+    def subscription_domains(self, subscription_id: int) -> list[Domain]:
+        query = sa.select(domains).where(domains.c.subscription_id == subscription_id)
+        return [_domain(row) for row in self.conn.execute(query.order_by(domains.c.id))]
+
+    # service users ------------------------------------------------------------------
+    def get_user(self, user_id: int) -> ServiceUser | None:
+        row = self._one(sa.select(service_users).where(service_users.c.id == user_id))
+        return _user(row) if row else None
+
+    def get_user_by_login(self, login: str) -> ServiceUser | None:
+        row = self._one(sa.select(service_users).where(service_users.c.login == login))
+        return _user(row) if row else None
+
+    def insert_user(
+        self,
+        *,
+        account_id: int,
+        subscription_id: int | None,
+        login: str,
+        password_hash: str,
+        display_name: str,
+        locale: str | None,
+        properties: Mapping[str, str],
+    ) -> int:
+        return self._insert(
+            service_users,
+            {
+                "account_id": account_id,
+                "subscription_id": subscription_id,
+                "login": login,
+                "password_hash": password_hash,
+                "display_name": display_name,
+                "locale": locale,
+                "properties": {k: v for k, v in properties.items() if k != "display_name"},
+                "enabled": True,
+                "status": int(ObjectStatus.READY),
+            },
+        )
+
+    def subscription_users(self, subscription_id: int) -> list[ServiceUser]:
+        query = sa.select(service_users).where(service_users.c.subscription_id == subscription_id)
+        return [_user(row) for row in self.conn.execute(query.order_by(service_users.c.id))]
+
+    def account_wide_users(self, account_id: int) -> list[ServiceUser]:
+        query = (
+            sa.select(service_users)
+            .where(service_users.c.account_id == account_id)
+            .where(service_users.c.subscription_id.is_(None))
+            .order_by(service_users.c.id)
+        )
+        return [_user(row) for row in self.conn.execute(query)]
+
+    def bind_user(self, user_id: int, subscription_id: int | None) -> None:
+        self.conn.execute(
+            sa.update(service_users)
+            .where(service_users.c.id == user_id)
+            .values(subscription_id=subscription_id)
+        )
+
+    def unbind_subscription_users(self, subscription_id: int) -> None:
+        self.conn.execute(
+            sa.update(service_users)
+            .where(service_users.c.subscription_id == subscription_id)
+            .values(subscription_id=None)
+        )
+
+    # mailboxes and addresses --------------------------------------------------------
+    def get_mailbox(self, mailbox_id: int) -> Mailbox | None:
+        row = self._one(sa.select(mailboxes).where(mailboxes.c.id == mailbox_id))
+        if row is None:
+            return None
+        addresses = self.conn.scalars(
+            sa.select(email_addresses.c.address)
+            .where(email_addresses.c.mailbox_id == mailbox_id)
+            .order_by(email_addresses.c.is_primary.desc(), email_addresses.c.address)
+        ).all()
+        return Mailbox(
+            id=row.id,
+            user_id=row.user_id,
+            subscription_id=row.subscription_id,
+            account_id=row.account_id,
+            primary_email_address=row.primary_address,
+            settings=MailboxSettings(
+                alias=row.alias,
+                owa=row.owa,
+                mapi=row.mapi,
+                active_sync=row.active_sync,
+                imap4=row.imap4,
+                pop3=row.pop3,
+                size_limit=row.size_limit,
+                migrated=row.migrated,
+            ),
+            initialized=row.initialized,
+            folder_language=row.folder_language,
+            status=ObjectStatus(row.status),
+            addresses=tuple(addresses),
+        )
+
+    def mailbox_of_user(self, user_id: int) -> int | None:
+        return self.conn.scalar(sa.select(mailboxes.c.id).where(mailboxes.c.user_id == user_id))
+
+    def address_owner(self, address: str) -> int | None:
+        return self.conn.scalar(
+            sa.select(email_addresses.c.mailbox_id).where(email_addresses.c.address == address)
+        )
+
+    def insert_mailbox(
+        self,
+        *,
+        user_id: int,
+        subscription_id: int,
+        account_id: int,
+        primary_address: str,
+        settings: MailboxSettings,
+        initialized: bool,
+        folder_language: str | None,
+    ) -> int:
+        return self._insert(
+            mailboxes,
+            {
+                "user_id": user_id,
+                "subscription_id": subscription_id,
+                "account_id": account_id,
+                "primary_address": primary_address,
+                "alias": settings.alias,
+                "owa": settings.owa,
+                "mapi": settings.mapi,
+                "active_sync": settings.active_sync,
+                "imap4": settings.imap4,
+                "pop3": settings.pop3,
+                "size_limit": settings.size_limit,
+                "migrated": settings.migrated,
+                "show_in_address_book": True,
+                "initialized": initialized,
+                "folder_language": folder_language,
+                "status": int(ObjectStatus.READY),
+            },
+        )
+
+    def insert_address(
+        self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
+    ) -> None:
+        self.conn.execute(
+            sa.insert(email_addresses).values(
+                address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=is_primary
+            )
+        )
+
+
+class SqlUnitOfWork:
+    """Short transactions per use case, or the open connection of a txn.Begin."""
+
+    def __init__(self, database: Database, open_connection: Connection | None = None) -> None:
+        self.database = database
+        self.open_connection = open_connection
+
+    @contextmanager
+    def read(self) -> Iterator[SqlStore]:
+        if self.open_connection is not None:
+            yield SqlStore(self.open_connection)
+            return
+        with self.database.connect(write=False) as conn:
+            yield SqlStore(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlStore]:
+        if self.open_connection is not None:
+            # Inside txn.Begin: a failure rolls back the whole transaction (OA semantics).
+            yield SqlStore(self.open_connection)
+            return
+        with self.database.connect(write=True) as conn:
+            yield SqlStore(conn)
+
+
+def _member(row: Row[Any]) -> Member:
+    return Member(
+        id=row.id,
+        account_id=row.account_id,
+        login=row.login,
+        password_hash=row.password_hash,
+        enabled=row.enabled,
+    )
+
+
+def _domain(row: Row[Any]) -> Domain:
+    return Domain(
+        id=row.id, subscription_id=row.subscription_id, account_id=row.account_id, name=row.name
+    )
+
+
+def _user(row: Row[Any]) -> ServiceUser:
+    return ServiceUser(
+        id=row.id,
+        account_id=row.account_id,
+        subscription_id=row.subscription_id,
+        login=row.login,
+        display_name=row.display_name,
+        locale=row.locale,
+        enabled=row.enabled,
+        status=ObjectStatus(row.status),
+        properties=dict(row.properties or {}),
+    )

@@ -1,0 +1,216 @@
+"""SQLAlchemy Core tables: the one schema, portable between SQLite and PostgreSQL.
+
+Alembic migrations under ``migrations/`` create it; ``dovecot_*`` views built on these
+tables are the contract Dovecot reads (see ``docs/mail-contract.md``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_now = sa.func.current_timestamp()
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("type", sa.String(1), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True, index=True),
+    sa.Column("company_name", sa.String(255)),
+    sa.Column("first_name", sa.String(255)),
+    sa.Column("last_name", sa.String(255)),
+    sa.Column("email", sa.String(255)),
+    sa.Column("locale", sa.String(16)),
+    # OA's person/address/phone structs, kept as given.
+    sa.Column("contact", sa.JSON, nullable=False, default=dict),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.CheckConstraint("type IN ('A', 'R', 'C')", name="type"),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("login", sa.String(255), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("first_name", sa.String(255)),
+    sa.Column("last_name", sa.String(255)),
+    sa.Column("email", sa.String(255)),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+service_templates = sa.Table(
+    "service_templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "owner_account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    # No foreign key: templates and subscriptions refer to each other; checked in service.
+    sa.Column("source_subscription_id", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+template_resources = sa.Table(
+    "template_resources",
+    metadata,
+    sa.Column(
+        "template_id",
+        sa.Integer,
+        sa.ForeignKey("service_templates.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("resource_type_id", sa.Integer, primary_key=True),
+    sa.Column("resource_limit", sa.BigInteger, nullable=False),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("template_id", sa.Integer, sa.ForeignKey("service_templates.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("exchange_mode", sa.String(32), nullable=False),
+    sa.Column(
+        "parent_subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=True
+    ),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+subscription_resources = sa.Table(
+    "subscription_resources",
+    metadata,
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("resource_type_id", sa.Integer, primary_key=True),
+    sa.Column("resource_limit", sa.BigInteger, nullable=False),
+    sa.Column("usage", sa.BigInteger, nullable=False, default=0),
+    sa.CheckConstraint("usage >= 0", name="usage_not_negative"),
+)
+
+domains = sa.Table(
+    "domains",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(253), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+service_users = sa.Table(
+    "service_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=True, index=True
+    ),
+    sa.Column("login", sa.String(255), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("locale", sa.String(16)),
+    sa.Column("properties", sa.JSON, nullable=False, default=dict),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("status", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+mailboxes = sa.Table(
+    "mailboxes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("service_users.id"),
+        nullable=False,
+        unique=True,  # a service user has at most one mailbox
+    ),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("primary_address", sa.String(254), nullable=False, unique=True),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("owa", sa.Boolean, nullable=False),
+    sa.Column("mapi", sa.Boolean, nullable=False),
+    sa.Column("active_sync", sa.Boolean, nullable=False),
+    sa.Column("imap4", sa.Boolean, nullable=False),
+    sa.Column("pop3", sa.Boolean, nullable=False),
+    sa.Column("size_limit", sa.BigInteger, nullable=False),
+    sa.Column("warning_limit", sa.BigInteger),
+    sa.Column("prohibit_send_limit", sa.BigInteger),
+    sa.Column("incoming_item_max_size", sa.BigInteger),
+    sa.Column("outgoing_item_max_size", sa.BigInteger),
+    sa.Column("recipient_list_max_size", sa.Integer),
+    sa.Column("message_retention", sa.Integer),
+    sa.Column("show_in_address_book", sa.Boolean, nullable=False, default=True),
+    sa.Column("initialized", sa.Boolean, nullable=False),
+    sa.Column("folder_language", sa.String(8)),
+    sa.Column("migrated", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+)
+
+email_addresses = sa.Table(
+    "email_addresses",
+    metadata,
+    # Lower case: unique across the whole system, whatever the letter case.
+    sa.Column("address", sa.String(254), primary_key=True),
+    sa.Column(
+        "mailbox_id",
+        sa.Integer,
+        sa.ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id"), nullable=False, index=True),
+    sa.Column("is_primary", sa.Boolean, nullable=False, default=False),
+)
+
+dovecot_folder_names = sa.Table(
+    "dovecot_folder_names",
+    metadata,
+    sa.Column("language", sa.String(8), primary_key=True),
+    sa.Column("drafts", sa.String(255), nullable=False),
+    sa.Column("sent", sa.String(255), nullable=False),
+    sa.Column("trash", sa.String(255), nullable=False),
+    sa.Column("junk", sa.String(255), nullable=False),
+    sa.Column("archive", sa.String(255), nullable=False),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("request_id", sa.String(256), primary_key=True),
+    sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id"), nullable=False),
+    # 0 succeeded, 1 running, 2 failed: OA's request_status.
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("messages", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.Column("finished_at", sa.DateTime),
+)

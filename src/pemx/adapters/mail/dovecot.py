@@ -1,0 +1,882 @@
+"""Dovecot 2.3 as pemx's mail backend: config renderer, private instance, doveadm client.
+
+Dovecot reads exactly three objects of pemx's database (the *contract schema*):
+
+- view ``dovecot_mailboxes`` (mailbox_id, username, login, password, quota_kb,
+  folder_language, initialized, enable_imap, enable_pop3, enable_owa,
+  enable_activesync, active),
+- view ``dovecot_addresses`` (address, username): every address of a mailbox,
+  the primary one included,
+- table ``dovecot_folder_names`` (language, drafts, sent, trash, junk, archive).
+
+``render_dovecot_conf`` and ``render_sql_conf`` produce the exact files pemx
+ships; ``PrivateDovecot`` runs an instance of its own with them (``dovecot -F``,
+loopback ports, everything under one work directory), as root or as an
+ordinary user; ``DoveadmHttp`` performs the side effects SQL cannot (kick open
+sessions, quota usage, folder operations) over the doveadm HTTP API.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import grp
+import itertools
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final, Literal, TypedDict
+
+__all__ = [
+    "DoveadmHttp",
+    "DovecotConfig",
+    "MailBackendError",
+    "MailPorts",
+    "PrivateDovecot",
+    "QuotaUsage",
+    "dovecot_version",
+    "find_dovecot",
+    "render_dovecot_conf",
+    "render_sql_conf",
+]
+
+SUPPORTED_SERIES: Final = "2.3."
+# Dovecot is often in /usr/sbin, which an ordinary user's PATH may lack.
+_EXTRA_BIN_DIRS: Final = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+# Characters allowed in paths that end up in dovecot.conf and inside SQL string
+# literals (no quotes, no '%' which Dovecot expands, no spaces or backslashes).
+_SAFE_PATH_RE: Final = re.compile(r"[A-Za-z0-9_./+@=,:-]+")
+_SAFE_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_.+=/-]+")
+# Roles of the special-use folders: config keys (English, the fallback names)
+# and the dovecot_folder_names column that localizes each.
+_SPECIAL_USE: Final = (
+    ("Drafts", "drafts"),
+    ("Sent", "sent"),
+    ("Trash", "trash"),
+    ("Junk", "junk"),
+    ("Archive", "archive"),
+)
+# sysexits-style codes that doveadm returns in an HTTP "error" entry.
+_DOVEADM_EXIT_CODES: Final[Mapping[int, str]] = {
+    64: "usage error",
+    65: "data error",
+    67: "user unknown",
+    68: "not found",
+    75: "temporary failure",
+    77: "permission denied",
+    78: "configuration error",
+}
+
+
+class MailBackendError(Exception):
+    """The mail backend failed: Dovecot missing, not starting, or doveadm refusing."""
+
+    def __init__(
+        self, message: str, *, exit_code: int | None = None, http_status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        #: doveadm's exit code when the doveadm HTTP API returned an error entry
+        self.exit_code = exit_code
+        #: the HTTP status when the doveadm HTTP API answered with an error status
+        self.http_status = http_status
+
+
+# --------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class MailPorts:
+    """The TCP ports of one Dovecot instance. 0 means "pick a free one" (``with_free_ports``).
+
+    ``imap_owa`` and ``imap_activesync`` are extra IMAP listeners for a webmail
+    (OWA-like) and an ActiveSync gateway: a login there is checked against
+    ``enable_owa`` / ``enable_activesync`` instead of ``enable_imap``.
+    """
+
+    imap: int = 0
+    pop3: int = 0
+    lmtp: int = 0
+    imap_owa: int = 0
+    imap_activesync: int = 0
+    doveadm_http: int = 0
+
+    def __post_init__(self) -> None:
+        used = [p for _, p in self.items() if p]
+        for name, port in self.items():
+            if not 0 <= port <= 65535:
+                raise ValueError(f"port {name}={port} is out of range")
+        if len(set(used)) != len(used):
+            raise ValueError(f"the ports must be distinct: {self}")
+
+    def items(self) -> list[tuple[str, int]]:
+        """(name, port) pairs in field order."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self)]
+
+    @property
+    def resolved(self) -> bool:
+        """True when no port is 0."""
+        return all(p for _, p in self.items())
+
+    def with_free_ports(self, host: str = "127.0.0.1") -> MailPorts:
+        """A copy in which every 0 is replaced by a port that is free on ``host`` now.
+
+        All sockets stay bound until every port is chosen, so the picks are distinct.
+        (Another process may still take a port before Dovecot binds it; ``start``
+        then fails with Dovecot's "Address already in use" in the error.)
+        """
+        missing = [name for name, port in self.items() if port == 0]
+        if not missing:
+            return self
+        taken = {p for _, p in self.items() if p}
+        chosen: dict[str, int] = {}
+        socks: list[socket.socket] = []
+        try:
+            while len(chosen) < len(missing):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, 0))
+                port = int(s.getsockname()[1])
+                if port not in taken:
+                    taken.add(port)
+                    chosen[missing[len(chosen)]] = port
+        finally:
+            for s in socks:
+                s.close()
+        return replace(self, **chosen)
+
+
+def _current_user() -> str:
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _current_group() -> str:
+    gid = os.getegid()
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _default_mail_user() -> str:
+    return "nobody" if os.geteuid() == 0 else _current_user()
+
+
+def _default_mail_group() -> str:
+    return "nogroup" if os.geteuid() == 0 else _current_group()
+
+
+@dataclass(frozen=True)
+class DovecotConfig:
+    """Everything that varies between Dovecot instances run by pemx.
+
+    ``work_dir`` holds ``run/`` (base_dir), ``state/``, ``log/`` and the two
+    generated config files; ``mail_root`` holds one home per mailbox,
+    ``<mail_root>/<mailbox_id>``.
+
+    ``as_root`` (default: whether this process is root) selects the privilege
+    model. As root, Dovecot's internal and login processes run as Debian's
+    ``dovecot`` / ``dovenull`` users and mail files belong to ``mail_user`` /
+    ``mail_group`` (default nobody/nogroup; production should use a dedicated
+    ``vmail`` user). Otherwise every process runs as the invoking user, which
+    is then also the mail owner (the defaults of ``mail_user``/``mail_group``).
+
+    ``auth_penalty=False`` (tests, private instances) turns off both delays of
+    failed logins: ``auth_failure_delay`` and anvil's per-IP auth penalty.
+    Keep it True in production.
+    """
+
+    work_dir: Path
+    mail_root: Path
+    sql_connect: str
+    doveadm_api_key: str
+    sql_driver: Literal["sqlite", "pgsql"] = "sqlite"
+    host: str = "127.0.0.1"
+    ports: MailPorts = field(default_factory=MailPorts)
+    password_scheme: str = "BLF-CRYPT"
+    instance_name: str = "pemx"
+    auth_penalty: bool = True
+    as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
+    mail_user: str = field(default_factory=_default_mail_user)
+    mail_group: str = field(default_factory=_default_mail_group)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "work_dir", Path(self.work_dir).absolute())
+        object.__setattr__(self, "mail_root", Path(self.mail_root).absolute())
+        for name in ("work_dir", "mail_root"):
+            value = str(getattr(self, name))
+            if not _SAFE_PATH_RE.fullmatch(value):
+                raise ValueError(
+                    f"{name}={value!r}: only letters, digits and _ . / + @ = , : - are supported"
+                )
+        if self.sql_driver not in ("sqlite", "pgsql"):
+            raise ValueError(f"sql_driver must be 'sqlite' or 'pgsql', not {self.sql_driver!r}")
+        if not self.sql_connect or any(c in self.sql_connect for c in "\r\n"):
+            raise ValueError("sql_connect must be a non-empty single line")
+        for name in ("doveadm_api_key", "password_scheme", "instance_name", "host"):
+            value = getattr(self, name)
+            if not _SAFE_TOKEN_RE.fullmatch(value):
+                raise ValueError(f"{name}={value!r} is empty or has unsupported characters")
+        for name in ("mail_user", "mail_group"):
+            value = getattr(self, name)
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value):
+                raise ValueError(f"{name}={value!r} is not a valid user or group name")
+
+    # where things live
+    @property
+    def conf_path(self) -> Path:
+        return self.work_dir / "dovecot.conf"
+
+    @property
+    def sql_conf_path(self) -> Path:
+        return self.work_dir / "dovecot-sql.conf.ext"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.work_dir / "run"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.work_dir / "state"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.work_dir / "log"
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / "dovecot.log"
+
+    def home_of(self, mailbox_id: int) -> Path:
+        """The mail home of a mailbox, as the user_query returns it."""
+        return self.mail_root / str(mailbox_id)
+
+    def with_free_ports(self) -> DovecotConfig:
+        """A copy whose 0 ports are replaced by free ports on ``host``."""
+        return replace(self, ports=self.ports.with_free_ports(self.host))
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _require_resolved(cfg: DovecotConfig) -> None:
+    if not cfg.ports.resolved:
+        raise ValueError(f"ports must be chosen before rendering (with_free_ports): {cfg.ports}")
+
+
+def render_dovecot_conf(cfg: DovecotConfig) -> str:
+    """The ``dovecot.conf`` of an instance (Dovecot 2.3 syntax)."""
+    _require_resolved(cfg)
+    wd, p, host = cfg.work_dir, cfg.ports, cfg.host
+    if cfg.as_root:
+        internal_user, internal_group, login_user = "dovecot", "dovecot", "dovenull"
+        privileges = (
+            "# as root: Debian's dovecot/dovenull users; mail files belong to the mail user"
+        )
+    else:
+        internal_user, internal_group, login_user = cfg.mail_user, cfg.mail_group, cfg.mail_user
+        privileges = "# not root: every process runs as the invoking user, the mail owner too"
+    # Without root, chroot is impossible: these services chroot by default.
+    chroot = "" if cfg.as_root else "  chroot =\n"
+
+    out = [
+        f"""\
+# dovecot.conf for pemx (generated; pemx rewrites it at every start). Dovecot 2.3.
+# Private instance: listeners on {host} only, all state under {wd}.
+# Dovecot reads the mailboxes from SQL: see dovecot-sql.conf.ext.
+base_dir = {cfg.base_dir}
+state_dir = {cfg.state_dir}
+instance_name = {cfg.instance_name}
+log_path = {cfg.log_path}
+info_log_path = {cfg.log_path}
+auth_verbose = yes
+protocols = imap pop3 lmtp
+listen = {host}
+# No TLS: the listeners are for loopback or a TLS-terminating front end.
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+"""
+    ]
+    if not cfg.auth_penalty:
+        out.append(
+            "# test/private instance: failed logins are not delayed\nauth_failure_delay = 0\n"
+        )
+    out.append(
+        f"""
+{privileges}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+default_login_user = {login_user}
+first_valid_uid = 1
+mail_uid = {cfg.mail_user}
+mail_gid = {cfg.mail_group}
+
+# The userdb returns home = {cfg.mail_root}/<mailbox_id>.
+# Maildir++ with listescape (folder names may contain "."): LAYOUT=fs, sdbox and
+# mdbox failed under concurrent first deliveries in 2.3.19.
+mail_location = maildir:~/Maildir
+mail_plugins = $mail_plugins quota listescape
+recipient_delimiter = +
+lmtp_rcpt_check_quota = yes
+doveadm_api_key = {cfg.doveadm_api_key}
+
+namespace inbox {{
+  inbox = yes
+  separator = /
+  # Keys are roles; the userdb sets each folder's localized name, and
+  # auto = subscribe once the mailbox is initialized.
+"""
+    )
+    for key, _ in _SPECIAL_USE:
+        out.append(f"  mailbox {key} {{\n    special_use = \\{key}\n    auto = no\n  }}\n")
+    out.append(
+        f"""}}
+
+passdb {{
+  driver = sql
+  args = {cfg.sql_conf_path}
+}}
+userdb {{
+  driver = sql
+  args = {cfg.sql_conf_path}
+}}
+
+plugin {{
+  # count: the usage lives in Dovecot's index, exact limits (no 10 % grace)
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_grace = 0%%
+  quota_exceeded_message = Quota exceeded (mailbox is full)
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_quota
+}}
+
+service imap-login {{
+{chroot}  inet_listener imap {{
+    address = {host}
+    port = {p.imap}
+  }}
+  # IMAP for the webmail (OWA) gateway: logins checked against enable_owa
+  inet_listener imap_owa {{
+    address = {host}
+    port = {p.imap_owa}
+  }}
+  # IMAP for the ActiveSync gateway: logins checked against enable_activesync
+  inet_listener imap_activesync {{
+    address = {host}
+    port = {p.imap_activesync}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+{chroot}  inet_listener pop3 {{
+    address = {host}
+    port = {p.pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = {host}
+    port = {p.lmtp}
+  }}
+}}
+service doveadm {{
+  inet_listener http {{
+    address = {host}
+    port = {p.doveadm_http}
+  }}
+}}
+"""
+    )
+    if not cfg.auth_penalty or not cfg.as_root:
+        out.append("service anvil {\n" + chroot)
+        if not cfg.auth_penalty:
+            out.append(
+                "  # no auth penalty (2^n s delay per IP after failed logins)\n"
+                "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
+            )
+        out.append("}\n")
+    if not cfg.as_root:
+        out.extend(f"service {svc} {{\n  chroot =\n}}\n" for svc in ("ipc", "old-stats"))
+    return "".join(out)
+
+
+def _sql_literal(value: str) -> str:
+    """A string literal for a Dovecot SQL query: quotes doubled, '%' escaped."""
+    return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+
+
+def render_sql_conf(cfg: DovecotConfig) -> str:
+    """The ``dovecot-sql.conf.ext`` of an instance: connection and the three queries.
+
+    The queries read only the contract objects and run unchanged on SQLite and
+    PostgreSQL.
+    """
+    _require_resolved(cfg)
+    p = cfg.ports
+    home = _sql_literal(f"{cfg.mail_root}/")
+    names = "".join(
+        f'  COALESCE(f.{col}, en.{col}) AS "namespace/inbox/mailbox/{key}/name", \\\n'
+        for key, col in _SPECIAL_USE
+    )
+    auto = ", \\\n".join(
+        f"  CASE m.initialized WHEN 1 THEN 'subscribe' END"
+        f' AS "namespace/inbox/mailbox/{key}/auto"'
+        for key, _ in _SPECIAL_USE
+    )
+    return f"""\
+# dovecot-sql.conf.ext for pemx (generated). Dovecot reads only the contract
+# objects dovecot_mailboxes, dovecot_addresses and dovecot_folder_names.
+driver = {cfg.sql_driver}
+connect = {cfg.sql_connect}
+default_pass_scheme = {cfg.password_scheme}
+
+# passdb: login by the primary address or by the login name, any letter case.
+# The protocol switch is chosen by service (%Ls) and, for IMAP, by the listener
+# port (%{{lport}}): {p.imap_owa} = webmail (OWA) gateway, {p.imap_activesync} = ActiveSync gateway.
+# A disabled protocol is refused only once the password matched (nologin +
+# reason); a wrong password fails exactly like an unknown user.
+password_query = SELECT username AS user, password, \\
+    CASE allowed WHEN 1 THEN NULL ELSE 'Y' END AS nologin, \\
+    CASE allowed WHEN 1 THEN NULL ELSE 'This protocol is disabled for this mailbox' END AS reason \\
+  FROM (SELECT username, password, \\
+      CASE '%Ls' \\
+        WHEN 'imap' THEN (CASE '%{{lport}}' WHEN '{p.imap_owa}' THEN enable_owa \\
+                                          WHEN '{p.imap_activesync}' THEN enable_activesync \\
+                                          ELSE enable_imap END) \\
+        WHEN 'pop3' THEN enable_pop3 \\
+        ELSE 0 END AS allowed, \\
+      CASE username WHEN '%Lu' THEN 0 ELSE 1 END AS by_login \\
+    FROM dovecot_mailboxes \\
+    WHERE (username = '%Lu' OR login = '%Lu') AND active = 1) AS m \\
+  ORDER BY by_login LIMIT 1
+
+# userdb (after login, LMTP, doveadm): any address of a mailbox resolves to its
+# canonical user. The home is keyed on mailbox_id, so the primary address can
+# change. No quota_rule (NULL) = unlimited. Folder names come from the
+# mailbox's language, else English; they are auto-created once initialized.
+user_query = SELECT m.username AS user, \\
+  {home} || m.mailbox_id AS home, \\
+  CASE WHEN m.quota_kb > 0 THEN '*:storage=' || m.quota_kb || 'K' END AS quota_rule, \\
+{names}{auto} \\
+  FROM dovecot_addresses a \\
+  JOIN dovecot_mailboxes m ON m.username = a.username \\
+  LEFT JOIN dovecot_folder_names f ON f.language = m.folder_language \\
+  LEFT JOIN dovecot_folder_names en ON en.language = 'en' \\
+  WHERE a.address = '%Lu' AND m.active = 1
+
+# doveadm -A
+iterate_query = SELECT username AS user FROM dovecot_mailboxes WHERE active = 1
+"""
+
+
+# ------------------------------------------------------------ private instance
+
+
+def find_dovecot() -> str | None:
+    """Path of the ``dovecot`` binary (PATH, then the sbin directories), or None."""
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), *_EXTRA_BIN_DIRS])
+    return shutil.which("dovecot", path=search)
+
+
+def dovecot_version(binary: str) -> str:
+    """``dovecot --version`` output, e.g. ``'2.3.19.1 (9b53102964)'``."""
+    try:
+        res = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as e:
+        raise MailBackendError(f"cannot run {binary}: {e}") from e
+    if res.returncode != 0:
+        raise MailBackendError(
+            f"{binary} --version failed ({res.returncode}): {res.stderr.strip()}"
+        )
+    return res.stdout.strip()
+
+
+def _uid_gids(user: str, group: str | None = None) -> tuple[int, set[int]]:
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError as e:
+        raise MailBackendError(f"no such system user: {user!r}") from e
+    gids = {pw.pw_gid, *os.getgrouplist(user, pw.pw_gid)}
+    if group is not None:
+        try:
+            gids.add(grp.getgrnam(group).gr_gid)
+        except KeyError as e:
+            raise MailBackendError(f"no such system group: {group!r}") from e
+    return pw.pw_uid, gids
+
+
+def _blocking_dir(path: Path, uid: int, gids: set[int]) -> Path | None:
+    """The first directory from / down to ``path`` that ``uid`` cannot traverse."""
+    for d in [*reversed(path.parents), path]:
+        st = d.stat()
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in gids:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return d
+    return None
+
+
+def _write_private(path: Path, text: str, mode: int) -> None:
+    """Write a file atomically that is never readable by others, not even briefly."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class PrivateDovecot:
+    """One Dovecot instance owned by this process: ``dovecot -F -c <work_dir>/dovecot.conf``.
+
+    Ports that are 0 in the config are replaced by free ones at construction;
+    ``config`` has the resolved ones. Usable as a context manager (start/stop).
+    """
+
+    def __init__(self, config: DovecotConfig, *, binary: str | None = None) -> None:
+        self.config = config.with_free_ports()
+        self._binary = binary
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    # --- binary and version
+    @property
+    def binary(self) -> str:
+        """The dovecot binary; ``MailBackendError`` if it is not installed."""
+        found = self._binary or find_dovecot()
+        if not found or not os.access(found, os.X_OK):
+            raise MailBackendError(
+                f"dovecot binary not found ({self._binary or 'searched PATH and /usr/sbin'}); "
+                "install Dovecot 2.3: apt-get install dovecot-core dovecot-imapd "
+                "dovecot-pop3d dovecot-lmtpd dovecot-sqlite (or dovecot-pgsql)"
+            )
+        return found
+
+    def check_version(self) -> str:
+        """The Dovecot version; ``MailBackendError`` unless it is 2.3.*."""
+        version = dovecot_version(self.binary)
+        if not version.startswith(SUPPORTED_SERIES):
+            raise MailBackendError(
+                f"Dovecot {version} is not supported: pemx's config is written for Dovecot "
+                "2.3 (Debian 12); 2.4 changed the config syntax"
+            )
+        return version
+
+    # --- files
+    def write_config(self) -> None:
+        """Create the directories and write both config files."""
+        cfg = self.config
+        for d in (cfg.work_dir, cfg.state_dir, cfg.log_dir):
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Dovecot wants base_dir world-readable (it holds the listener sockets).
+        cfg.base_dir.mkdir(exist_ok=True)
+        cfg.base_dir.chmod(0o755)
+        cfg.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if cfg.as_root:
+            self._prepare_root_permissions()
+        # Only the master (root, or the invoking user) reads them; they hold the
+        # doveadm API key and perhaps the database password.
+        _write_private(cfg.conf_path, render_dovecot_conf(cfg), 0o600)
+        _write_private(cfg.sql_conf_path, render_sql_conf(cfg), 0o600)
+
+    def _prepare_root_permissions(self) -> None:
+        cfg = self.config
+        if os.geteuid() != 0:
+            raise MailBackendError("as_root=True, but this process is not root")
+        mail_uid, mail_gids = _uid_gids(cfg.mail_user, cfg.mail_group)
+        mail_gid = grp.getgrnam(cfg.mail_group).gr_gid
+        os.chown(cfg.mail_root, mail_uid, mail_gid)
+        os.chmod(cfg.mail_root, 0o700)
+        # Login and mail processes reach the sockets in base_dir: the work dir
+        # must be traversable (not readable) for them.
+        os.chmod(cfg.work_dir, 0o711)
+        checks = [
+            (cfg.mail_root.parent, cfg.mail_user, mail_uid, mail_gids),
+            (cfg.work_dir, cfg.mail_user, mail_uid, mail_gids),
+        ]
+        for user in ("dovecot", "dovenull"):
+            uid, gids = _uid_gids(user)
+            checks.append((cfg.work_dir, user, uid, gids))
+        for path, user, uid, gids in checks:
+            blocked = _blocking_dir(path, uid, gids)
+            if blocked is not None:
+                raise MailBackendError(
+                    f"user {user!r} cannot traverse {blocked} "
+                    f"(mode {stat.S_IMODE(blocked.stat().st_mode):o}), which Dovecot's "
+                    f"unprivileged processes need for {path}; use a directory outside it "
+                    "(for example under /tmp or /var/lib) or allow o+x"
+                )
+
+    # --- process
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self, timeout: float = 15.0) -> float:
+        """Start Dovecot and wait until every port accepts connections.
+
+        Returns the seconds it took. Raises ``MailBackendError`` with the log
+        tail if Dovecot exits or the ports do not open within ``timeout``.
+        """
+        if self.is_running():
+            raise MailBackendError(f"Dovecot is already running (pid {self.pid})")
+        cfg = self.config
+        binary = self.binary
+        self.check_version()
+        if not cfg.as_root and os.geteuid() != 0 and cfg.mail_user != _current_user():
+            raise MailBackendError(
+                f"not root: the mail user must be the invoking user {_current_user()!r}, "
+                f"not {cfg.mail_user!r}"
+            )
+        self.write_config()
+        t0 = time.monotonic()
+        self._close_stderr()
+        self._stderr = open(cfg.log_dir / "dovecot.stderr", "ab")  # noqa: SIM115 (kept open)
+        # -F: the master stays in the foreground, so this process owns its PID;
+        # own session: stop() can kill the whole process group as a last resort.
+        self._proc = subprocess.Popen(
+            [binary, "-F", "-c", str(cfg.conf_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._stderr,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        pending = [port for _, port in cfg.ports.items()]
+        while True:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._proc = None
+                raise MailBackendError(
+                    f"dovecot exited with status {code} at start\n{self.log_tail()}"
+                )
+            pending = [port for port in pending if not self._accepts(port)]
+            if not pending:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                self.stop()
+                raise MailBackendError(
+                    f"dovecot did not open ports {pending} within {timeout} s\n{self.log_tail()}"
+                )
+            time.sleep(0.01)
+
+    def _accepts(self, port: int) -> bool:
+        try:
+            with socket.create_connection((self.config.host, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self, timeout: float = 10.0) -> float:
+        """SIGTERM the master (it stops its children); SIGKILL the group on timeout.
+
+        Returns the seconds it took; a no-op when not running.
+        """
+        t0 = time.monotonic()
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._close_stderr()
+        return time.monotonic() - t0
+
+    def _close_stderr(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of Dovecot's stderr and log file, for error messages."""
+        parts = []
+        for path in (self.config.log_dir / "dovecot.stderr", self.config.log_path):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except FileNotFoundError:
+                continue
+            tail = text.splitlines()[-lines:]
+            if tail:
+                parts.append(f"--- {path} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts) or "(no Dovecot output)"
+
+    def doveadm_http(self, timeout: float = 10.0) -> DoveadmHttp:
+        """A doveadm HTTP API client for this instance."""
+        return DoveadmHttp.for_config(self.config, timeout=timeout)
+
+    def __enter__(self) -> PrivateDovecot:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# ------------------------------------------------------------- doveadm client
+
+
+class QuotaUsage(TypedDict):
+    """A mailbox's usage and limits as ``quotaGet`` reports them (None = no limit)."""
+
+    storage_kb: int
+    storage_limit_kb: int | None
+    messages: int
+    messages_limit: int | None
+
+
+class DoveadmHttp:
+    """A small client for Dovecot's doveadm HTTP API (``POST /doveadm/v1``)."""
+
+    def __init__(self, host: str, port: int, api_key: str, *, timeout: float = 10.0) -> None:
+        self.url = f"http://{host}:{port}/doveadm/v1"
+        self.timeout = timeout
+        self._auth = "X-Dovecot-API " + base64.b64encode(api_key.encode()).decode()
+        self._tags: Iterator[int] = itertools.count(1)
+
+    @classmethod
+    def for_config(cls, cfg: DovecotConfig, *, timeout: float = 10.0) -> DoveadmHttp:
+        _require_resolved(cfg)
+        return cls(cfg.host, cfg.ports.doveadm_http, cfg.doveadm_api_key, timeout=timeout)
+
+    def call(self, command: str, parameters: Mapping[str, object]) -> Any:
+        """Run one doveadm command; return the payload of its ``doveadmResponse``."""
+        tag = f"pemx{next(self._tags)}"
+        body = json.dumps([[command, dict(parameters), tag]]).encode()
+        req = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": self._auth},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode(errors="replace").strip()
+            e.close()
+            raise MailBackendError(
+                f"doveadm {command}: HTTP {e.code} {e.reason}" + (f": {detail}" if detail else ""),
+                http_status=e.code,
+            ) from e
+        except (urllib.error.URLError, OSError) as e:
+            raise MailBackendError(f"doveadm {command}: cannot reach {self.url}: {e}") from e
+        try:
+            entries = json.loads(raw)
+            kind, payload, got_tag = entries[0]
+        except (ValueError, TypeError, IndexError, KeyError) as e:
+            raise MailBackendError(f"doveadm {command}: unexpected response {raw[:200]!r}") from e
+        if got_tag != tag:
+            raise MailBackendError(f"doveadm {command}: response tag {got_tag!r} != {tag!r}")
+        if kind == "error":
+            code = payload.get("exitCode") if isinstance(payload, dict) else None
+            what = _DOVEADM_EXIT_CODES.get(code, "failed") if isinstance(code, int) else "failed"
+            raise MailBackendError(
+                f"doveadm {command} {_describe(parameters)}: {what} ({payload})",
+                exit_code=code if isinstance(code, int) else None,
+            )
+        if kind != "doveadmResponse":
+            raise MailBackendError(f"doveadm {command}: unexpected response {raw[:200]!r}")
+        return payload
+
+    def kick(self, user: str) -> bool:
+        """Close every open session of ``user``. False if the user had none."""
+        try:
+            self.call("kick", {"mask": [user]})
+        except MailBackendError as e:
+            if e.exit_code == 68:  # nobody matching is connected
+                return False
+            raise
+        return True
+
+    def quota_get(self, user: str) -> QuotaUsage:
+        """Storage used (KB) and limit, message count and limit."""
+        rows = self.call("quotaGet", {"user": user})
+        usage: QuotaUsage = {
+            "storage_kb": 0,
+            "storage_limit_kb": None,
+            "messages": 0,
+            "messages_limit": None,
+        }
+        for row in rows:
+            value = int(row.get("value") or 0)
+            limit = _int_or_none(row.get("limit"))
+            if row.get("type") == "STORAGE":
+                usage["storage_kb"], usage["storage_limit_kb"] = value, limit
+            elif row.get("type") == "MESSAGE":
+                usage["messages"], usage["messages_limit"] = value, limit
+        return usage
+
+    def mailbox_list(self, user: str) -> list[str]:
+        """The user's folder names (UTF-8, '/' as hierarchy separator)."""
+        rows = self.call("mailboxList", {"user": user})
+        return [str(row["mailbox"]) for row in rows]
+
+    def mailbox_create(
+        self, user: str, mailboxes: str | Sequence[str], *, subscribe: bool = True
+    ) -> None:
+        """Create folders (and their parents), subscribed by default."""
+        names = [mailboxes] if isinstance(mailboxes, str) else list(mailboxes)
+        self.call("mailboxCreate", {"user": user, "mailbox": names, "subscriptions": subscribe})
+
+    def mailbox_rename(self, user: str, old: str, new: str, *, subscribe: bool = True) -> None:
+        """Rename a folder (its children move along), updating subscriptions by default."""
+        self.call(
+            "mailboxRename",
+            {"user": user, "mailbox": old, "newName": new, "subscriptions": subscribe},
+        )
+
+
+def _int_or_none(value: object) -> int | None:
+    if value in (None, "", "-"):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _describe(parameters: Mapping[str, object]) -> str:
+    user = parameters.get("user") or parameters.get("mask")
+    return f"for {user}" if user else ""

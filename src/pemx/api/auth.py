@@ -1,0 +1,104 @@
+"""HTTP Basic auth for provider and reseller staff, with a cache of verified credentials.
+
+A bcrypt check costs tens of milliseconds; a client making hundreds of calls must not pay
+it each time. A verified credential is cached as an HMAC of the password under a key
+that lives only in this process, for a short time; a wrong password never hits the cache
+and is always checked against the stored hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pemx.domain.model import Account, AccountType, Caller, Member
+from pemx.service.ports import PasswordHasher
+
+MemberLookup = Callable[[str], tuple[Member, Account] | None]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    digest: bytes
+    caller: Caller
+    expires: float
+
+
+class Authenticator:
+    def __init__(
+        self,
+        lookup: MemberLookup,
+        hasher: PasswordHasher,
+        *,
+        ttl_s: float = 60.0,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._lookup = lookup
+        self._hasher = hasher
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._key = secrets.token_bytes(32)
+        self._cache: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, authorization: str | None) -> Caller | None:
+        credentials = _parse_basic(authorization)
+        if credentials is None:
+            return None
+        login, password = credentials
+        login = login.strip().lower()
+        digest = hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest()
+        now = time.monotonic()
+        with self._lock:
+            entry = self._cache.get(login)
+        if entry is not None and entry.expires > now and hmac.compare_digest(entry.digest, digest):
+            return entry.caller
+        found = self._lookup(login)
+        if found is None:
+            # Same cost as a real check, so logins cannot be probed by timing.
+            self._hasher.verify(password, _DUMMY_HASH)
+            return None
+        member, account = found
+        if not self._hasher.verify(password, member.password_hash):
+            return None
+        if not (member.enabled and account.enabled):
+            return None
+        if account.type not in (AccountType.PROVIDER, AccountType.RESELLER):
+            return None
+        caller = Caller(member_id=member.id, account_id=account.id, account_type=account.type)
+        with self._lock:
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            self._cache[login] = _Entry(digest, caller, now + self._ttl)
+        return caller
+
+    def forget(self, login: str) -> None:
+        with self._lock:
+            self._cache.pop(login.strip().lower(), None)
+
+
+# A bcrypt hash of a random password, made once, to spend the same time on unknown logins.
+_DUMMY_HASH = "{BLF-CRYPT}$2b$10$8fOtsZcqMwi0v1ZP2FbbQe9jKzkUgEBcJPBn.D2oMyZ2hIqd.Iqcq"
+
+
+def _parse_basic(header: str | None) -> tuple[str, str] | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, sep, password = decoded.partition(":")
+    if not sep or not login:
+        return None
+    return login, password

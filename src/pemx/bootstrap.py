@@ -1,0 +1,210 @@
+"""The composition root: builds the database, the mail backend and the API from settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from pemx.adapters.db.database import Database
+from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
+from pemx.adapters.db.transactions import TransactionRegistry
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
+from pemx.adapters.passwords import BcryptHasher
+from pemx.api.app import ApiDependencies, XmlRpcApp
+from pemx.api.auth import Authenticator
+from pemx.config import Settings
+from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
+from pemx.domain.rules import check_password, generate_password, normalize_login
+
+RUNTIME_FILE = "runtime.json"
+
+
+@dataclass
+class Application:
+    settings: Settings
+    database: Database
+    transactions: TransactionRegistry
+    hasher: BcryptHasher
+    api: XmlRpcApp
+
+    def close(self) -> None:
+        self.transactions.close()
+        self.database.dispose()
+
+
+def prepare_database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.database, pool_size=max(4, settings.threads))
+    database.migrate()
+    return database
+
+
+def ensure_provider(
+    database: Database, hasher: BcryptHasher, environ: dict[str, str] | None = None
+) -> tuple[str, str] | None:
+    """Create the provider (account 1) and its first staff member on the first start.
+
+    Returns (login, password) when a password was generated, so it can be shown once.
+    """
+    env = os.environ if environ is None else environ
+    with database.connect(write=False) as conn:
+        if SqlStore(conn).get_account(PROVIDER_ACCOUNT_ID) is not None:
+            return None
+    login = normalize_login(env.get("PEMX_ADMIN_LOGIN") or "admin", "PEMX_ADMIN_LOGIN")
+    password = env.get("PEMX_ADMIN_PASSWORD") or ""
+    generated = not password
+    if generated:
+        password = generate_password()
+    check_password(password, "PEMX_ADMIN_PASSWORD")
+    password_hash = hasher.hash(password)
+    with database.connect(write=True) as conn:
+        store = SqlStore(conn)
+        if store.get_account(PROVIDER_ACCOUNT_ID) is not None:
+            return None
+        store.insert_account(
+            account_id=PROVIDER_ACCOUNT_ID,
+            type=AccountType.PROVIDER.value,
+            parent_id=None,
+            company_name="Provider",
+            first_name=None,
+            last_name=None,
+            email=None,
+            locale="en_US",
+            contact={},
+        )
+        store.insert_member(
+            member_id=None,
+            account_id=PROVIDER_ACCOUNT_ID,
+            login=login,
+            password_hash=password_hash,
+            first_name=None,
+            last_name=None,
+            email=None,
+        )
+    return (login, password) if generated else None
+
+
+def build_application(settings: Settings, database: Database) -> Application:
+    hasher = BcryptHasher(settings.bcrypt_rounds)
+    transactions = TransactionRegistry(database, default_timeout_s=settings.txn_timeout)
+
+    def lookup(login: str) -> tuple[Member, Account] | None:
+        with database.connect(write=False) as conn:
+            store = SqlStore(conn)
+            member = store.get_member_by_login(login)
+            account = store.get_account(member.account_id) if member else None
+        return (member, account) if member and account else None
+
+    def unit_of_work(connection: Connection | None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(database, connection)
+
+    api = XmlRpcApp(
+        ApiDependencies(
+            authenticator=Authenticator(lookup, hasher, ttl_s=settings.auth_cache_ttl),
+            hasher=hasher,
+            transactions=transactions,
+            unit_of_work=unit_of_work,
+            max_body_bytes=settings.max_body_bytes,
+            allowed_networks=settings.networks,
+        )
+    )
+    return Application(settings, database, transactions, hasher, api)
+
+
+def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
+    """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail."""
+    sqlite_path = database.sqlite_path
+    if sqlite_path is None:
+        raise RuntimeError("the private Dovecot reads SQLite; use a system Dovecot for PostgreSQL")
+    ports = MailPorts(
+        imap=settings.imap_port,
+        pop3=settings.pop3_port,
+        lmtp=settings.lmtp_port,
+        imap_owa=settings.imap_owa_port,
+        imap_activesync=settings.imap_activesync_port,
+        doveadm_http=settings.doveadm_port,
+    )
+    config = DovecotConfig(
+        work_dir=settings.data_dir / "dovecot",
+        mail_root=settings.data_dir / "mail",
+        sql_connect=str(Path(sqlite_path).absolute()),
+        doveadm_api_key=_secret(settings.data_dir, "doveadm-api-key"),
+        host=settings.mail_host,
+        ports=ports,
+        instance_name="pemx-" + secrets.token_hex(4),
+        auth_penalty=settings.mail_auth_penalty,
+    )
+    return config.with_free_ports()
+
+
+def start_mail(settings: Settings, database: Database) -> PrivateDovecot:
+    dovecot = PrivateDovecot(dovecot_config(settings, database))
+    dovecot.start()
+    return dovecot
+
+
+def write_runtime(settings: Settings, api_port: int, mail: DovecotConfig | None) -> None:
+    """What `pemx status` reports: the endpoints of the running service."""
+    scheme = "https" if settings.tls_cert else "http"
+    info: dict[str, Any] = {
+        "pid": os.getpid(),
+        "api": {
+            "url": f"{scheme}://{settings.host}:{api_port}/RPC2",
+            "host": settings.host,
+            "port": api_port,
+        },
+        "database": _redacted(settings.database),
+    }
+    if mail is not None:
+        host = mail.host
+        ports = mail.ports
+        info.update(
+            {
+                "imap": {"host": host, "port": ports.imap},
+                "pop3": {"host": host, "port": ports.pop3},
+                "lmtp": {"host": host, "port": ports.lmtp},
+                "imap_owa": {"host": host, "port": ports.imap_owa},
+                "imap_activesync": {"host": host, "port": ports.imap_activesync},
+                "doveadm_http": {"host": host, "port": ports.doveadm_http},
+                "mail_root": str(mail.mail_root),
+            }
+        )
+    path = settings.data_dir / RUNTIME_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_runtime(data_dir: Path) -> dict[str, Any] | None:
+    path = data_dir / RUNTIME_FILE
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def clear_runtime(data_dir: Path) -> None:
+    (data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+
+
+def _secret(data_dir: Path, name: str) -> str:
+    path = data_dir / name
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    value = secrets.token_hex(16)
+    path.write_text(value + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return value
+
+
+def _redacted(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -1,0 +1,235 @@
+"""The `pemx` command: serve, status, migrate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pemx import __version__
+from pemx.config import Settings, SettingsError, load_settings
+from pemx.domain.errors import PemxError
+
+console = Console(stderr=True)
+
+
+def _settings(ctx_obj: dict[str, Any], **overrides: Any) -> Settings:
+    try:
+        return load_settings(
+            {"data_dir": ctx_obj.get("data_dir"), **overrides}, config_file=ctx_obj.get("config")
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pemx")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where pemx keeps its database, mail and state (env PEMX_DATA_DIR).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML settings file (default: <data-dir>/pemx.toml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+    """pemx: the Operations (OA) public API for hosted mailboxes, made real on Dovecot."""
+    ctx.ensure_object(dict)
+    ctx.obj["data_dir"] = data_dir
+    ctx.obj["config"] = config
+
+
+@cli.command()
+@click.option("--host", help="Address the API listens on (env PEMX_HOST; default 127.0.0.1).")
+@click.option("--port", type=int, help="API port (env PEMX_PORT; default 8440; 0 = any free).")
+@click.option("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir).")
+@click.option("--threads", type=int, help="Worker threads (default 16).")
+@click.option("--no-mail", is_flag=True, help="Do not start the private Dovecot.")
+@click.pass_obj
+def serve(
+    obj: dict[str, Any],
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    threads: int | None,
+    no_mail: bool,
+) -> None:
+    """Run the API server and a private Dovecot until interrupted."""
+    from pemx import bootstrap
+    from pemx.adapters.mail.dovecot import MailBackendError
+    from pemx.api.server import make_server
+
+    settings = _settings(
+        obj,
+        host=host,
+        port=port,
+        database_url=database_url,
+        threads=threads,
+        mail=False if no_mail else None,
+    )
+    _logging(settings)
+    try:
+        database = bootstrap.prepare_database(settings)
+        generated = bootstrap.ensure_provider(database, _hasher(settings))
+    except PemxError as exc:
+        raise click.ClickException(exc.message) from None
+    except Exception as exc:
+        raise click.ClickException(f"cannot open the database: {_one_line(exc)}") from None
+    if generated is not None:
+        login, password = generated
+        click.echo(
+            f"Created the provider's first staff member: login {login!r}, password "
+            f"{password!r}. Shown once only; set PEMX_ADMIN_LOGIN/PEMX_ADMIN_PASSWORD "
+            "before the first start to choose them.",
+            err=True,
+        )
+    app = bootstrap.build_application(settings, database)
+    dovecot = None
+    if settings.mail:
+        try:
+            dovecot = bootstrap.start_mail(settings, database)
+        except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
+            app.close()
+            raise click.ClickException(f"cannot start Dovecot: {_one_line(exc)}") from None
+    server = make_server(
+        app.api,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        max_body_bytes=settings.max_body_bytes,
+        tls_cert=settings.tls_cert,
+        tls_key=settings.tls_key,
+    )
+    try:
+        server.prepare()
+    except OSError as exc:
+        if dovecot is not None:
+            dovecot.stop()
+        app.close()
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+    bound_port = int(server.bind_addr[1])
+    bootstrap.write_runtime(settings, bound_port, dovecot.config if dovecot else None)
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"pemx {__version__} serving {_url(settings, bound_port)}", err=True)
+    try:
+        server.serve()
+    finally:
+        server.stop()
+        app.close()
+        if dovecot is not None:
+            dovecot.stop()
+        bootstrap.clear_runtime(settings.data_dir)
+        click.echo("pemx stopped", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the endpoints as JSON.")
+@click.pass_obj
+def status(obj: dict[str, Any], as_json: bool) -> None:
+    """Show whether pemx runs and the endpoints a client needs."""
+    from pemx import bootstrap
+
+    settings = _settings(obj)
+    info = bootstrap.read_runtime(settings.data_dir)
+    running = info is not None and _alive(int(info.get("pid", 0)))
+    if info is None or not running:
+        if as_json:
+            click.echo(json.dumps({"running": False, "data_dir": str(settings.data_dir)}))
+        else:
+            click.echo(f"pemx is not running (data dir {settings.data_dir})")
+        sys.exit(3)
+    info = {"running": True, "data_dir": str(settings.data_dir), **info}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    table = Table(title=f"pemx (pid {info['pid']}) — {settings.data_dir}")
+    table.add_column("endpoint")
+    table.add_column("address")
+    table.add_row("XML-RPC API", info["api"]["url"])
+    for key, label in (
+        ("imap", "IMAP"),
+        ("pop3", "POP3"),
+        ("lmtp", "LMTP (delivery)"),
+        ("imap_owa", "IMAP for webmail (OWA switch)"),
+        ("imap_activesync", "IMAP for ActiveSync gateway"),
+    ):
+        if key in info:
+            table.add_row(label, f"{info[key]['host']}:{info[key]['port']}")
+    Console().print(table)
+
+
+@cli.command()
+@click.pass_obj
+def migrate(obj: dict[str, Any]) -> None:
+    """Create or upgrade the database schema."""
+    from pemx import bootstrap
+
+    settings = _settings(obj)
+    try:
+        bootstrap.prepare_database(settings).dispose()
+    except Exception as exc:
+        raise click.ClickException(f"migration failed: {_one_line(exc)}") from None
+    click.echo("database is at the newest schema", err=True)
+
+
+def _hasher(settings: Settings) -> Any:
+    from pemx.adapters.passwords import BcryptHasher
+
+    return BcryptHasher(settings.bcrypt_rounds)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _url(settings: Settings, port: int) -> str:
+    scheme = "https" if settings.tls_cert else "http"
+    return f"{scheme}://{settings.host}:{port}/RPC2"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,141 @@
+"""Settings: defaults, then a TOML file, then PEMX_* environment variables, then CLI flags."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message names it."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pemx"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8440
+    database_url: str = ""  # empty: SQLite file <data_dir>/pemx.db
+    threads: int = 16
+    bcrypt_rounds: int = 10
+    max_body_bytes: int = 1024 * 1024
+    txn_timeout: int = 30
+    auth_cache_ttl: float = 60.0
+    allowed_networks: tuple[str, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+    mail: bool = True  # run a private Dovecot
+    mail_host: str = "127.0.0.1"
+    imap_port: int = 10143
+    pop3_port: int = 10110
+    lmtp_port: int = 10024
+    imap_owa_port: int = 10144
+    imap_activesync_port: int = 10145
+    doveadm_port: int = 10146
+    mail_auth_penalty: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.absolute() / 'pemx.db'}"
+
+    @property
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(ipaddress.ip_network(n, strict=False) for n in self.allowed_networks)
+        except ValueError as exc:
+            raise SettingsError(f"allowed_networks: {exc}") from None
+
+    @property
+    def api_url(self) -> str:
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}/RPC2"
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = type(getattr(Settings(data_dir=Path(".")), name))
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"not a boolean: {value!r}")
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind is tuple:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if name == "data_dir":
+            return Path(value).expanduser()
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name}: {exc}") from None
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    env = os.environ if environ is None else environ
+    chosen: dict[str, Any] = {}
+    for name in _FIELDS:
+        key = "PEMX_" + name.upper()
+        if key in env:
+            chosen[name] = _coerce(name, env[key])
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            chosen[name] = _coerce(name, value)
+    data_dir = chosen.get("data_dir", default_data_dir())
+    path = config_file or (Path(data_dir) / "pemx.toml")
+    from_file: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+        for name, value in raw.items():
+            if name not in _FIELDS:
+                raise SettingsError(f"config file {path}: unknown setting {name!r}")
+            from_file[name] = _coerce(name, value)
+    elif config_file is not None:
+        raise SettingsError(f"config file {path} does not exist")
+    settings = replace(Settings(), **{**from_file, **chosen})
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    for name in ("port", "imap_port", "pop3_port", "lmtp_port", "imap_owa_port"):
+        value = getattr(settings, name)
+        if not 0 <= value <= 65535:
+            raise SettingsError(f"setting {name}: {value} is not a TCP port")
+    if not 1 <= settings.threads <= 512:
+        raise SettingsError("setting threads: must be between 1 and 512")
+    if not 4 <= settings.bcrypt_rounds <= 16:
+        raise SettingsError("setting bcrypt_rounds: must be between 4 and 16")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise SettingsError("settings tls_cert and tls_key go together")
+    settings.networks  # noqa: B018 - parses, raising SettingsError on a bad network

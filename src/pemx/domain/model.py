@@ -1,0 +1,201 @@
+"""The model: accounts, templates, subscriptions, services, users, domains, mailboxes.
+
+Plain data and the rules that need no I/O. Storage lives in adapters, orchestration in
+the service layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+PROVIDER_ACCOUNT_ID = 1
+UNLIMITED = -1
+
+
+class AccountType(StrEnum):
+    PROVIDER = "A"
+    RESELLER = "R"
+    CUSTOMER = "C"
+
+
+class ResourceType(IntEnum):
+    """The resource types pemx counts. Ids are stable: clients pass them in resource_limits."""
+
+    MAILBOXES = 1
+    MAILBOX_STORAGE = 2
+    SERVICE_USERS = 3
+    DOMAINS = 4
+
+    @property
+    def title(self) -> str:
+        return _RESOURCE_TITLES[self]
+
+    @property
+    def unit(self) -> str:
+        return "kb" if self is ResourceType.MAILBOX_STORAGE else "item"
+
+
+_RESOURCE_TITLES = {
+    ResourceType.MAILBOXES: "Mailboxes",
+    ResourceType.MAILBOX_STORAGE: "Mailbox storage",
+    ResourceType.SERVICE_USERS: "Service users",
+    ResourceType.DOMAINS: "Domains",
+}
+
+
+class ExchangeMode(StrEnum):
+    """How a subscription's Hosted Exchange service serves users (OA's two modes)."""
+
+    SUBSCRIPTION_LOCAL = "subscription-local"
+    ACCOUNT_WIDE = "account-wide"
+
+
+class ObjectStatus(IntEnum):
+    """OA's object states (service users, mailboxes, mailbox stores)."""
+
+    READY = 0
+    UPDATING = 1
+    DELETING = 2
+    FAILED = 4
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    type: AccountType
+    parent_id: int | None
+    company_name: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    locale: str | None
+    enabled: bool
+
+    @property
+    def reseller_id(self) -> int | None:
+        """The reseller this account belongs to (itself for a reseller)."""
+        if self.type is AccountType.RESELLER:
+            return self.id
+        if self.type is AccountType.CUSTOMER and self.parent_id != PROVIDER_ACCOUNT_ID:
+            return self.parent_id
+        return None
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    account_id: int
+    login: str
+    password_hash: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: a staff member of the provider or of a reseller."""
+
+    member_id: int
+    account_id: int
+    account_type: AccountType
+
+    @property
+    def is_provider(self) -> bool:
+        return self.account_type is AccountType.PROVIDER
+
+    def can_see(self, account: Account) -> bool:
+        """Provider staff see everything; reseller staff their own account and customers."""
+        if self.is_provider:
+            return True
+        return account.id == self.account_id or account.parent_id == self.account_id
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    resource: ResourceType
+    limit: int
+    usage: int
+
+    @property
+    def unlimited(self) -> bool:
+        return self.limit == UNLIMITED
+
+    def allows(self, extra: int) -> bool:
+        return self.unlimited or self.usage + extra <= self.limit
+
+
+@dataclass(frozen=True)
+class ServiceTemplate:
+    id: int
+    owner_account_id: int
+    name: str
+    active: bool
+    limits: dict[ResourceType, int]
+    # For a reseller's template: the reseller's own subscription whose pool it draws on.
+    source_subscription_id: int | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    account_id: int
+    template_id: int
+    name: str
+    enabled: bool
+    exchange_mode: ExchangeMode
+    parent_subscription_id: int | None
+    resources: dict[ResourceType, ResourceUsage] = field(default_factory=dict)
+
+    @property
+    def has_exchange(self) -> bool:
+        """A subscription has the Hosted Exchange service when it carries mailboxes."""
+        return ResourceType.MAILBOXES in self.resources
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: int
+    subscription_id: int
+    account_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ServiceUser:
+    id: int
+    account_id: int
+    subscription_id: int | None
+    login: str
+    display_name: str
+    locale: str | None
+    enabled: bool
+    status: ObjectStatus
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    """The switches and limits of a mailbox that callers set."""
+
+    alias: str
+    owa: bool
+    mapi: bool
+    active_sync: bool
+    imap4: bool
+    pop3: bool
+    size_limit: int
+    migrated: bool
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    id: int
+    user_id: int
+    subscription_id: int
+    account_id: int
+    primary_email_address: str
+    settings: MailboxSettings
+    initialized: bool
+    folder_language: str | None
+    status: ObjectStatus
+    addresses: tuple[str, ...]

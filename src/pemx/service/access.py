@@ -1,0 +1,93 @@
+"""Tenant-scoped lookups and resource accounting shared by the use cases."""
+
+from __future__ import annotations
+
+from pemx.domain.errors import ErrorCode, PemxError, limit_exceeded, not_found
+from pemx.domain.model import (
+    Account,
+    Caller,
+    Domain,
+    ExchangeMode,
+    ResourceType,
+    ServiceUser,
+    Subscription,
+)
+from pemx.service.ports import Store
+
+
+def visible_account(store: Store, caller: Caller, account_id: int) -> Account:
+    account = store.get_account(account_id)
+    if account is None or not caller.can_see(account):
+        raise not_found("Account", account_id)
+    return account
+
+
+def visible_subscription(store: Store, caller: Caller, subscription_id: int) -> Subscription:
+    subscription = store.get_subscription(subscription_id)
+    if subscription is None:
+        raise not_found("Subscription", subscription_id)
+    account = store.get_account(subscription.account_id)
+    if account is None or not caller.can_see(account):
+        raise not_found("Subscription", subscription_id)
+    return subscription
+
+
+def visible_user(store: Store, caller: Caller, user_id: int) -> ServiceUser:
+    user = store.get_user(user_id)
+    if user is None:
+        raise not_found("Service user", user_id)
+    account = store.get_account(user.account_id)
+    if account is None or not caller.can_see(account):
+        raise not_found("Service user", user_id)
+    return user
+
+
+def visible_domain(store: Store, caller: Caller, domain: Domain | None, label: object) -> Domain:
+    if domain is None:
+        raise not_found("Domain", label)
+    account = store.get_account(domain.account_id)
+    if account is None or not caller.can_see(account):
+        raise not_found("Domain", label)
+    return domain
+
+
+def account_wide_exchange(store: Store, account_id: int) -> Subscription | None:
+    """The account's one account-wide Hosted Exchange subscription, if it has one."""
+    for subscription in store.account_subscriptions(account_id):
+        if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE and subscription.has_exchange:
+            return subscription
+    return None
+
+
+def user_counting_subscription(store: Store, user: ServiceUser) -> Subscription | None:
+    """Where a service user is counted: its subscription, else the account-wide one."""
+    if user.subscription_id is not None:
+        return store.get_subscription(user.subscription_id)
+    return account_wide_exchange(store, user.account_id)
+
+
+def consume(store: Store, subscription: Subscription, resource: ResourceType, amount: int) -> None:
+    """Count ``amount`` of a resource on a subscription and on the reseller pool above it.
+
+    A resource the subscription does not carry is not counted. The check and the update
+    are one conditional UPDATE, so concurrent callers cannot both take the last unit.
+    """
+    if resource not in subscription.resources or amount == 0:
+        return
+    if not store.change_usage(subscription.id, resource, amount):
+        raise limit_exceeded(
+            resource.title, subscription.id, subscription.resources[resource].limit
+        )
+    if subscription.parent_subscription_id is not None:
+        pool = store.get_subscription(subscription.parent_subscription_id)
+        if pool is not None:
+            consume(store, pool, resource, amount)
+
+
+def ensure_enabled(subscription: Subscription) -> None:
+    if not subscription.enabled:
+        raise PemxError(
+            ErrorCode.SUBSCRIPTION_DISABLED,
+            f'Subscription with ID "{subscription.id}" is disabled.',
+            {"subscription_id": str(subscription.id)},
+        )

@@ -1,0 +1,316 @@
+"""Use cases for Hosted Exchange mailboxes (pem.exchange.*)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.folders import language_of
+from pemx.domain.model import (
+    Caller,
+    ExchangeMode,
+    MailboxSettings,
+    ResourceType,
+    ServiceUser,
+    Subscription,
+)
+from pemx.domain.rules import (
+    check_password,
+    domain_of,
+    generate_password,
+    normalize_address,
+    normalize_login,
+)
+from pemx.service.access import (
+    account_wide_exchange,
+    consume,
+    ensure_enabled,
+    visible_subscription,
+    visible_user,
+)
+from pemx.service.ports import Context, Store
+from pemx.service.users import bind_user, create_user
+
+DEFAULT_LOCALE = "en_US"
+MAX_SIZE_LIMIT_KB = 2**40  # 1 PiB: far above any real mailbox, below every integer limit
+_ALIAS_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+
+@dataclass(frozen=True)
+class NewUser:
+    subscription_id: int
+    login: str
+    password: str | None
+    display_name: str | None
+
+
+def add_mailbox(
+    ctx: Context,
+    *,
+    alias: str,
+    primary_email_address: str,
+    owa: bool,
+    mapi: bool,
+    active_sync: bool,
+    imap4: bool,
+    pop3: bool,
+    size_limit: int,
+    user_id: int | None = None,
+    new_user: dict[str, Any] | None = None,
+    alt_email_addresses: list[str] | None = None,
+    skip_initialization: bool = False,
+    mark_migrated: bool = False,
+) -> dict[str, Any]:
+    # Everything that needs no database is checked first, and the slow password hash is
+    # made before the write transaction, so the write lock is held only for SQL.
+    if (user_id is None) == (new_user is None):
+        raise invalid("user_id", "give exactly one of user_id and new_user")
+    addresses = _addresses(primary_email_address, alt_email_addresses or [])
+    settings = MailboxSettings(
+        alias=_alias(alias),
+        owa=owa,
+        mapi=mapi,
+        active_sync=active_sync,
+        imap4=imap4,
+        pop3=pop3,
+        size_limit=_size_limit(size_limit),
+        migrated=mark_migrated,
+    )
+    request = _new_user(new_user) if new_user is not None else None
+    generated: str | None = None
+    password_hash: str | None = None
+    if request is not None:
+        with ctx.uow.read() as store:
+            login_exists = store.get_user_by_login(request.login) is not None
+        if not login_exists:
+            password = request.password
+            if password is None:
+                password = generated = generate_password()
+            password_hash = ctx.hasher.hash(password)
+
+    with ctx.uow.write() as store:
+        created = False
+        if request is not None:
+            user, subscription, created = _user_for_new_user(
+                store, ctx.caller, request, password_hash
+            )
+            if user is None:
+                # The login vanished between the check and now: hash inside after all.
+                password = request.password
+                if password is None:
+                    password = generated = generate_password()
+                password_hash = ctx.hasher.hash(password)
+                user, subscription, created = _user_for_new_user(
+                    store, ctx.caller, request, password_hash
+                )
+                assert user is not None
+        else:
+            assert user_id is not None
+            user = visible_user(store, ctx.caller, user_id)
+            subscription = _exchange_for_user(store, user)
+        if subscription is None:
+            raise _no_exchange(user)
+        mailbox_id = _create_mailbox(
+            store, user, subscription, addresses, settings, skip_initialization
+        )
+    result: dict[str, Any] = {"mailbox_id": mailbox_id, "user_id": user.id}
+    if created and generated is not None:
+        # Returned once, on this call only; pemx never stores or logs it in clear.
+        result["password"] = generated
+    return result
+
+
+def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
+    with ctx.uow.read() as store:
+        mailbox = store.get_mailbox(mailbox_id)
+        if mailbox is None:
+            raise not_found("Mailbox", mailbox_id)
+        user = visible_user(store, ctx.caller, mailbox.user_id)
+    settings = mailbox.settings
+    return {
+        "mailbox_id": mailbox.id,
+        "user_id": user.id,
+        "subscription_id": mailbox.subscription_id,
+        "login": user.login,
+        "display_name": user.display_name,
+        "alias": settings.alias,
+        "primary_email_address": mailbox.primary_email_address,
+        "email_addresses": list(mailbox.addresses),
+        "owa": settings.owa,
+        "mapi": settings.mapi,
+        "active_sync": settings.active_sync,
+        "imap4": settings.imap4,
+        "pop3": settings.pop3,
+        "size_limit": settings.size_limit,
+        "migrated": settings.migrated,
+        "initialized": mailbox.initialized,
+        "status": int(mailbox.status),
+    }
+
+
+def _user_for_new_user(
+    store: Store, caller: Caller, request: NewUser, password_hash: str | None
+) -> tuple[ServiceUser | None, Subscription | None, bool]:
+    """Resolve new_user: reuse an existing login, or create the user (needs a hash)."""
+    subscription = visible_subscription(store, caller, request.subscription_id)
+    if not subscription.has_exchange:
+        raise invalid("new_user.subscription_id", "the subscription has no Hosted Exchange service")
+    ensure_enabled(subscription)
+    existing = store.get_user_by_login(request.login)
+    if existing is not None:
+        # OA: an existing login is reused. It must be this customer's user.
+        if existing.account_id != subscription.account_id:
+            raise PemxError(
+                ErrorCode.LOGIN_IN_USE,
+                f'The login "{request.login}" is in use by another account.',
+                {"field": "new_user.login"},
+            )
+        service = _exchange_for_user(store, existing)
+        if (
+            service is None
+            and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
+            and existing.subscription_id is None
+        ):
+            bind_user(store, existing, subscription)
+            service = subscription
+        refreshed = store.get_user(existing.id)
+        return refreshed, service, False
+    if password_hash is None:
+        return None, None, False
+    local = subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
+    properties = {"display_name": request.display_name or request.login}
+    new_id = create_user(
+        store,
+        account_id=subscription.account_id,
+        bound_to=subscription if local else None,
+        login=request.login,
+        password_hash=password_hash,
+        properties=properties,
+    )
+    user = store.get_user(new_id)
+    assert user is not None
+    return user, subscription, True
+
+
+def _exchange_for_user(store: Store, user: ServiceUser) -> Subscription | None:
+    """The seed's notes 2-3: the bound subscription's local service, else account-wide."""
+    if user.subscription_id is not None:
+        bound = store.get_subscription(user.subscription_id)
+        if (
+            bound is not None
+            and bound.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
+            and bound.has_exchange
+        ):
+            return bound
+    return account_wide_exchange(store, user.account_id)
+
+
+def _create_mailbox(
+    store: Store,
+    user: ServiceUser,
+    subscription: Subscription,
+    addresses: list[str],
+    settings: MailboxSettings,
+    skip_initialization: bool,
+) -> int:
+    ensure_enabled(subscription)
+    if store.mailbox_of_user(user.id) is not None:
+        raise PemxError(
+            ErrorCode.USER_HAS_MAILBOX,
+            f'Service user "{user.id}" has a mailbox already.',
+            {"user_id": str(user.id)},
+        )
+    domain_ids = [_check_address(store, user, subscription, a) for a in addresses]
+    consume(store, subscription, ResourceType.MAILBOXES, 1)
+    consume(store, subscription, ResourceType.MAILBOX_STORAGE, settings.size_limit)
+    language: str | None = None
+    if not skip_initialization:
+        account = store.get_account(user.account_id)
+        locale = user.locale or (account.locale if account else None) or DEFAULT_LOCALE
+        language = language_of(locale)
+    mailbox_id = store.insert_mailbox(
+        user_id=user.id,
+        subscription_id=subscription.id,
+        account_id=subscription.account_id,
+        primary_address=addresses[0],
+        settings=settings,
+        initialized=not skip_initialization,
+        folder_language=language,
+    )
+    for index, (address, domain_id) in enumerate(zip(addresses, domain_ids, strict=True)):
+        store.insert_address(
+            address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=index == 0
+        )
+    return mailbox_id
+
+
+def _check_address(
+    store: Store, user: ServiceUser, subscription: Subscription, address: str
+) -> int:
+    domain = store.get_domain_by_name(domain_of(address))
+    own = domain is not None and domain.account_id == subscription.account_id
+    if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
+        own = domain is not None and domain.subscription_id == subscription.id
+    if domain is None or not own:
+        raise PemxError(
+            ErrorCode.FOREIGN_DOMAIN,
+            f'The address "{address}" is not on a domain of the customer\'s subscription '
+            f'"{subscription.id}".',
+            {"address": address, "subscription_id": str(subscription.id)},
+        )
+    holder = store.get_user_by_login(address)
+    if store.address_owner(address) is not None or (holder is not None and holder.id != user.id):
+        raise PemxError(
+            ErrorCode.ADDRESS_IN_USE,
+            f'The address "{address}" is in use.',
+            {"address": address},
+        )
+    return domain.id
+
+
+def _no_exchange(user: ServiceUser) -> PemxError:
+    return PemxError(
+        ErrorCode.NO_EXCHANGE_SERVICE,
+        f'Service user "{user.id}" is not bound to a subscription with a subscription-local '
+        f'Hosted Exchange service, and account "{user.account_id}" has no account-wide Hosted '
+        "Exchange service. Bind the user to a subscription with the Hosted Exchange service "
+        "using pem.bindUserToSubscription, then call pem.exchange.addMailbox again.",
+        {"user_id": str(user.id), "account_id": str(user.account_id)},
+    )
+
+
+def _new_user(raw: dict[str, Any]) -> NewUser:
+    password = raw.get("password")
+    if password is not None:
+        check_password(password, "new_user.password")
+    return NewUser(
+        subscription_id=raw["subscription_id"],
+        login=normalize_login(raw["login"], "new_user.login"),
+        password=password,
+        display_name=raw.get("display_name") or raw["login"].strip(),
+    )
+
+
+def _addresses(primary: str, alternatives: list[str]) -> list[str]:
+    """The primary address first, then the alternative ones; no address twice."""
+    result = [normalize_address(primary, "primary_email_address")]
+    for index, address in enumerate(alternatives):
+        value = normalize_address(address, f"alt_email_addresses[{index}]")
+        if value in result:
+            raise invalid(f"alt_email_addresses[{index}]", f'"{value}" is given twice')
+        result.append(value)
+    return result
+
+
+def _alias(alias: str) -> str:
+    if not _ALIAS_RE.match(alias) or len(alias) > 64:
+        raise invalid("alias", f'"{alias}" is not a valid alias (letters, digits, . and - _)')
+    return alias
+
+
+def _size_limit(size_limit: int) -> int:
+    if not 1 <= size_limit <= MAX_SIZE_LIMIT_KB:
+        raise invalid("size_limit", f"must be between 1 and {MAX_SIZE_LIMIT_KB} (KB)")
+    return size_limit

@@ -1,0 +1,282 @@
+"""Use cases for service templates, subscriptions, their service mode, and domains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.model import (
+    PROVIDER_ACCOUNT_ID,
+    UNLIMITED,
+    AccountType,
+    ExchangeMode,
+    ResourceType,
+    ServiceTemplate,
+    Subscription,
+)
+from pemx.domain.rules import normalize_domain
+from pemx.service.access import (
+    account_wide_exchange,
+    consume,
+    ensure_enabled,
+    visible_account,
+    visible_subscription,
+)
+from pemx.service.ports import Context, Store
+
+
+def add_service_template(
+    ctx: Context,
+    *,
+    name: str,
+    resource_types: list[dict[str, int]],
+    owner_account_id: int | None = None,
+    service_template_id: int | None = None,
+    source_subscription_id: int | None = None,
+) -> dict[str, int]:
+    caller = ctx.caller
+    owner_id = owner_account_id if owner_account_id is not None else caller.account_id
+    limits = _limits(resource_types, "resource_types", "resource_type_id")
+    with ctx.uow.write() as store:
+        owner = visible_account(store, caller, owner_id)
+        if owner.type is AccountType.CUSTOMER:
+            raise invalid(
+                "owner_account_id", "service templates belong to the provider or a reseller"
+            )
+        if owner.type is AccountType.RESELLER:
+            # A reseller resells what its own subscription holds, within its limits.
+            if source_subscription_id is None:
+                raise invalid(
+                    "source_subscription_id",
+                    "a reseller's template must name the reseller's own subscription it draws on",
+                )
+            source = visible_subscription(store, caller, source_subscription_id)
+            if source.account_id != owner.id:
+                raise not_found("Subscription", source_subscription_id)
+            _check_within(limits, source, "resource_types")
+        elif source_subscription_id is not None:
+            raise invalid(
+                "source_subscription_id", "only a reseller's template draws on a subscription"
+            )
+        if service_template_id is not None and store.get_template(service_template_id) is not None:
+            raise PemxError(
+                ErrorCode.OBJECT_EXISTS,
+                f'Service template with ID "{service_template_id}" exists already.',
+                {"field": "service_template_id"},
+            )
+        new_id = store.insert_template(
+            template_id=service_template_id,
+            owner_account_id=owner.id,
+            name=name,
+            limits=limits,
+            source_subscription_id=source_subscription_id,
+        )
+    return {"service_template_id": new_id}
+
+
+def get_service_template(ctx: Context, *, service_template_id: int) -> dict[str, Any]:
+    with ctx.uow.read() as store:
+        template = _visible_template(store, ctx, service_template_id)
+    return {
+        "service_template_id": template.id,
+        "name": template.name,
+        "owner_id": template.owner_account_id,
+        "active": template.active,
+        "source_subscription_id": template.source_subscription_id or 0,
+        "resource_types": [
+            {"resource_type_id": int(rt), "name": rt.title, "unit": rt.unit, "limit": limit}
+            for rt, limit in sorted(template.limits.items())
+        ],
+    }
+
+
+def activate_subscription(
+    ctx: Context,
+    *,
+    account_id: int,
+    service_template_id: int,
+    subscription_id: int | None = None,
+    subscription_name: str | None = None,
+    resource_limits: list[dict[str, int]] | None = None,
+    account_wide_su: bool = False,
+) -> dict[str, int]:
+    overrides = _limits(resource_limits or [], "resource_limits", "resource_id")
+    with ctx.uow.write() as store:
+        account = visible_account(store, ctx.caller, account_id)
+        template = _visible_template(store, ctx, service_template_id)
+        if not template.active:
+            raise invalid("service_template_id", "the service template is not active")
+        if template.owner_account_id not in (PROVIDER_ACCOUNT_ID, account.parent_id):
+            raise not_found("Service template", service_template_id)
+        unknown = set(overrides) - set(template.limits)
+        if unknown:
+            raise PemxError(
+                ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
+                f"resource_limits: resource {min(unknown)} is not in the service template",
+                {"field": "resource_limits", "resource_id": str(min(unknown))},
+            )
+        limits = {**template.limits, **overrides}
+        parent: Subscription | None = None
+        if template.source_subscription_id is not None:
+            parent = store.get_subscription(template.source_subscription_id)
+            if parent is None:
+                raise not_found("Subscription", template.source_subscription_id)
+            _check_within(limits, parent, "resource_limits")
+        mode = ExchangeMode.ACCOUNT_WIDE if account_wide_su else ExchangeMode.SUBSCRIPTION_LOCAL
+        if mode is ExchangeMode.ACCOUNT_WIDE:
+            if ResourceType.MAILBOXES not in limits:
+                raise invalid("account_wide_su", "the template has no Hosted Exchange service")
+            _ensure_no_account_wide(store, account.id)
+        if subscription_id is not None and store.get_subscription(subscription_id) is not None:
+            raise PemxError(
+                ErrorCode.OBJECT_EXISTS,
+                f'Subscription with ID "{subscription_id}" exists already.',
+                {"field": "subscription_id"},
+            )
+        new_id = store.insert_subscription(
+            subscription_id=subscription_id,
+            account_id=account.id,
+            template_id=template.id,
+            name=subscription_name or template.name,
+            exchange_mode=mode,
+            parent_subscription_id=parent.id if parent else None,
+            limits=limits,
+        )
+    return {"subscription_id": new_id}
+
+
+def get_subscription(
+    ctx: Context, *, subscription_id: int, get_resources: bool = True
+) -> dict[str, Any]:
+    with ctx.uow.read() as store:
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+    info: dict[str, Any] = {
+        "subscription_id": subscription.id,
+        "subscription_name": subscription.name,
+        "owner_id": subscription.account_id,
+        "account_id": subscription.account_id,
+        "service_template_id": subscription.template_id,
+        "is_active": subscription.enabled,
+        "exchange_mode": subscription.exchange_mode.value,
+    }
+    if get_resources:
+        info["resource_types"] = [
+            {
+                "resource_type_id": int(rt),
+                "name": rt.title,
+                "unit": rt.unit,
+                "limit": usage.limit,
+                "usage": usage.usage,
+            }
+            for rt, usage in sorted(subscription.resources.items())
+        ]
+    return info
+
+
+def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
+    """pemx's name for OA's one-way switch of a subscription's services to account-wide."""
+    with ctx.uow.write() as store:
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+        if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
+            raise PemxError(
+                ErrorCode.MODE_IRREVERSIBLE,
+                f'Subscription with ID "{subscription.id}" is in account-wide mode already.',
+                {"subscription_id": str(subscription.id)},
+            )
+        if not subscription.has_exchange:
+            raise invalid("subscription_id", "the subscription has no Hosted Exchange service")
+        _ensure_no_account_wide(store, subscription.account_id)
+        store.set_exchange_mode(subscription.id, ExchangeMode.ACCOUNT_WIDE)
+        # Its users become the account's account-wide users; their counts stay put.
+        store.unbind_subscription_users(subscription.id)
+
+
+def add_domain(
+    ctx: Context,
+    *,
+    subscription_id: int,
+    domain_name: str,
+    domain_id: int | None = None,
+) -> dict[str, int]:
+    name = normalize_domain(domain_name)
+    with ctx.uow.write() as store:
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+        ensure_enabled(subscription)
+        if store.get_domain_by_name(name) is not None:
+            raise PemxError(
+                ErrorCode.DOMAIN_IN_USE,
+                f'The domain "{name}" is registered already.',
+                {"field": "domain_name"},
+            )
+        if domain_id is not None and store.get_domain(domain_id) is not None:
+            raise PemxError(
+                ErrorCode.OBJECT_EXISTS,
+                f'Domain with ID "{domain_id}" exists already.',
+                {"field": "domain_id"},
+            )
+        consume(store, subscription, ResourceType.DOMAINS, 1)
+        new_id = store.insert_domain(
+            domain_id=domain_id,
+            subscription_id=subscription.id,
+            account_id=subscription.account_id,
+            name=name,
+        )
+    return {"domain_id": new_id}
+
+
+def _visible_template(store: Store, ctx: Context, template_id: int) -> ServiceTemplate:
+    template = store.get_template(template_id)
+    if template is None:
+        raise not_found("Service template", template_id)
+    caller = ctx.caller
+    if not caller.is_provider and template.owner_account_id != caller.account_id:
+        raise not_found("Service template", template_id)
+    return template
+
+
+def _limits(items: list[dict[str, int]], field: str, id_key: str) -> dict[ResourceType, int]:
+    limits: dict[ResourceType, int] = {}
+    for index, item in enumerate(items):
+        where = f"{field}[{index}]"
+        try:
+            resource = ResourceType(item[id_key])
+        except ValueError:
+            known = ", ".join(f"{int(rt)} ({rt.title})" for rt in ResourceType)
+            raise invalid(f"{where}.{id_key}", f"unknown resource type; known: {known}") from None
+        if resource in limits:
+            raise invalid(where, f"resource {int(resource)} is listed twice")
+        limit = item["resource_limit"]
+        if limit < UNLIMITED:
+            raise invalid(f"{where}.resource_limit", "must be -1 (unlimited) or at least 0")
+        limits[resource] = limit
+    return limits
+
+
+def _check_within(limits: dict[ResourceType, int], pool: Subscription, field: str) -> None:
+    for resource, limit in limits.items():
+        held = pool.resources.get(resource)
+        if held is None:
+            raise PemxError(
+                ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
+                f'{field}: the reseller\'s subscription "{pool.id}" has no resource '
+                f'"{resource.title}"',
+                {"field": field, "resource_id": str(int(resource))},
+            )
+        if not held.unlimited and (limit == UNLIMITED or limit > held.limit):
+            raise PemxError(
+                ErrorCode.RESOURCE_LIMIT_EXCEEDED,
+                f'{field}: the limit of "{resource.title}" exceeds the reseller\'s own limit '
+                f'"{held.limit}" in subscription "{pool.id}"',
+                {"field": field, "resource_id": str(int(resource))},
+            )
+
+
+def _ensure_no_account_wide(store: Store, account_id: int) -> None:
+    existing = account_wide_exchange(store, account_id)
+    if existing is not None:
+        raise PemxError(
+            ErrorCode.ACCOUNT_WIDE_EXISTS,
+            f'Account "{account_id}" has an account-wide Hosted Exchange subscription '
+            f'already ("{existing.id}").',
+            {"subscription_id": str(existing.id)},
+        )

@@ -1,0 +1,210 @@
+"""Use cases for service users (pem.addUser, pem.getUserInfo, pem.bindUserToSubscription, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.folders import is_valid_locale
+from pemx.domain.model import AccountType, ExchangeMode, ResourceType, ServiceUser, Subscription
+from pemx.domain.rules import check_password, normalize_login
+from pemx.service.access import (
+    account_wide_exchange,
+    consume,
+    ensure_enabled,
+    user_counting_subscription,
+    visible_account,
+    visible_subscription,
+    visible_user,
+)
+from pemx.service.ports import Context, Store
+
+# The user properties pemx knows; OA passes them as [{name, value}].
+KNOWN_PROPERTIES = ("display_name", "locale", "first_name", "last_name", "email")
+
+
+def parse_properties(items: list[dict[str, str]], field: str = "properties") -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for index, item in enumerate(items):
+        name = item["name"]
+        if name not in KNOWN_PROPERTIES:
+            raise invalid(
+                f"{field}[{index}].name",
+                f'unknown property "{name}"; known: {", ".join(KNOWN_PROPERTIES)}',
+            )
+        if name in properties:
+            raise invalid(f"{field}[{index}].name", f'property "{name}" is given twice')
+        properties[name] = item["value"]
+    locale = properties.get("locale")
+    if locale is not None and not is_valid_locale(locale):
+        raise invalid(f"{field}.locale", f'"{locale}" is not a locale like "en_US" or "de"')
+    return properties
+
+
+def add_user(
+    ctx: Context,
+    *,
+    login: str,
+    password: str,
+    subscription_id: int | None = None,
+    owner_account_id: int | None = None,
+    check_password_quality: bool = True,
+    properties: list[dict[str, str]] | None = None,
+) -> dict[str, int]:
+    if (subscription_id is None) == (owner_account_id is None):
+        raise invalid("subscription_id", "give exactly one of subscription_id and owner_account_id")
+    key = normalize_login(login)
+    props = parse_properties(properties or [])
+    # Every password must fit bcrypt; check_password_quality=0 does not lift that.
+    check_password(password)
+    password_hash = ctx.hasher.hash(password)
+    with ctx.uow.write() as store:
+        if subscription_id is not None:
+            subscription = visible_subscription(store, ctx.caller, subscription_id)
+            if subscription.exchange_mode is not ExchangeMode.SUBSCRIPTION_LOCAL:
+                raise invalid(
+                    "subscription_id",
+                    "the subscription is in account-wide mode; use owner_account_id",
+                )
+            ensure_enabled(subscription)
+            user_id = create_user(
+                store,
+                account_id=subscription.account_id,
+                bound_to=subscription,
+                login=key,
+                password_hash=password_hash,
+                properties=props,
+            )
+        else:
+            assert owner_account_id is not None
+            account = visible_account(store, ctx.caller, owner_account_id)
+            if account.type is not AccountType.CUSTOMER:
+                raise invalid("owner_account_id", "service users belong to customer accounts")
+            user_id = create_user(
+                store,
+                account_id=account.id,
+                bound_to=None,
+                login=key,
+                password_hash=password_hash,
+                properties=props,
+            )
+    return {"user_id": user_id}
+
+
+def create_user(
+    store: Store,
+    *,
+    account_id: int,
+    bound_to: Subscription | None,
+    login: str,
+    password_hash: str,
+    properties: dict[str, str],
+) -> int:
+    """Insert a service user, counted on its subscription (or the account-wide one)."""
+    ensure_login_free(store, login)
+    counted_on = bound_to if bound_to is not None else account_wide_exchange(store, account_id)
+    if counted_on is not None:
+        consume(store, counted_on, ResourceType.SERVICE_USERS, 1)
+    return store.insert_user(
+        account_id=account_id,
+        subscription_id=bound_to.id if bound_to else None,
+        login=login,
+        password_hash=password_hash,
+        display_name=properties.get("display_name") or login,
+        locale=properties.get("locale"),
+        properties=properties,
+    )
+
+
+def ensure_login_free(store: Store, login: str) -> None:
+    # A login that is some mailbox's address would make Dovecot's login lookup ambiguous.
+    if store.get_user_by_login(login) is not None or store.address_owner(login) is not None:
+        raise PemxError(
+            ErrorCode.LOGIN_IN_USE,
+            f'The login "{login}" is in use.',
+            {"field": "login"},
+        )
+
+
+def get_user_info(ctx: Context, *, user_id: int) -> dict[str, Any]:
+    with ctx.uow.read() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        return _user_info(store, user)
+
+
+def get_user_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
+    key = normalize_login(login)
+    with ctx.uow.read() as store:
+        user = store.get_user_by_login(key)
+        if user is None:
+            raise not_found("Service user", login)
+        visible_user(store, ctx.caller, user.id)
+        return _user_info(store, user)
+
+
+def get_users(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
+    with ctx.uow.read() as store:
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+        return [_user_brief(user) for user in store.subscription_users(subscription.id)]
+
+
+def get_account_service_users(ctx: Context, *, account_id: int) -> list[dict[str, Any]]:
+    with ctx.uow.read() as store:
+        account = visible_account(store, ctx.caller, account_id)
+        return [_user_brief(user) for user in store.account_wide_users(account.id)]
+
+
+def bind_user_to_subscription(ctx: Context, *, user_id: int, subscription_id: int) -> None:
+    with ctx.uow.write() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+        bind_user(store, user, subscription)
+
+
+def bind_user(store: Store, user: ServiceUser, subscription: Subscription) -> None:
+    """OA's preconditions: same account, subscription-local mode, unbound, no services."""
+    if subscription.account_id != user.account_id:
+        raise _cannot_bind(user, subscription, "they belong to different accounts")
+    if subscription.exchange_mode is not ExchangeMode.SUBSCRIPTION_LOCAL:
+        raise _cannot_bind(user, subscription, "the subscription is in account-wide mode")
+    if user.subscription_id is not None:
+        raise _cannot_bind(
+            user, subscription, f'the user is bound to subscription "{user.subscription_id}"'
+        )
+    if store.mailbox_of_user(user.id) is not None:
+        raise _cannot_bind(user, subscription, "the user has services (a mailbox) already")
+    ensure_enabled(subscription)
+    previous = user_counting_subscription(store, user)
+    consume(store, subscription, ResourceType.SERVICE_USERS, 1)
+    if previous is not None:
+        consume(store, previous, ResourceType.SERVICE_USERS, -1)
+    store.bind_user(user.id, subscription.id)
+
+
+def _cannot_bind(user: ServiceUser, subscription: Subscription, why: str) -> PemxError:
+    return PemxError(
+        ErrorCode.BIND_NOT_ALLOWED,
+        f'Service user "{user.id}" cannot be bound to subscription "{subscription.id}": {why}.',
+        {"user_id": str(user.id), "subscription_id": str(subscription.id)},
+    )
+
+
+def _user_brief(user: ServiceUser) -> dict[str, Any]:
+    return {"user_id": user.id, "login": user.login, "display_name": user.display_name}
+
+
+def _user_info(store: Store, user: ServiceUser) -> dict[str, Any]:
+    mailbox_id = store.mailbox_of_user(user.id)
+    services = [] if mailbox_id is None else [{"name": "exchange", "mailbox_id": mailbox_id}]
+    properties = {"display_name": user.display_name, **user.properties}
+    return {
+        "user_id": user.id,
+        "account_id": user.account_id,
+        "subscription_id": user.subscription_id or 0,
+        "login": user.login,
+        "display_name": user.display_name,
+        "enabled": user.enabled,
+        "status": int(user.status),
+        "properties": [{"name": k, "value": v} for k, v in sorted(properties.items())],
+        "services": services,
+    }

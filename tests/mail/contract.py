@@ -1,0 +1,111 @@
+"""The Dovecot contract schema as plain SQLite tables, for tests of the mail adapter.
+
+pemx's database provides ``dovecot_mailboxes`` and ``dovecot_addresses`` as
+views over its own tables; here they are plain tables with exactly the
+contract's columns, so the mail adapter is tested against the contract alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bcrypt
+
+from pemx.domain.folders import catalogue_rows
+
+CONTRACT_DDL = """
+CREATE TABLE dovecot_mailboxes (
+    mailbox_id        INTEGER NOT NULL PRIMARY KEY,
+    username          TEXT NOT NULL UNIQUE,
+    login             TEXT NOT NULL UNIQUE,
+    password          TEXT NOT NULL,
+    quota_kb          INTEGER NOT NULL,
+    folder_language   TEXT NULL,
+    initialized       INTEGER NOT NULL,
+    enable_imap       INTEGER NOT NULL,
+    enable_pop3       INTEGER NOT NULL,
+    enable_owa        INTEGER NOT NULL,
+    enable_activesync INTEGER NOT NULL,
+    active            INTEGER NOT NULL
+);
+CREATE TABLE dovecot_addresses (
+    address  TEXT NOT NULL PRIMARY KEY,
+    username TEXT NOT NULL
+);
+CREATE TABLE dovecot_folder_names (
+    language TEXT PRIMARY KEY,
+    drafts   TEXT,
+    sent     TEXT,
+    trash    TEXT,
+    junk     TEXT,
+    archive  TEXT
+);
+"""
+
+
+def blf_crypt(password: str, rounds: int = 4) -> str:
+    """A ``{BLF-CRYPT}`` hash as pemx stores it (cost 4: fast, for tests only)."""
+    return "{BLF-CRYPT}" + bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+@dataclass
+class Mailbox:
+    """One row of dovecot_mailboxes plus its addresses (the primary one is added)."""
+
+    mailbox_id: int
+    username: str
+    password: str
+    login: str | None = None
+    alt_addresses: list[str] = field(default_factory=list)
+    quota_kb: int = 0
+    folder_language: str | None = None
+    initialized: bool = False
+    enable_imap: bool = True
+    enable_pop3: bool = True
+    enable_owa: bool = True
+    enable_activesync: bool = True
+    active: bool = True
+
+
+def create_contract_db(path: Path) -> sqlite3.Connection:
+    """Create the three contract objects and fill the folder names from the catalogue."""
+    db = sqlite3.connect(path)
+    db.executescript(CONTRACT_DDL)
+    with db:
+        db.executemany(
+            "INSERT INTO dovecot_folder_names VALUES (?, ?, ?, ?, ?, ?)", catalogue_rows()
+        )
+    os.chmod(path, 0o600)
+    return db
+
+
+def add_mailbox(db: sqlite3.Connection, mb: Mailbox) -> None:
+    """Insert a mailbox and all its addresses in one transaction (lower-cased, as pemx does)."""
+    username = mb.username.lower()
+    with db:
+        db.execute(
+            "INSERT INTO dovecot_mailboxes (mailbox_id, username, login, password, quota_kb,"
+            " folder_language, initialized, enable_imap, enable_pop3, enable_owa,"
+            " enable_activesync, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                mb.mailbox_id,
+                username,
+                (mb.login or mb.username).lower(),
+                blf_crypt(mb.password),
+                mb.quota_kb,
+                mb.folder_language,
+                int(mb.initialized),
+                int(mb.enable_imap),
+                int(mb.enable_pop3),
+                int(mb.enable_owa),
+                int(mb.enable_activesync),
+                int(mb.active),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO dovecot_addresses (address, username) VALUES (?, ?)",
+            [(a.lower(), username) for a in [username, *mb.alt_addresses]],
+        )
