@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import grp
+import http.client
 import itertools
 import json
 import os
@@ -32,8 +33,6 @@ import socket
 import stat
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -69,6 +68,7 @@ _SPECIAL_USE: Final = (
     ("Junk", "junk"),
     ("Archive", "archive"),
 )
+_DOVEADM_PATH: Final = "/doveadm/v1"
 # sysexits-style codes that doveadm returns in an HTTP "error" entry.
 _DOVEADM_EXIT_CODES: Final[Mapping[int, str]] = {
     64: "usage error",
@@ -546,6 +546,21 @@ def _blocking_dir(path: Path, uid: int, gids: set[int]) -> Path | None:
     return None
 
 
+def _live_group_members(pgid: int) -> list[int]:
+    """Pids of the running (not zombie) processes in a process group (Linux /proc)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses
+        state, _ppid, pgrp, *_ = text.rsplit(")", 1)[1].split()
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry.parent.name))
+    return members
+
+
 def _write_private(path: Path, text: str, mode: int) -> None:
     """Write a file atomically that is never readable by others, not even briefly."""
     tmp = path.with_name(path.name + ".tmp")
@@ -681,6 +696,7 @@ class PrivateDovecot:
             if self._proc.poll() is not None:
                 code = self._proc.returncode
                 self._proc = None
+                self._close_stderr()
                 raise MailBackendError(
                     f"dovecot exited with status {code} at start\n{self.log_tail()}"
                 )
@@ -702,20 +718,30 @@ class PrivateDovecot:
             return False
 
     def stop(self, timeout: float = 10.0) -> float:
-        """SIGTERM the master (it stops its children); SIGKILL the group on timeout.
+        """SIGTERM the master, which stops its children; SIGKILL the group on timeout.
 
-        Returns the seconds it took; a no-op when not running.
+        Children still alive shortly after the master exited (none normally) are
+        killed too, so no process keeps the listening sockets. Returns the
+        seconds it took; a no-op when not running.
         """
         t0 = time.monotonic()
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            # The master's own session: its pid is the group id of all its children.
+            deadline = time.monotonic() + 2.0
+            while _live_group_members(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _live_group_members(proc.pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
         self._close_stderr()
         return time.monotonic() - t0
 
@@ -770,7 +796,8 @@ class DoveadmHttp:
     """A small client for Dovecot's doveadm HTTP API (``POST /doveadm/v1``)."""
 
     def __init__(self, host: str, port: int, api_key: str, *, timeout: float = 10.0) -> None:
-        self.url = f"http://{host}:{port}/doveadm/v1"
+        self.host, self.port = host, port
+        self.url = f"http://{host}:{port}{_DOVEADM_PATH}"
         self.timeout = timeout
         self._auth = "X-Dovecot-API " + base64.b64encode(api_key.encode()).decode()
         self._tags: Iterator[int] = itertools.count(1)
@@ -784,24 +811,29 @@ class DoveadmHttp:
         """Run one doveadm command; return the payload of its ``doveadmResponse``."""
         tag = f"pemx{next(self._tags)}"
         body = json.dumps([[command, dict(parameters), tag]]).encode()
-        req = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": self._auth},
-        )
+        # http.client rather than urllib: urllib always sends "Connection: close",
+        # and then Dovecot 2.3.19 never sends its 401 for a wrong API key.
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace").strip()
-            e.close()
+            conn.request(
+                "POST",
+                _DOVEADM_PATH,
+                body=body,
+                headers={"Content-Type": "application/json", "Authorization": self._auth},
+            )
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise MailBackendError(f"doveadm {command}: cannot reach {self.url}: {e!r}") from e
+        finally:
+            conn.close()
+        if resp.status != 200:
+            detail = raw.decode(errors="replace").strip()
             raise MailBackendError(
-                f"doveadm {command}: HTTP {e.code} {e.reason}" + (f": {detail}" if detail else ""),
-                http_status=e.code,
-            ) from e
-        except (urllib.error.URLError, OSError) as e:
-            raise MailBackendError(f"doveadm {command}: cannot reach {self.url}: {e}") from e
+                f"doveadm {command}: HTTP {resp.status} {resp.reason}"
+                + (f": {detail}" if detail else ""),
+                http_status=resp.status,
+            )
         try:
             entries = json.loads(raw)
             kind, payload, got_tag = entries[0]

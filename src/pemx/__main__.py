@@ -1,0 +1,3 @@
+from pemx.cli.main import main
+
+main()
