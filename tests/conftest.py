@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import xmlrpc.client
@@ -105,15 +106,21 @@ def stop_server(server: Server) -> None:
             server.process.wait()
 
 
+def server_base() -> Path:
+    """A directory Dovecot's unprivileged processes can traverse (pytest's is 0700)."""
+    base = Path(tempfile.mkdtemp(prefix="pemx-test-"))
+    base.chmod(0o755)
+    return base
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server() -> Iterator[Server]:
     require_dovecot()
-    base = tmp_path_factory.mktemp("pemx")
-    if os.geteuid() == 0:
-        base.chmod(0o755)  # Dovecot's unprivileged processes must traverse it
+    base = server_base()
     running = start_server(base / "data")
     yield running
     stop_server(running)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from pemx.adapters.mail.dovecot import (
     MailBackendError,
     MailPorts,
     PrivateDovecot,
+    _live_group_members,
     find_dovecot,
     render_dovecot_conf,
     render_sql_conf,
@@ -480,3 +482,45 @@ def test_start_fails_clearly_when_a_port_is_taken(mail: MailEnv, scratch: Path) 
             dv.start(timeout=10)
     assert not dv.is_running()
     assert mail.dovecot.is_running()  # the first instance is unaffected
+
+
+def test_parallel_first_deliveries(mail: MailEnv) -> None:
+    """Concurrent first deliveries into new mailboxes (LAYOUT=fs/sdbox failed this)."""
+    fresh = [
+        Mailbox(200 + i, f"load{i}@example.com", "x", alt_addresses=[f"l{i}@example.net"])
+        for i in range(8)
+    ]
+    for mb in fresh:
+        add_mailbox(mail.db, mb)
+    jobs = [
+        (f"l{i}@example.net" if j % 2 else f"load{i}@example.com", j)
+        for i in range(8)
+        for j in range(6)
+    ]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda job: mail.lmtp(job[0], f"parallel {job[1]}"), jobs))
+    assert results == [(250, 250)] * len(jobs)
+    usage = mail.api.quota_get("load3@example.com")
+    assert usage["messages"] == 6
+
+
+def test_stop_leaves_no_process_and_frees_the_ports(mail: MailEnv, scratch: Path) -> None:
+    base = scratch / "third"
+    base.mkdir(mode=0o711)
+    dv = PrivateDovecot(make_config(base, sql_connect=str(scratch / "pemx.db")))
+    dv.start()
+    pid = dv.pid
+    assert pid is not None and dv.is_running()
+    rcpt = "kate@example.com"  # same database, separate mail root
+    assert lmtp_deliver(dv.config.host, dv.config.ports.lmtp, rcpt, "third") == (250, 250)
+    assert (dv.config.mail_root / str(KATE.mailbox_id) / "Maildir").is_dir()
+    assert dv.stop() < 5
+    assert not dv.is_running()
+    assert _live_group_members(pid) == []
+    for _, port in dv.config.ports.items():
+        with socket.socket() as s:
+            assert s.connect_ex((dv.config.host, port)) != 0, port  # nobody listens
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Dovecot does
+            s.bind((dv.config.host, port))  # free again
+    assert dv.stop() == pytest.approx(0, abs=0.1)  # stopping twice is harmless

@@ -546,6 +546,13 @@ def _blocking_dir(path: Path, uid: int, gids: set[int]) -> Path | None:
     return None
 
 
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _live_group_members(pgid: int) -> list[int]:
     """Pids of the running (not zombie) processes in a process group (Linux /proc)."""
     members = []
@@ -691,6 +698,10 @@ class PrivateDovecot:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        # The master writes master.pid only after it bound every listener (a bind
+        # failure is fatal before that), so a port answered by another process
+        # is never taken for Dovecot's.
+        pid_file = cfg.base_dir / "master.pid"
         pending = [port for _, port in cfg.ports.items()]
         while True:
             if self._proc.poll() is not None:
@@ -700,9 +711,10 @@ class PrivateDovecot:
                 raise MailBackendError(
                     f"dovecot exited with status {code} at start\n{self.log_tail()}"
                 )
-            pending = [port for port in pending if not self._accepts(port)]
-            if not pending:
-                return time.monotonic() - t0
+            if _read_pid(pid_file) == self._proc.pid:
+                pending = [port for port in pending if not self._accepts(port)]
+                if not pending:
+                    return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
                 self.stop()
                 raise MailBackendError(

@@ -1,0 +1,19 @@
+"""Fixtures of the API tests (the session server and ``provider`` come from tests/conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .helpers import Reseller, Server, make_reseller_with_pool
+
+
+@pytest.fixture(scope="session")
+def reseller(provider: Any, server: Server) -> Reseller:
+    return make_reseller_with_pool(provider, server)
+
+
+@pytest.fixture(scope="session")
+def other_reseller(provider: Any, server: Server) -> Reseller:
+    return make_reseller_with_pool(provider, server)
