@@ -85,9 +85,13 @@ def raw_request(
                 for start in range(0, len(body), step):
                     yield body[start : start + step]
 
-            conn.request(method, path, body=chunks(), headers=sent, encode_chunked=True)
+            payload: Any = chunks()
         else:
-            conn.request(method, path, body=body, headers=sent)
+            payload = body
+        try:
+            conn.request(method, path, body=payload, headers=sent, encode_chunked=chunked)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (413) and closed before the whole body was sent
         response = conn.getresponse()
         return HttpResult(
             response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()

@@ -242,7 +242,7 @@ def test_unknown_nested_field_is_named(provider: Any) -> None:
         ("pem.getUserByLogin", {"login": "a" * 256}, "login"),  # over-long
         (
             "pem.addDomain",
-            {"subscription_id": 1, "domain_name": ("a" * 60 + ".") * 4 + "example"},
+            {"subscription_id": 1, "domain_name": ("a" * 60 + ".") * 5 + "example"},
             "domain_name",
         ),
         ("pem.addUser", {"subscription_id": 1, "login": "x", "password": "p" * 1025}, "password"),

@@ -12,13 +12,14 @@ import sqlite3
 from typing import Any
 
 import pytest
+
 from conftest import (
     Server,
     Tenant,
     err,
+    mailbox_params,
     make_reseller,
     make_tenant,
-    mailbox_params,
     ok,
     unique,
 )

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cheroot.errors import MaxSizeExceeded
+
 from pemx.api.auth import Authenticator
 from pemx.api.methods import REGISTRY, Method
 from pemx.api.schema import opt, req, validate_struct
@@ -101,7 +103,12 @@ class XmlRpcApp:
         if length > limit:
             return None
         stream = environ["wsgi.input"]
-        body: bytes = stream.read(length) if length else stream.read(limit + 1)
+        try:
+            body: bytes = stream.read(length) if length else stream.read(limit + 1)
+        except (MaxSizeExceeded, OSError):
+            # A chunked body has no Content-Length: cheroot counts it while it is read and
+            # stops at the cap with MaxSizeExceeded or OSError("Request Entity Too Large").
+            return None
         return None if len(body) > limit else body
 
     # XML-RPC --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ class XmlRpcRequestError(Exception):
 def parse_call(body: bytes) -> tuple[str, tuple[Any, ...]]:
     """Parse a methodCall; DTDs, entity declarations and external references are refused."""
     unmarshaller = xmlrpc.client.Unmarshaller(use_datetime=False, use_builtin_types=True)
-    parser = DefusedExpatParser(unmarshaller)
+    parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
     try:
         parser.feed(body)
         parser.close()

@@ -119,7 +119,9 @@ def serve(
         if dovecot is not None:
             dovecot.stop()
         app.close()
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}")
+        raise click.ClickException(
+            f"cannot listen on {settings.host}:{settings.port}: {exc}"
+        ) from None
     bound_port = int(server.bind_addr[1])
     bootstrap.write_runtime(settings, bound_port, dovecot.config if dovecot else None)
     stopping = threading.Event()

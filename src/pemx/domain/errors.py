@@ -49,7 +49,6 @@ class ErrorCode(Enum):
     USER_HAS_MAILBOX = Code("pemx", 1205, "The service user has a mailbox already")
     SUBSCRIPTION_DISABLED = Code("pemx", 1206, "The subscription is disabled")
     PASSWORD_REJECTED = Code("pemx", 1301, "The password is not acceptable")
-    MAIL_BACKEND_UNAVAILABLE = Code("pemx", 1401, "The mail backend is unavailable")
 
     @property
     def module_id(self) -> str:
