@@ -234,7 +234,7 @@ _BEGIN = {
 _TXN_ID = {"txn_id": req("string", max_length=64)}
 _REQUEST_ID = {"request_id": req("string", max_length=256)}
 _SIGNATURE = {"method_name": req("string")}
-_OPERATION = {"operation": req("string"), "parameters": req("struct", open_struct=True)}
+_OPERATION = {"operation": req("string"), "parameters": req("struct")}
 
 
 def _check_request_id(request_id: str | None) -> None:

@@ -101,7 +101,11 @@ def _check(value: object, spec: Field, where: str) -> Any:
     if kind == "struct":
         if spec.open_struct:
             return _plain_struct(value, where)
-        assert spec.fields is not None
+        if spec.fields is None:
+            # Members are checked later by their own spec (pem.batchRequest's parameters).
+            if not isinstance(value, dict):
+                raise invalid(where, f"must be a struct, not {_type_name(value)}")
+            return dict(value)
         return validate_struct(value, spec.fields, where)
     if kind == "array":
         if not isinstance(value, list):

@@ -1,0 +1,187 @@
+"""Serving: TLS, the client allow-list, the CLI (status, errors), the credential cache."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import xmlrpc.client
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, Server, ok, server_base, start_server, stop_server
+
+from pemx.api.auth import Authenticator
+from pemx.domain.model import Account, AccountType, Member
+
+CALL = xmlrpc.client.dumps(({"account_id": 1},), "pem.getAccountInfo").encode()
+
+
+def _pemx(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pemx", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[tuple[Server, Path]]:
+    base = server_base()
+    cert, key = base / "cert.pem", base / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    running = start_server(
+        base / "tls",
+        "--no-mail",
+        env={"PEMX_TLS_CERT": str(cert), "PEMX_TLS_KEY": str(key)},
+    )
+    yield running, cert
+    stop_server(running)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_tls_when_a_certificate_is_configured(tls_server: tuple[Server, Path]) -> None:
+    running, cert = tls_server
+    assert running.runtime["api"]["url"].startswith("https://")
+    context = ssl.create_default_context(cafile=str(cert))
+    api = xmlrpc.client.ServerProxy(
+        f"https://{ADMIN_LOGIN}:{ADMIN_PASSWORD}@127.0.0.1:{running.port}/RPC2", context=context
+    )
+    assert ok(api.pem.getAccountInfo({"account_id": 1}))["account_type"] == "A"
+    plain = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+    with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+        plain.request("POST", "/RPC2", CALL)
+        plain.getresponse().read()
+
+
+def test_allow_list_refuses_other_networks() -> None:
+    base = server_base()
+    try:
+        running = start_server(
+            base / "deny", "--no-mail", env={"PEMX_ALLOWED_NETWORKS": "10.9.0.0/16"}
+        )
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+            conn.request("POST", "/RPC2", CALL, {"Content-Type": "text/xml"})
+            assert conn.getresponse().status == 403
+        finally:
+            stop_server(running)
+        running = start_server(
+            base / "allow", "--no-mail", env={"PEMX_ALLOWED_NETWORKS": "10.9.0.0/16,127.0.0.0/8"}
+        )
+        try:
+            assert ok(running.proxy().pem.getAccountInfo({"account_id": 1}))["account_id"] == 1
+        finally:
+            stop_server(running)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_status_shows_every_endpoint(server: Server) -> None:
+    result = _pemx("--data-dir", str(server.data_dir), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["running"] is True
+    assert info["api"]["url"] == f"http://127.0.0.1:{server.port}/RPC2"
+    for key in ("imap", "pop3", "lmtp", "imap_owa", "imap_activesync"):
+        assert set(info[key]) == {"host", "port"} and info[key]["port"] > 0
+    human = _pemx("--data-dir", str(server.data_dir), "status")
+    assert human.returncode == 0 and str(server.port) in human.stdout
+
+
+def test_status_of_a_stopped_service(tmp_path: Path) -> None:
+    result = _pemx("--data-dir", str(tmp_path), "status", "--json")
+    assert result.returncode == 3
+    assert json.loads(result.stdout) == {"running": False, "data_dir": str(tmp_path)}
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pemx.toml").write_text("threads = 0\n")
+    result = _pemx("--data-dir", str(tmp_path), "serve")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "Error: setting threads: must be between 1 and 512"
+    (tmp_path / "pemx.toml").write_text("no_such_setting = 1\n")
+    result = _pemx("--data-dir", str(tmp_path), "status")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "unknown setting 'no_such_setting'" in result.stderr
+
+
+def test_generated_admin_password_is_printed_once() -> None:
+    base = server_base()
+    env = {"PEMX_ADMIN_PASSWORD": ""}
+    try:
+        running = start_server(base / "gen", "--no-mail", env=env)
+        stop_server(running)
+        log = (base / "gen.log").read_text()
+        assert log.count("password") >= 1
+        password = log.split("password '")[1].split("'")[0]
+        again = start_server(base / "gen", "--no-mail", env=env)
+        try:
+            assert "password '" not in (base / "gen.log").read_text()  # not printed again
+            api = again.proxy(ADMIN_LOGIN, password)
+            assert ok(api.pem.getAccountInfo({"account_id": 1}))["account_type"] == "A"
+        finally:
+            stop_server(again)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class CountingHasher:
+    def __init__(self) -> None:
+        self.verifications = 0
+        self.lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return "plain:" + password
+
+    def verify(self, password: str, password_hash: str) -> bool:
+        with self.lock:
+            self.verifications += 1
+        return password_hash == "plain:" + password
+
+
+def _authenticator(hasher: CountingHasher, enabled: bool = True) -> Authenticator:
+    member = Member(7, 2, "rita", "plain:Right-Pass-1", enabled)
+    account = Account(2, AccountType.RESELLER, 1, None, None, None, None, None, True)
+    return Authenticator(lambda login: (member, account) if login == "rita" else None, hasher)
+
+
+def _basic(login: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
+
+
+def test_verified_credentials_are_cached_wrong_ones_never() -> None:
+    hasher = CountingHasher()
+    auth = _authenticator(hasher)
+    for _ in range(50):
+        caller = auth.authenticate(_basic("Rita", "Right-Pass-1"))
+        assert caller is not None and caller.account_id == 2
+    assert hasher.verifications == 1
+    for _ in range(3):
+        assert auth.authenticate(_basic("rita", "Wrong-Pass-1")) is None
+    assert hasher.verifications == 4  # every wrong password is checked for real
+    assert auth.authenticate(_basic("nobody", "x")) is None
+    assert auth.authenticate("Bearer abc") is None
+    assert auth.authenticate("Basic !!!") is None
+
+
+def test_disabled_member_is_refused() -> None:
+    assert (
+        _authenticator(CountingHasher(), enabled=False).authenticate(_basic("rita", "Right-Pass-1"))
+        is None
+    )
