@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, Server, ok, server_base, start_server, stop_server
 
+from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, Server, ok, server_base, start_server, stop_server
 from pemx.api.auth import Authenticator
 from pemx.domain.model import Account, AccountType, Member
 

@@ -18,7 +18,6 @@ from .helpers import (
     err,
     ok,
     raw_call,
-    raw_request,
     unique,
 )
 
