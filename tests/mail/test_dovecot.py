@@ -13,16 +13,11 @@ import os
 import poplib
 import pwd
 import re
-import secrets
-import shutil
 import socket
-import sqlite3
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +30,26 @@ from pemx.adapters.mail.dovecot import (
     MailPorts,
     PrivateDovecot,
     _live_group_members,
-    find_dovecot,
     render_dovecot_conf,
     render_sql_conf,
 )
-from pemx.domain.folders import CATALOGUE, FolderNames
+from pemx.domain.folders import CATALOGUE
 
 from .contract import Mailbox, add_mailbox, create_contract_db
+from .harness import (
+    AUTH_FAILED,
+    DISABLED,
+    MailEnv,
+    make_config,
+    require_dovecot,
+    special_folders,
+)
 from .mailclient import (
     imap_append,
-    imap_login,
     inbox_subjects,
     list_folders,
     lmtp_deliver,
     make_message,
-    pop3_login,
 )
 
 # --------------------------------------------------------------------- fixture data
@@ -82,83 +82,7 @@ KATE = Mailbox(108, "kate@example.com", "K4te-secret", folder_language="fr", ini
 LENA = Mailbox(109, "lena@example.com", "L3na-secret", folder_language="it", initialized=False)
 MAILBOXES = (JOHN, MARY, PETE, INES, YUKI, ZOE, QUINN, KATE, LENA)
 
-AUTH_FAILED = "[AUTHENTICATIONFAILED] Authentication failed."
-ROLE_FLAGS = {
-    "drafts": "\\Drafts",
-    "sent": "\\Sent",
-    "trash": "\\Trash",
-    "junk": "\\Junk",
-    "archive": "\\Archive",
-}
-
-
-def special_folders(names: FolderNames) -> dict[str, str]:
-    """{localized name: SPECIAL-USE flag} for one language."""
-    return {getattr(names, role): flag for role, flag in ROLE_FLAGS.items()}
-
-
 # -------------------------------------------------------------------------- fixture
-
-
-@dataclass
-class MailEnv:
-    dovecot: PrivateDovecot
-    db: sqlite3.Connection
-    api: DoveadmHttp
-    started_in: float
-
-    @property
-    def cfg(self) -> DovecotConfig:
-        return self.dovecot.config
-
-    def imap(self, user: str, password: str, port: str = "imap") -> imaplib.IMAP4:
-        return imap_login(self.cfg.host, getattr(self.cfg.ports, port), user, password)
-
-    def pop3(self, user: str, password: str) -> poplib.POP3:
-        return pop3_login(self.cfg.host, self.cfg.ports.pop3, user, password)
-
-    def lmtp(self, rcpt: str, subject: str, size_bytes: int = 0) -> tuple[int, int | None]:
-        return lmtp_deliver(self.cfg.host, self.cfg.ports.lmtp, rcpt, subject, size_bytes)
-
-    def imap_refusal(self, user: str, password: str, port: str = "imap") -> str:
-        """The server's message for a login that must be refused."""
-        with pytest.raises(imaplib.IMAP4.error) as excinfo:
-            self.imap(user, password, port).logout()
-        return str(excinfo.value)
-
-
-def require_dovecot() -> str:
-    binary = find_dovecot()
-    if binary is None:
-        msg = (
-            "dovecot is not installed: apt-get install dovecot-core dovecot-imapd "
-            "dovecot-pop3d dovecot-lmtpd dovecot-sqlite"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return binary
-
-
-@pytest.fixture(scope="module")
-def scratch() -> Iterator[Path]:
-    """A temp dir that Dovecot's unprivileged processes may traverse (mkdtemp makes 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="pemx-dovecot-"))
-    path.chmod(0o711)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def make_config(base: Path, **overrides: Any) -> DovecotConfig:
-    cfg = DovecotConfig(
-        work_dir=base / "dovecot",
-        mail_root=base / "mail",
-        sql_connect=str(base / "pemx.db"),
-        doveadm_api_key=secrets.token_hex(16),
-        instance_name=f"pemx-test-{base.name}",
-        auth_penalty=False,
-    )
-    return replace(cfg, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +228,7 @@ def test_wrong_password_refused_alike_with_or_without_protocol_access(mail: Mail
 
 def test_imap_switch_refuses_after_the_password_matched(mail: MailEnv) -> None:
     reason = mail.imap_refusal("mary@example.com", MARY.password)
-    assert reason == "[CONTACTADMIN] This protocol is disabled for this mailbox"
+    assert reason == f"[CONTACTADMIN] {DISABLED}"
 
 
 def test_pop3_switch(mail: MailEnv) -> None:

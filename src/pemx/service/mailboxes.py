@@ -125,9 +125,11 @@ def add_mailbox(
 def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:
         mailbox = store.get_mailbox(mailbox_id)
-        if mailbox is None:
+        account = store.get_account(mailbox.account_id) if mailbox else None
+        if mailbox is None or account is None or not ctx.caller.can_see(account):
             raise not_found("Mailbox", mailbox_id)
-        user = visible_user(store, ctx.caller, mailbox.user_id)
+        user = store.get_user(mailbox.user_id)
+        assert user is not None
     settings = mailbox.settings
     return {
         "mailbox_id": mailbox.id,
