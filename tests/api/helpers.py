@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import xmlrpc.client
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ def raw_request(
         if auth == "":
             del sent["Authorization"]
         if chunked:
+
             def chunks() -> Any:
                 assert body is not None
                 step = 64 * 1024
@@ -88,10 +90,9 @@ def raw_request(
             payload: Any = chunks()
         else:
             payload = body
-        try:
+        # The server may answer (413) and close before the whole body is sent.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             conn.request(method, path, body=payload, headers=sent, encode_chunked=chunked)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered (413) and closed before the whole body was sent
         response = conn.getresponse()
         return HttpResult(
             response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
@@ -118,9 +119,9 @@ def assert_not_found(response: dict[str, Any], like: dict[str, Any] | None = Non
         assert response["properties"].keys() == like["properties"].keys()
         assert response["properties"]["object"] == like["properties"]["object"]
         # The message differs only by the id it names.
-        assert response["error_message"].replace(
-            response["properties"]["id"], "ID"
-        ) == like["error_message"].replace(like["properties"]["id"], "ID")
+        assert response["error_message"].replace(response["properties"]["id"], "ID") == like[
+            "error_message"
+        ].replace(like["properties"]["id"], "ID")
 
 
 def add_customer(api: Any, parent_account_id: int | None = None, **extra: Any) -> int:
@@ -136,9 +137,7 @@ def add_customer(api: Any, parent_account_id: int | None = None, **extra: Any) -
 
 def add_reseller_account(api: Any) -> int:
     return int(
-        ok(api.pem.addAccount({"account_type": "R", "person": {"first_name": "Re"}}))[
-            "account_id"
-        ]
+        ok(api.pem.addAccount({"account_type": "R", "person": {"first_name": "Re"}}))["account_id"]
     )
 
 
@@ -151,9 +150,7 @@ def add_template(
 ) -> int:
     params: dict[str, Any] = {
         "name": unique("tpl"),
-        "resource_types": [
-            {"resource_type_id": k, "resource_limit": v} for k, v in limits.items()
-        ],
+        "resource_types": [{"resource_type_id": k, "resource_limit": v} for k, v in limits.items()],
     }
     if owner_account_id is not None:
         params["owner_account_id"] = owner_account_id
@@ -218,7 +215,9 @@ def make_reseller_with_pool(
             {"account_id": account_id, "auth": {"login": login, "password": password}}
         )
     )
-    pool_limits = pool if pool is not None else {MAILBOXES: 100, STORAGE: -1, USERS: 100, DOMAINS: 20}
+    pool_limits = (
+        pool if pool is not None else {MAILBOXES: 100, STORAGE: -1, USERS: 100, DOMAINS: 20}
+    )
     pool_template = add_template(provider, pool_limits)
     pool_subscription = subscribe(provider, account_id, pool_template)
     template_id = add_template(

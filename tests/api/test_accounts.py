@@ -161,7 +161,10 @@ def test_duplicate_member_login(provider: Any) -> None:
     login = unique("dup")
     params = {"account_id": reseller_id, "auth": {"login": login, "password": "Staff-Pass-1"}}
     ok(provider.pem.addAccountMember(params))
-    again = {"account_id": reseller_id, "auth": {"login": login.upper(), "password": "Other-Pass-1"}}
+    again = {
+        "account_id": reseller_id,
+        "auth": {"login": login.upper(), "password": "Other-Pass-1"},
+    }
     err(provider.pem.addAccountMember(again), "pemx", 1003)
     err(
         provider.pem.addAccountMember(

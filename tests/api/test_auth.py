@@ -108,8 +108,10 @@ def test_reseller_may_not_batch_provider_only_method(reseller: Reseller) -> None
         reseller.api.pem.batchRequest(
             {
                 "operation": "pem.addAccountMember",
-                "parameters": {"account_id": reseller.account_id,
-                               "auth": {"login": unique("x"), "password": "Pass-word-1"}},
+                "parameters": {
+                    "account_id": reseller.account_id,
+                    "auth": {"login": unique("x"), "password": "Pass-word-1"},
+                },
             }
         ),
         *PERMISSION_DENIED,

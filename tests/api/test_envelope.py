@@ -249,7 +249,9 @@ def test_unknown_nested_field_is_named(provider: Any) -> None:
         ("pem.getUsers", {"subscription_id": [1]}, "subscription_id"),
     ],
 )
-def test_wrong_types_and_ranges(provider: Any, method: str, params: dict[str, Any], field: str) -> None:
+def test_wrong_types_and_ranges(
+    provider: Any, method: str, params: dict[str, Any], field: str
+) -> None:
     call = provider
     for part in method.split("."):
         call = getattr(call, part)
@@ -259,12 +261,16 @@ def test_wrong_types_and_ranges(provider: Any, method: str, params: dict[str, An
 
 def test_boolean_accepts_0_and_1(provider: Any, reseller: Any) -> None:
     for flag in (0, 1, True, False):
-        ok(provider.pem.getSubscription(
-            {"subscription_id": reseller.pool_subscription_id, "get_resources": flag}
-        ))
-    plain = ok(provider.pem.getSubscription(
-        {"subscription_id": reseller.pool_subscription_id, "get_resources": 0}
-    ))
+        ok(
+            provider.pem.getSubscription(
+                {"subscription_id": reseller.pool_subscription_id, "get_resources": flag}
+            )
+        )
+    plain = ok(
+        provider.pem.getSubscription(
+            {"subscription_id": reseller.pool_subscription_id, "get_resources": 0}
+        )
+    )
     assert "resource_types" not in plain
 
 

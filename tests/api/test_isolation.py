@@ -116,9 +116,7 @@ WRITES: dict[str, tuple[Callable[[Any, int], dict[str, Any]], str]] = {
         "customer_id",
     ),
     "activate": (
-        lambda api, i: api.pem.activateSubscription(
-            {"account_id": i, "service_template_id": 1}
-        ),
+        lambda api, i: api.pem.activateSubscription({"account_id": i, "service_template_id": 1}),
         "customer_id",
     ),
     "switch": (
@@ -240,9 +238,7 @@ def test_reseller_builds_under_itself(reseller: Reseller) -> None:
     ok(api.pem.addDomain({"subscription_id": subscription, "domain_name": domain}))
     user = add_user(api, subscription)
     assert ok(api.pem.getUserInfo({"user_id": user}))["subscription_id"] == subscription
-    assert [u["user_id"] for u in ok(api.pem.getUsers({"subscription_id": subscription}))] == [
-        user
-    ]
+    assert [u["user_id"] for u in ok(api.pem.getUsers({"subscription_id": subscription}))] == [user]
 
 
 def test_reseller_cannot_create_a_reseller(reseller: Reseller) -> None:

@@ -20,6 +20,7 @@ from .helpers import (
     err,
     missing_id,
     ok,
+    raw_request,
     resources,
     subscribe,
     unique,
@@ -116,9 +117,10 @@ def test_template_requested_id_twice(provider: Any) -> None:
     wanted = 1_500_000_000 + (hash(unique()) % 10**8)
     ok(provider.pem.addServiceTemplate(_template_params(service_template_id=wanted)))
     err(provider.pem.addServiceTemplate(_template_params(service_template_id=wanted)), "pemx", 1002)
-    assert ok(provider.pem.getServiceTemplate({"service_template_id": wanted}))[
-        "service_template_id"
-    ] == wanted
+    assert (
+        ok(provider.pem.getServiceTemplate({"service_template_id": wanted}))["service_template_id"]
+        == wanted
+    )
 
 
 def test_template_owned_by_customer_refused(provider: Any) -> None:
@@ -240,8 +242,11 @@ def test_requested_subscription_id_twice(provider: Any) -> None:
     wanted = 1_700_000_000 + (hash(unique()) % 10**8)
     assert subscribe(provider, add_customer(provider), template, subscription_id=wanted) == wanted
     response = provider.pem.activateSubscription(
-        {"account_id": add_customer(provider), "service_template_id": template,
-         "subscription_id": wanted}
+        {
+            "account_id": add_customer(provider),
+            "service_template_id": template,
+            "subscription_id": wanted,
+        }
     )
     err(response, "pemx", 1002)
 
@@ -285,8 +290,11 @@ def test_account_wide_needs_exchange(provider: Any) -> None:
     template = add_template(provider, {DOMAINS: 1})
     response = err(
         provider.pem.activateSubscription(
-            {"account_id": add_customer(provider), "service_template_id": template,
-             "account_wide_su": True}
+            {
+                "account_id": add_customer(provider),
+                "service_template_id": template,
+                "account_wide_su": True,
+            }
         ),
         *INVALID,
     )
@@ -323,7 +331,9 @@ def test_switch_without_exchange(provider: Any) -> None:
 
 
 def test_switch_missing(provider: Any) -> None:
-    assert_not_found(provider.pem.switchSubscriptionToAccountWide({"subscription_id": missing_id()}))
+    assert_not_found(
+        provider.pem.switchSubscriptionToAccountWide({"subscription_id": missing_id()})
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,8 +358,18 @@ def test_add_domain(provider: Any) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "nodot", "-bad.example", "bad-.example", "a..example", "sp ace.example",
-     "under_score.example", "x.123", "ex@mple.com", "a" * 64 + ".example"],
+    [
+        "",
+        "nodot",
+        "-bad.example",
+        "bad-.example",
+        "a..example",
+        "sp ace.example",
+        "under_score.example",
+        "x.123",
+        "ex@mple.com",
+        "a" * 64 + ".example",
+    ],
 )
 def test_add_domain_invalid_name(provider: Any, name: str) -> None:
     sub = _sub(provider)
@@ -364,8 +384,11 @@ def test_add_domain_duplicate_case_insensitive(provider: Any) -> None:
     ok(provider.pem.addDomain({"subscription_id": sub, "domain_name": name}))
     err(provider.pem.addDomain({"subscription_id": sub, "domain_name": name.upper()}), "pemx", 1004)
     # In another customer's subscription, too.
-    err(provider.pem.addDomain({"subscription_id": _sub(provider), "domain_name": name}), "pemx",
-        1004)
+    err(
+        provider.pem.addDomain({"subscription_id": _sub(provider), "domain_name": name}),
+        "pemx",
+        1004,
+    )
     assert resources(provider, sub)[DOMAINS]["usage"] == 1
 
 
@@ -407,10 +430,69 @@ def test_add_domain_missing_subscription(provider: Any) -> None:
 def test_domain_requested_id_twice(provider: Any) -> None:
     sub = _sub(provider, domains=5)
     wanted = 1_900_000_000 + (hash(unique()) % 10**8)
-    assert ok(provider.pem.addDomain(
-        {"subscription_id": sub, "domain_name": unique("r") + ".example", "domain_id": wanted}
-    ))["domain_id"] == wanted
-    err(provider.pem.addDomain(
-        {"subscription_id": sub, "domain_name": unique("r") + ".example", "domain_id": wanted}
-    ), "pemx", 1002)
+    assert (
+        ok(
+            provider.pem.addDomain(
+                {
+                    "subscription_id": sub,
+                    "domain_name": unique("r") + ".example",
+                    "domain_id": wanted,
+                }
+            )
+        )["domain_id"]
+        == wanted
+    )
+    err(
+        provider.pem.addDomain(
+            {"subscription_id": sub, "domain_name": unique("r") + ".example", "domain_id": wanted}
+        ),
+        "pemx",
+        1002,
+    )
     assert resources(provider, sub)[DOMAINS]["usage"] == 1
+
+
+def _i8_limit_call(method: str, members: str, limit: int) -> bytes:
+    return (
+        (
+            f"<?xml version='1.0'?><methodCall><methodName>{method}</methodName><params><param>"
+            f"<value><struct>{members}</struct></value></param></params></methodCall>"
+        )
+        .encode()
+        .replace(b"LIMIT", f"<i8>{limit}</i8>".encode())
+    )
+
+
+def test_limit_beyond_int32_refused(server: Any, provider: Any) -> None:
+    """A limit that XML-RPC's int cannot carry back would make the template unreadable."""
+    resource = (
+        "<member><name>resource_types</name><value><array><data><value><struct>"
+        "<member><name>resource_type_id</name><value><int>2</int></value></member>"
+        "<member><name>resource_limit</name><value>LIMIT</value></member>"
+        "</struct></value></data></array></value></member>"
+    )
+    body = _i8_limit_call(
+        "pem.addServiceTemplate",
+        f"<member><name>name</name><value>big</value></member>{resource}",
+        2**31,
+    )
+    value = raw_request(server, body).value()
+    assert (value["status"], value["extype_id"]) == (-1, 21), value
+    assert value["properties"]["field"] == "resource_types[0].resource_limit"
+    # The largest int32 limit works and reads back.
+    template = add_template(provider, {STORAGE: 2**31 - 1})
+    tpl = ok(provider.pem.getServiceTemplate({"service_template_id": template}))
+    assert tpl["resource_types"][0]["limit"] == 2**31 - 1
+    sub = subscribe(provider, add_customer(provider), template)
+    override = (
+        f"<member><name>account_id</name><value><int>{add_customer(provider)}</int></value>"
+        f"</member><member><name>service_template_id</name><value><int>{template}</int>"
+        "</value></member><member><name>resource_limits</name><value><array><data><value>"
+        "<struct><member><name>resource_id</name><value><int>2</int></value></member>"
+        "<member><name>resource_limit</name><value>LIMIT</value></member></struct></value>"
+        "</data></array></value></member>"
+    )
+    value = raw_request(server, _i8_limit_call("pem.activateSubscription", override, 2**40)).value()
+    assert (value["status"], value["extype_id"]) == (-1, 21), value
+    assert value["properties"]["field"] == "resource_limits[0].resource_limit"
+    assert resources(provider, sub)[STORAGE]["limit"] == 2**31 - 1

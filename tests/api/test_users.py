@@ -109,9 +109,9 @@ def test_account_wide_user(provider: Any) -> None:
 
 
 def test_owner_must_be_a_customer(provider: Any) -> None:
-    reseller_id = ok(
-        provider.pem.addAccount({"account_type": "R", "person": {"first_name": "R"}})
-    )["account_id"]
+    reseller_id = ok(provider.pem.addAccount({"account_type": "R", "person": {"first_name": "R"}}))[
+        "account_id"
+    ]
     response = err(
         provider.pem.addUser(
             {"owner_account_id": reseller_id, "login": unique("x"), "password": "User-Pass-1"}
@@ -125,7 +125,9 @@ def test_account_wide_subscription_refused(provider: Any) -> None:
     customer = add_customer(provider)
     aw = subscribe(provider, customer, add_template(provider, FULL), account_wide=True)
     response = err(
-        provider.pem.addUser({"subscription_id": aw, "login": unique("x"), "password": "Pass-word-1"}),
+        provider.pem.addUser(
+            {"subscription_id": aw, "login": unique("x"), "password": "Pass-word-1"}
+        ),
         *INVALID,
     )
     assert response["properties"]["field"] == "subscription_id"
@@ -133,19 +135,24 @@ def test_account_wide_subscription_refused(provider: Any) -> None:
 
 
 def test_duplicate_login_case_insensitive(provider: Any, local: tuple[int, int]) -> None:
-    customer, sub = local
+    _customer, sub = local
     login = unique("dup")
     add_user(provider, sub, login)
     err(
-        provider.pem.addUser({"subscription_id": sub, "login": login.upper(), "password": "Pass-word-1"}),
+        provider.pem.addUser(
+            {"subscription_id": sub, "login": login.upper(), "password": "Pass-word-1"}
+        ),
         "pemx",
         1003,
     )
     # Across customers and modes too.
     err(
         provider.pem.addUser(
-            {"owner_account_id": add_customer(provider), "login": f" {login} ",
-             "password": "Pass-word-1"}
+            {
+                "owner_account_id": add_customer(provider),
+                "login": f" {login} ",
+                "password": "Pass-word-1",
+            }
         ),
         "pemx",
         1003,
@@ -155,11 +162,20 @@ def test_duplicate_login_case_insensitive(provider: Any, local: tuple[int, int])
 
 @pytest.mark.parametrize(
     ("password", "reason"),
-    [("x" * 73, "too long"), ("ä" * 37, "too long"), ("short", "too short"), ("tab\there1", "control characters")],
+    [
+        ("x" * 73, "too long"),
+        ("ä" * 37, "too long"),
+        ("short", "too short"),
+        ("tab\there1", "control characters"),
+    ],
 )
-def test_password_rejected(provider: Any, local: tuple[int, int], password: str, reason: str) -> None:
+def test_password_rejected(
+    provider: Any, local: tuple[int, int], password: str, reason: str
+) -> None:
     response = err(
-        provider.pem.addUser({"subscription_id": local[1], "login": unique("p"), "password": password}),
+        provider.pem.addUser(
+            {"subscription_id": local[1], "login": unique("p"), "password": password}
+        ),
         "pemx",
         1301,
     )
@@ -167,14 +183,22 @@ def test_password_rejected(provider: Any, local: tuple[int, int], password: str,
 
 
 def test_password_of_72_bytes_accepted(provider: Any, local: tuple[int, int]) -> None:
-    ok(provider.pem.addUser({"subscription_id": local[1], "login": unique("p"), "password": "x" * 72}))
+    ok(
+        provider.pem.addUser(
+            {"subscription_id": local[1], "login": unique("p"), "password": "x" * 72}
+        )
+    )
 
 
 def test_password_quality_off_does_not_lift_the_cap(provider: Any, local: tuple[int, int]) -> None:
     err(
         provider.pem.addUser(
-            {"subscription_id": local[1], "login": unique("p"), "password": "y" * 73,
-             "check_password_quality": False}
+            {
+                "subscription_id": local[1],
+                "login": unique("p"),
+                "password": "y" * 73,
+                "check_password_quality": False,
+            }
         ),
         "pemx",
         1301,
@@ -184,8 +208,12 @@ def test_password_quality_off_does_not_lift_the_cap(provider: Any, local: tuple[
 def test_unknown_property(provider: Any, local: tuple[int, int]) -> None:
     response = err(
         provider.pem.addUser(
-            {"subscription_id": local[1], "login": unique("p"), "password": "Pass-word-1",
-             "properties": [{"name": "shoe_size", "value": "44"}]}
+            {
+                "subscription_id": local[1],
+                "login": unique("p"),
+                "password": "Pass-word-1",
+                "properties": [{"name": "shoe_size", "value": "44"}],
+            }
         ),
         *INVALID,
     )
@@ -196,8 +224,12 @@ def test_unknown_property(provider: Any, local: tuple[int, int]) -> None:
 def test_property_struct_checked(provider: Any, local: tuple[int, int]) -> None:
     response = err(
         provider.pem.addUser(
-            {"subscription_id": local[1], "login": unique("p"), "password": "Pass-word-1",
-             "properties": [{"name": "display_name"}]}
+            {
+                "subscription_id": local[1],
+                "login": unique("p"),
+                "password": "Pass-word-1",
+                "properties": [{"name": "display_name"}],
+            }
         ),
         *INVALID,
     )
@@ -207,7 +239,9 @@ def test_property_struct_checked(provider: Any, local: tuple[int, int]) -> None:
 @pytest.mark.parametrize("login", ["", "a b", "-x", "x@@y.example", "x@bad_domain", "ä"])
 def test_invalid_login(provider: Any, local: tuple[int, int], login: str) -> None:
     response = err(
-        provider.pem.addUser({"subscription_id": local[1], "login": login, "password": "Pass-word-1"}),
+        provider.pem.addUser(
+            {"subscription_id": local[1], "login": login, "password": "Pass-word-1"}
+        ),
         *INVALID,
     )
     assert response["properties"]["field"] == "login"
@@ -218,7 +252,9 @@ def test_service_user_limit(provider: Any, local: tuple[int, int]) -> None:
     for _ in range(3):
         add_user(provider, sub)
     response = err(
-        provider.pem.addUser({"subscription_id": sub, "login": unique("l"), "password": "Pass-word-1"}),
+        provider.pem.addUser(
+            {"subscription_id": sub, "login": unique("l"), "password": "Pass-word-1"}
+        ),
         *LIMIT,
     )
     assert response["error_message"] == (
@@ -233,12 +269,16 @@ def test_user_lookups_missing(provider: Any) -> None:
     assert_not_found(provider.pem.getUserByLogin({"login": unique("nobody")}))
     assert_not_found(provider.pem.getUsers({"subscription_id": missing_id()}))
     assert_not_found(provider.pem.getAccountServiceUsers({"account_id": missing_id()}))
-    assert_not_found(provider.pem.addUser(
-        {"subscription_id": missing_id(), "login": unique("x"), "password": "Pass-word-1"}
-    ))
-    assert_not_found(provider.pem.addUser(
-        {"owner_account_id": missing_id(), "login": unique("x"), "password": "Pass-word-1"}
-    ))
+    assert_not_found(
+        provider.pem.addUser(
+            {"subscription_id": missing_id(), "login": unique("x"), "password": "Pass-word-1"}
+        )
+    )
+    assert_not_found(
+        provider.pem.addUser(
+            {"owner_account_id": missing_id(), "login": unique("x"), "password": "Pass-word-1"}
+        )
+    )
 
 
 def test_get_users_lists_in_creation_order(provider: Any, local: tuple[int, int]) -> None:
@@ -287,8 +327,11 @@ def test_bind_moves_the_count_off_the_account_wide_subscription(provider: Any) -
 
 def test_bind_other_account(provider: Any, local: tuple[int, int]) -> None:
     user_id = _unbound(provider, add_customer(provider))
-    err(provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": local[1]}),
-        "pemx", 1204)
+    err(
+        provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": local[1]}),
+        "pemx",
+        1204,
+    )
     assert ok(provider.pem.getUsers({"subscription_id": local[1]})) == []
 
 
@@ -296,8 +339,11 @@ def test_bind_to_account_wide_subscription(provider: Any) -> None:
     customer = add_customer(provider)
     aw = subscribe(provider, customer, add_template(provider, FULL), account_wide=True)
     user_id = _unbound(provider, customer)
-    err(provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": aw}),
-        "pemx", 1204)
+    err(
+        provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": aw}),
+        "pemx",
+        1204,
+    )
 
 
 def test_bind_already_bound(provider: Any, local: tuple[int, int]) -> None:
@@ -305,8 +351,11 @@ def test_bind_already_bound(provider: Any, local: tuple[int, int]) -> None:
     other = subscribe(provider, customer, add_template(provider, FULL))
     user_id = add_user(provider, sub)
     for target in (other, sub):
-        err(provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": target}),
-            "pemx", 1204)
+        err(
+            provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": target}),
+            "pemx",
+            1204,
+        )
     assert ok(provider.pem.getUserInfo({"user_id": user_id}))["subscription_id"] == sub
 
 
@@ -318,9 +367,11 @@ def test_bind_user_with_a_mailbox(provider: Any) -> None:
     ok(provider.pem.addDomain({"subscription_id": aw, "domain_name": domain}))
     user_id = _unbound(provider, customer)
     login = ok(provider.pem.getUserInfo({"user_id": user_id}))["login"]
-    ok(provider.pem.exchange.addMailbox(
-        {"user_id": user_id, **mailbox_params(f"{login}@{domain}", size_limit=1024)}
-    ))
+    ok(
+        provider.pem.exchange.addMailbox(
+            {"user_id": user_id, **mailbox_params(f"{login}@{domain}", size_limit=1024)}
+        )
+    )
     sub = subscribe(provider, customer, template)
     response = err(
         provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": sub}),

@@ -73,6 +73,7 @@ class Mailbox:
 def create_contract_db(path: Path) -> sqlite3.Connection:
     """Create the three contract objects and fill the folder names from the catalogue."""
     db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = WAL")  # as pemx's own database: readers never block
     db.executescript(CONTRACT_DDL)
     with db:
         db.executemany(

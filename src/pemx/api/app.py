@@ -177,13 +177,15 @@ class XmlRpcApp:
                 raise invalid("method_name", f'unknown method "{p["method_name"]}"')
             return method.signature()
         method = REGISTRY[method_name]
-        _check_permission(method, caller)
         txn_id = raw.pop("txn_id", None)
         if txn_id is None:
+            _check_permission(method, caller)
             return self._run(method, raw, caller, None)
         if not isinstance(txn_id, str) or not txn_id:
             raise invalid("txn_id", "must be a non-empty string")
         with txns.use(txn_id, caller.member_id) as connection:
+            # Inside the transaction: a refused call ends it like any other failing call.
+            _check_permission(method, caller)
             return self._run(method, raw, caller, connection)
 
     def _run(self, method: Method, raw: dict[str, Any], caller: Caller, connection: Any) -> Any:
@@ -198,7 +200,7 @@ class XmlRpcApp:
         items = list(params)
         request_id: str | None = None
         if items and isinstance(items[0], dict) and set(items[0]) == {"request_id"}:
-            request_id = items.pop(0)["request_id"]
+            request_id = validate_struct(items.pop(0), _REQUEST_ID)["request_id"]
             _check_request_id(request_id)
         operations = []
         for index, item in enumerate(items):

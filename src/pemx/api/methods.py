@@ -56,12 +56,13 @@ _PERSON = struct(
     },
     doc="first_name, middle_name, last_name, company_name, title",
 )
+# Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
+# its subscriptions unreadable.
+_LIMIT_VALUE = req("int", "-1 = unlimited", maximum=2**31 - 1)
 _PROPERTY = struct({"name": req("string"), "value": req("string", max_length=1024)})
-_LIMIT = struct(
-    {"resource_id": _id("resource type id"), "resource_limit": req("int", "-1 = unlimited")}
-)
+_LIMIT = struct({"resource_id": _id("resource type id"), "resource_limit": _LIMIT_VALUE})
 _TEMPLATE_RESOURCE = struct(
-    {"resource_type_id": _id("resource type id"), "resource_limit": req("int", "-1 = unlimited")}
+    {"resource_type_id": _id("resource type id"), "resource_limit": _LIMIT_VALUE}
 )
 
 METHODS: tuple[Method, ...] = (
@@ -242,7 +243,7 @@ METHODS: tuple[Method, ...] = (
             "active_sync": req("boolean"),
             "imap4": req("boolean"),
             "pop3": req("boolean"),
-            "size_limit": req("int", "KB", minimum=1, maximum=2**40),
+            "size_limit": req("int", "KB", minimum=1, maximum=2**31 - 1),
             "alt_email_addresses": array(opt("string", max_length=254), max_items=100),
             "skip_initialization": opt("boolean"),
             "mark_migrated": opt("boolean"),

@@ -34,7 +34,7 @@ from pemx.service.ports import Context, Store
 from pemx.service.users import bind_user, create_user
 
 DEFAULT_LOCALE = "en_US"
-MAX_SIZE_LIMIT_KB = 2**40  # 1 PiB: far above any real mailbox, below every integer limit
+MAX_SIZE_LIMIT_KB = 2**31 - 1  # XML-RPC ints are 32-bit: about 2 TiB
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 

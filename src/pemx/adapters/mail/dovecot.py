@@ -37,7 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict
 
 __all__ = [
     "DoveadmHttp",
@@ -572,11 +572,9 @@ def _write_private(path: Path, text: str, mode: int) -> None:
     """Write a file atomically that is never readable by others, not even briefly."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
+    os.fchmod(fd, mode)  # also when tmp existed with other permissions
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
     os.replace(tmp, path)
 
 
@@ -591,7 +589,6 @@ class PrivateDovecot:
         self.config = config.with_free_ports()
         self._binary = binary
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr: IO[bytes] | None = None
 
     # --- binary and version
     @property
@@ -628,8 +625,8 @@ class PrivateDovecot:
         cfg.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         if cfg.as_root:
             self._prepare_root_permissions()
-        # Only the master (root, or the invoking user) reads them; they hold the
-        # doveadm API key and perhaps the database password.
+        # They hold the doveadm API key and perhaps the database password. Dovecot
+        # reads them as root (or as the invoking user): 0600 is enough (tested).
         _write_private(cfg.conf_path, render_dovecot_conf(cfg), 0o600)
         _write_private(cfg.sql_conf_path, render_sql_conf(cfg), 0o600)
 
@@ -687,17 +684,17 @@ class PrivateDovecot:
             )
         self.write_config()
         t0 = time.monotonic()
-        self._close_stderr()
-        self._stderr = open(cfg.log_dir / "dovecot.stderr", "ab")  # noqa: SIM115 (kept open)
         # -F: the master stays in the foreground, so this process owns its PID;
         # own session: stop() can kill the whole process group as a last resort.
-        self._proc = subprocess.Popen(
-            [binary, "-F", "-c", str(cfg.conf_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._stderr,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # Early errors (before the log is set up) go to dovecot.stderr.
+        with open(cfg.log_dir / "dovecot.stderr", "ab") as err:
+            self._proc = subprocess.Popen(
+                [binary, "-F", "-c", str(cfg.conf_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         # The master writes master.pid only after it bound every listener (a bind
         # failure is fatal before that), so a port answered by another process
         # is never taken for Dovecot's.
@@ -707,7 +704,6 @@ class PrivateDovecot:
             if self._proc.poll() is not None:
                 code = self._proc.returncode
                 self._proc = None
-                self._close_stderr()
                 raise MailBackendError(
                     f"dovecot exited with status {code} at start\n{self.log_tail()}"
                 )
@@ -754,13 +750,7 @@ class PrivateDovecot:
             if _live_group_members(proc.pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-        self._close_stderr()
         return time.monotonic() - t0
-
-    def _close_stderr(self) -> None:
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of Dovecot's stderr and log file, for error messages."""

@@ -1,0 +1,213 @@
+"""The same queries on PostgreSQL (driver pgsql), with the contract objects as VIEWS.
+
+A throw-away PostgreSQL cluster (initdb, loopback, free port) holds pemx-like
+tables; the contract views are defined over them, and Dovecot connects as a
+role that may read the three contract objects and nothing else. Skipped when
+the PostgreSQL server binaries, psycopg or Dovecot's pgsql driver are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pemx.adapters.mail.dovecot import PrivateDovecot
+from pemx.domain.folders import CATALOGUE, catalogue_rows
+
+from .contract import blf_crypt
+from .harness import (
+    AUTH_FAILED,
+    DISABLED,
+    MailEnv,
+    make_config,
+    require_dovecot,
+    special_folders,
+)
+from .mailclient import inbox_subjects, list_folders
+
+psycopg = pytest.importorskip("psycopg")
+
+# pemx-like internal tables (real booleans, mixed-case data) and the contract views
+PG_SCHEMA = """
+CREATE TABLE mbx (
+    id INTEGER PRIMARY KEY, primary_address TEXT NOT NULL, login TEXT NOT NULL,
+    pw_hash TEXT NOT NULL, quota_kb INTEGER NOT NULL DEFAULT 0, locale TEXT,
+    initialized BOOLEAN NOT NULL DEFAULT FALSE, imap BOOLEAN NOT NULL DEFAULT TRUE,
+    pop3 BOOLEAN NOT NULL DEFAULT TRUE, owa BOOLEAN NOT NULL DEFAULT TRUE,
+    activesync BOOLEAN NOT NULL DEFAULT TRUE, active BOOLEAN NOT NULL DEFAULT TRUE);
+CREATE TABLE alt_address (
+    address TEXT PRIMARY KEY, mailbox_id INTEGER NOT NULL REFERENCES mbx(id));
+CREATE VIEW dovecot_mailboxes AS
+    SELECT id AS mailbox_id, lower(primary_address) AS username, lower(login) AS login,
+           pw_hash AS password, quota_kb, substr(locale, 1, 2) AS folder_language,
+           initialized::int AS initialized, imap::int AS enable_imap,
+           pop3::int AS enable_pop3, owa::int AS enable_owa,
+           activesync::int AS enable_activesync, active::int AS active
+    FROM mbx;
+CREATE VIEW dovecot_addresses AS
+    SELECT lower(primary_address) AS address, lower(primary_address) AS username FROM mbx
+    UNION ALL
+    SELECT lower(a.address), lower(m.primary_address)
+    FROM alt_address a JOIN mbx m ON m.id = a.mailbox_id;
+CREATE TABLE dovecot_folder_names (
+    language TEXT PRIMARY KEY, drafts TEXT, sent TEXT, trash TEXT, junk TEXT, archive TEXT);
+"""
+
+
+INITDB_OPTS = ("-E", "UTF8", "--locale=C", "--no-sync")
+POSTGRES_OPTS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
+
+
+def pg_bindir() -> Path | None:
+    found = shutil.which("initdb")
+    candidates = [Path(found).resolve().parent] if found else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for d in candidates:
+        if (d / "initdb").is_file() and (d / "postgres").is_file():
+            return d
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pg(scratch: Path) -> Iterator[tuple[int, str]]:
+    """A private PostgreSQL cluster: yields (port, admin connect string)."""
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, postgres) not found")
+    driver = [Path(p) for p in ("/usr/lib/dovecot/modules/libdriver_pgsql.so",)]
+    if not any(p.exists() for p in driver):
+        pytest.skip("Dovecot's pgsql driver is missing: apt-get install dovecot-pgsql")
+    # initdb and postgres refuse to run as root
+    run_as: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        run_as = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    data = scratch / "pgdata"
+    data.mkdir(mode=0o700)
+    if run_as:
+        shutil.chown(data, "postgres", "postgres")
+    subprocess.run(
+        [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", *INITDB_OPTS],
+        check=True,
+        capture_output=True,
+        cwd=data,
+        **run_as,
+    )
+    port = free_port()
+    with open(data / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [bindir / "postgres", "-D", data, "-p", str(port), "-k", data, *POSTGRES_OPTS],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=data,
+            start_new_session=True,
+            **run_as,
+        )
+    admin = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(admin, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("PostgreSQL did not start:\n" + (data / "server.log").read_text())
+                time.sleep(0.05)
+        yield port, admin
+    finally:
+        server.send_signal(signal.SIGINT)  # fast shutdown
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def pgmail(scratch: Path, pg: tuple[int, str]) -> Iterator[MailEnv]:
+    require_dovecot()
+    port, admin = pg
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE ROLE pemx LOGIN PASSWORD 'pemx-pw'")
+        conn.execute("CREATE ROLE dovecot LOGIN PASSWORD 'dovecot-pw'")
+        conn.execute("CREATE DATABASE pemx OWNER pemx")
+    db = psycopg.connect(f"host=127.0.0.1 port={port} user=pemx password=pemx-pw dbname=pemx")
+    with db.transaction():
+        db.execute(PG_SCHEMA)
+        db.execute(
+            "GRANT SELECT ON dovecot_mailboxes, dovecot_addresses, dovecot_folder_names TO dovecot"
+        )
+        with db.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO dovecot_folder_names VALUES (%s, %s, %s, %s, %s, %s)",
+                catalogue_rows(),
+            )
+            cur.executemany(
+                "INSERT INTO mbx (id, primary_address, login, pw_hash, quota_kb, locale,"
+                " initialized, imap) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (301, "Anna.Lopez@Example.com", "ALopez", blf_crypt("Anna-pw"), 200, "es_ES",
+                     True, True),
+                    (302, "carl@example.com", "carl", blf_crypt("Carl-pw"), 0, "ja_JP",
+                     True, False),
+                ],
+            )  # fmt: skip
+            cur.execute("INSERT INTO alt_address VALUES ('A.Lopez@example.com', 301)")
+    sql_connect = f"host=127.0.0.1 port={port} dbname=pemx user=dovecot password=dovecot-pw"
+    cfg = make_config(scratch / "pg", sql_driver="pgsql", sql_connect=sql_connect)
+    dovecot = PrivateDovecot(cfg)
+    started_in = dovecot.start()
+    try:
+        yield MailEnv(dovecot, db, dovecot.doveadm_http(), started_in)
+    finally:
+        dovecot.stop()
+        db.close()
+
+
+def test_dovecot_role_reads_only_the_contract(pg: tuple[int, str], pgmail: MailEnv) -> None:
+    port, _ = pg
+    dsn = f"host=127.0.0.1 port={port} user=dovecot password=dovecot-pw dbname=pemx"
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT count(*) FROM dovecot_mailboxes").fetchone()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM mbx")
+
+
+def test_pgsql_login_by_address_and_login(pgmail: MailEnv) -> None:
+    for user in ("ANNA.lopez@example.com", "alopez"):
+        with pgmail.imap(user, "Anna-pw") as imap:
+            assert imap.state == "AUTH"
+    assert pgmail.imap_refusal("alopez", "wrong") == AUTH_FAILED
+    assert pgmail.imap_refusal("carl", "Carl-pw") == f"[CONTACTADMIN] {DISABLED}"
+    with pgmail.imap("carl", "Carl-pw", port="imap_owa") as imap:
+        assert imap.state == "AUTH"
+
+
+def test_pgsql_delivery_quota_home_and_folders(pgmail: MailEnv) -> None:
+    assert pgmail.lmtp("a.lopez@EXAMPLE.com", "hola") == (250, 250)
+    assert (pgmail.cfg.mail_root / "301" / "Maildir").is_dir()
+    with pgmail.imap("alopez", "Anna-pw") as imap:
+        assert inbox_subjects(imap) == ["hola"]
+        folders = list_folders(imap)
+    assert set(folders) == {"INBOX", *special_folders(CATALOGUE["es"])}
+    assert "\\Sent" in folders["Elementos enviados"]
+    usage = pgmail.api.quota_get("anna.lopez@example.com")
+    assert usage["storage_limit_kb"] == 200
+    assert pgmail.lmtp("anna.lopez@example.com", "too big", size_bytes=300_000) == (250, 552)
+    with pgmail.imap("carl", "Carl-pw", port="imap_owa") as imap:  # 'ja': English names
+        assert set(list_folders(imap)) == {"INBOX", *special_folders(CATALOGUE["en"])}
