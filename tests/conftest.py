@@ -55,7 +55,12 @@ class Server:
         return entry["host"], int(entry["port"])
 
 
-def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    command: list[str] | None = None,
+) -> Server:
     environ = {
         **os.environ,
         "PEMX_ADMIN_LOGIN": ADMIN_LOGIN,
@@ -73,7 +78,10 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None)
     }
     log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "pemx", "--data-dir", str(data_dir), "serve", "--port", "0", *extra],
+        [
+            *(command or [sys.executable, "-m", "pemx"]),
+            *("--data-dir", str(data_dir), "serve", "--port", "0", *extra),
+        ],
         env=environ,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -1,0 +1,101 @@
+"""`pemx serve` works as an ordinary user: API, private Dovecot, a live mailbox.
+
+Run as root (as CI is), this installs pemx into a venv of Debian's Python that the
+unprivileged user can execute and runs the server as `nobody`. Run as an ordinary user,
+every other test already runs pemx unprivileged, so there is nothing more to prove.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI, ok, require_dovecot, server_base, start_server, stop_server
+from mail.mailclient import imap_login, lmtp_deliver
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: the whole suite proves it")
+def test_serve_as_an_unprivileged_user() -> None:
+    require_dovecot()
+    if not (Path(SYSTEM_PYTHON).exists() and shutil.which("runuser")):
+        message = "needs Debian's python3 (python3-venv) and runuser to test as `nobody`"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    base = server_base()
+    try:
+        venv = base / "venv"
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin/pip"), "install", "-q", str(ROOT)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        data = base / "data"
+        data.mkdir()
+        shutil.chown(data, "nobody", "nogroup")
+        shutil.chown(base, "nobody", "nogroup")
+        running = start_server(
+            data,
+            command=["runuser", "-u", "nobody", "--", str(venv / "bin/pemx")],
+            env={"HOME": str(base)},
+        )
+        try:
+            pid = running.runtime["pid"]
+            assert Path(f"/proc/{pid}").stat().st_uid == 65534  # pemx itself is nobody
+            provider = running.proxy()
+            customer = ok(
+                provider.pem.addAccount(
+                    {"account_type": "C", "person": {"first_name": "A", "last_name": "B"}}
+                )
+            )["account_id"]
+            template = ok(
+                provider.pem.addServiceTemplate(
+                    {"name": "t", "resource_types": [{"resource_type_id": 1, "resource_limit": 5}]}
+                )
+            )["service_template_id"]
+            subscription = ok(
+                provider.pem.activateSubscription(
+                    {"account_id": customer, "service_template_id": template}
+                )
+            )["subscription_id"]
+            ok(
+                provider.pem.addDomain(
+                    {"subscription_id": subscription, "domain_name": "np.example"}
+                )
+            )
+            result = ok(
+                provider.pem.exchange.addMailbox(
+                    {
+                        "new_user": {"subscription_id": subscription, "login": "np"},
+                        "alias": "np",
+                        "primary_email_address": "np@np.example",
+                        "owa": True,
+                        "mapi": True,
+                        "active_sync": True,
+                        "imap4": True,
+                        "pop3": True,
+                        "size_limit": 1000,
+                    }
+                )
+            )
+            assert lmtp_deliver(*running.mail("lmtp"), "np@np.example", "unprivileged") == (
+                250,
+                250,
+            )
+            imap = imap_login(*running.mail("imap"), "np", result["password"])
+            imap.logout()
+            homes = list((data / "mail").iterdir())
+            assert [h.stat().st_uid for h in homes] == [65534]
+        finally:
+            stop_server(running)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
