@@ -50,6 +50,15 @@ class SqlStore:
         result = self.conn.execute(sa.insert(table).values(**values))
         key = result.inserted_primary_key
         assert key is not None
+        if "id" in values and self.conn.dialect.name == "postgresql":
+            # An explicit id (OA lets callers choose ids) does not advance the serial
+            # sequence on PostgreSQL; move it past the highest id so the next insert fits.
+            self.conn.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"GREATEST((SELECT MAX(id) FROM {table.name}), 1))"
+                )
+            )
         return int(key[0])
 
     # accounts and staff -------------------------------------------------------------
