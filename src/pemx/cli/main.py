@@ -1,4 +1,4 @@
-"""The `pemx` command: serve, status, migrate."""
+"""The `pemx` command: serve, status, migrate, mail-config."""
 
 from __future__ import annotations
 
@@ -193,6 +193,119 @@ def migrate(obj: dict[str, Any]) -> None:
     except Exception as exc:
         raise click.ClickException(f"migration failed: {_one_line(exc)}") from None
     click.echo("database is at the newest schema", err=True)
+
+
+@cli.command("mail-config")
+@click.option(
+    "--kind",
+    type=click.Choice(["dovecot", "postfix"]),
+    required=True,
+    help="dovecot: files for a system Dovecot 2.3; postfix: a Postfix front end (LMTP).",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the files into (created; existing files are replaced).",
+)
+@click.option(
+    "--conf-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the files will be installed (default /etc/dovecot or /etc/postfix).",
+)
+@click.option("--mail-root", type=click.Path(path_type=Path), help="dovecot: default /var/vmail.")
+@click.option("--mail-user", help="dovecot: owner of the mail files (default vmail).")
+@click.option(
+    "--lmtp",
+    help="postfix: Dovecot's LMTP HOST:PORT (default: mail_host:lmtp_port from the settings).",
+)
+@click.option("--db-user", help="PostgreSQL: the read-only role the mail servers log in as.")
+@click.option("--db-password", help="PostgreSQL: that role's password.")
+@click.pass_obj
+def mail_config(
+    obj: dict[str, Any],
+    kind: str,
+    output: Path,
+    conf_dir: Path | None,
+    mail_root: Path | None,
+    mail_user: str | None,
+    lmtp: str | None,
+    db_user: str | None,
+    db_password: str | None,
+) -> None:
+    """Write the configs for a system Dovecot or a Postfix front end."""
+    from pemx.adapters.mail import postfix, system
+    from pemx.adapters.mail.dovecot import MailPorts
+
+    settings = _settings(obj)
+    try:
+        db = system.database_from_url(settings.database, user=db_user, password=db_password)
+        if kind == "dovecot":
+            target = conf_dir or system.SYSTEM_CONF_DIR
+            user = mail_user or system.SYSTEM_MAIL_USER
+            ports = MailPorts(
+                imap=143,
+                pop3=110,
+                lmtp=24,
+                imap_owa=settings.imap_owa_port,
+                imap_activesync=settings.imap_activesync_port,
+                doveadm_http=settings.doveadm_port,
+            )
+            cfg = system.system_dovecot_config(
+                db,
+                ports=ports,
+                conf_dir=target,
+                mail_root=mail_root or system.SYSTEM_MAIL_ROOT,
+                mail_user=user,
+                mail_group=user,
+            )
+            files = system.system_dovecot_files(cfg)
+            steps = [
+                f"adduser --system --group --home {cfg.mail_root} {user}; "
+                f"install -d -o {user} -g {user} -m 700 {cfg.mail_root}",
+                f"copy the files to {target} (same relative paths)",
+                f"comment out '!include auth-system.conf.ext' in {target}/conf.d/10-auth.conf",
+                "doveconf -n (check), then systemctl restart dovecot",
+                "start pemx without its private Dovecot: pemx serve --no-mail",
+            ]
+        else:
+            target = conf_dir or postfix.POSTFIX_CONF_DIR
+            host, port = _host_port(lmtp or f"{settings.mail_host}:{settings.lmtp_port}")
+            files = postfix.postfix_files(db, lmtp_host=host, lmtp_port=port, conf_dir=target)
+            steps = [
+                "apt-get install postfix postfix-sqlite (or postfix-pgsql)",
+                f"copy the pemx-*.cf files to {target} (mode 640, group postfix)",
+                f"apply each setting of main.cf.pemx: postconf -e 'name = value' (or append to "
+                f"{target}/main.cf)",
+                f"check: postmap -q <address> proxy:...:{target}/pemx-aliases.cf",
+                "systemctl reload postfix",
+            ]
+    except ValueError as exc:
+        raise click.ClickException(_one_line(exc)) from None
+    mode = 0o640 if isinstance(db, system.PgsqlDatabase) else 0o644
+    written = []
+    try:
+        for path, text in files.items():
+            dest = output / path.relative_to(target)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+            dest.chmod(mode)
+            written.append(dest)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {output}: {_one_line(exc)}") from None
+    click.echo(f"Wrote the {kind} config for {target}:")
+    for dest in written:
+        click.echo(f"  {dest}")
+    click.echo("Next:")
+    for number, step in enumerate(steps, 1):
+        click.echo(f"  {number}. {step}")
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"--lmtp {value!r}: expected HOST:PORT")
+    return host, int(port)
 
 
 def _hasher(settings: Settings) -> Any:

@@ -572,6 +572,24 @@ def _listening_tcp_ports(host: str) -> set[int] | None:
     return ports
 
 
+def _wait_until_idle(pgid: int, timeout: float) -> None:
+    """Wait until every process of the group sleeps in its event loop (Linux /proc).
+
+    Right after master.pid appears, anvil still waits for its settings from the
+    config process; a SIGTERM in those few milliseconds makes Dovecot 2.3's
+    master wait 5 s for anvil before killing it. Gives up after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        channels = set()
+        for pid in _live_group_members(pgid):
+            with contextlib.suppress(OSError):  # it may have exited meanwhile
+                channels.add(Path(f"/proc/{pid}/wchan").read_text().strip())
+        if channels <= {"do_epoll_wait", "ep_poll"}:
+            return
+        time.sleep(0.002)
+
+
 def _live_group_members(pgid: int) -> list[int]:
     """Pids of the running (not zombie) processes in a process group (Linux /proc)."""
     members = []
@@ -729,6 +747,7 @@ class PrivateDovecot:
             if _read_pid(pid_file) == self._proc.pid:
                 pending = self._not_listening(pending)
                 if not pending:
+                    _wait_until_idle(self._proc.pid, timeout=1.0)
                     return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
                 self.stop()

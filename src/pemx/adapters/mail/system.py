@@ -1,0 +1,270 @@
+"""Configs for running pemx against a *system* Dovecot 2.3 (Debian's /etc/dovecot).
+
+An admin drops two files into a stock Debian Dovecot:
+
+- ``/etc/dovecot/conf.d/99-pemx.conf``: protocols, listeners (IMAP 143, POP3 110,
+  LMTP 24 on loopback, plus the webmail (OWA) and ActiveSync IMAP listeners), the
+  mail location, the localized special-use folders, quota and the SQL passdb/userdb;
+- ``/etc/dovecot/dovecot-pemx-sql.conf.ext``: exactly what ``render_sql_conf``
+  renders for the private instance, so a system Dovecot runs the same queries
+  over the same contract objects.
+
+Unlike the private instance there is no base_dir, state_dir, instance_name or log
+setting (the system's own apply), the auth penalty stays on, and mail belongs to a
+dedicated ``vmail`` user under ``/var/vmail``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, render_sql_conf
+
+__all__ = [
+    "SYSTEM_CONF_DIR",
+    "SYSTEM_MAIL_ROOT",
+    "SYSTEM_MAIL_USER",
+    "PgsqlDatabase",
+    "SqlDatabase",
+    "SqliteDatabase",
+    "database_from_url",
+    "dovecot_connect",
+    "render_system_dovecot_conf",
+    "system_dovecot_config",
+    "system_dovecot_files",
+]
+
+SYSTEM_CONF_DIR: Final = Path("/etc/dovecot")
+SYSTEM_MAIL_ROOT: Final = Path("/var/vmail")
+SYSTEM_MAIL_USER: Final = "vmail"
+CONF_D_NAME: Final = "conf.d/99-pemx.conf"
+SQL_CONF_NAME: Final = "dovecot-pemx-sql.conf.ext"
+# Roles of the special-use folders (the config keys; the userdb localizes the names).
+_ROLES: Final = ("Drafts", "Sent", "Trash", "Junk", "Archive")
+_CONNECT_VALUE_RE: Final = re.compile(r"[A-Za-z0-9_.+=/@:,-]+")
+
+
+# ------------------------------------------------------------------ databases
+
+
+@dataclass(frozen=True)
+class SqliteDatabase:
+    """pemx's SQLite file, read by Dovecot and Postfix directly."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).absolute())
+
+
+@dataclass(frozen=True)
+class PgsqlDatabase:
+    """pemx's PostgreSQL database; use a read-only role (SELECT on the contract objects)."""
+
+    host: str
+    dbname: str
+    user: str
+    password: str = ""
+    port: int = 5432
+
+    def __post_init__(self) -> None:
+        for name in ("host", "dbname", "user", "password"):
+            value = getattr(self, name)
+            if (value or name != "password") and not _CONNECT_VALUE_RE.fullmatch(value):
+                raise ValueError(
+                    f"PostgreSQL {name} {value!r} is empty or has characters "
+                    "(spaces, quotes, '%') that the generated configs cannot carry"
+                )
+
+
+SqlDatabase = SqliteDatabase | PgsqlDatabase
+
+
+def database_from_url(
+    url: str, *, user: str | None = None, password: str | None = None
+) -> SqlDatabase:
+    """The database behind pemx's SQLAlchemy URL (sqlite:///… or postgresql[+driver]://…).
+
+    ``user``/``password`` replace the URL's credentials (PostgreSQL only): the mail
+    servers should log in as a read-only role, not as pemx's owner role.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise ValueError(f"not a database URL: {url!r}") from e
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("an in-memory SQLite database cannot be shared with a mail server")
+        if user or password:
+            raise ValueError("a database user or password applies to PostgreSQL only")
+        return SqliteDatabase(Path(parsed.database))
+    if backend == "postgresql":
+        if not parsed.database:
+            raise ValueError(f"the PostgreSQL URL names no database: {parsed!r}")
+        return PgsqlDatabase(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 5432,
+            dbname=parsed.database,
+            user=user or parsed.username or "",
+            password=password if password is not None else (parsed.password or ""),
+        )
+    raise ValueError(
+        f"unsupported database {backend!r}: Dovecot and Postfix read SQLite or PostgreSQL"
+    )
+
+
+def dovecot_connect(db: SqlDatabase) -> tuple[Literal["sqlite", "pgsql"], str]:
+    """Dovecot's SQL ``driver`` and ``connect`` for a database."""
+    if isinstance(db, SqliteDatabase):
+        return "sqlite", str(db.path)
+    connect = f"host={db.host} port={db.port} dbname={db.dbname} user={db.user}"
+    if db.password:
+        connect += f" password={db.password}"
+    return "pgsql", connect
+
+
+# ------------------------------------------------------------- system Dovecot
+
+
+def system_dovecot_config(
+    db: SqlDatabase,
+    *,
+    ports: MailPorts | None = None,
+    conf_dir: Path = SYSTEM_CONF_DIR,
+    mail_root: Path = SYSTEM_MAIL_ROOT,
+    mail_user: str = SYSTEM_MAIL_USER,
+    mail_group: str = SYSTEM_MAIL_USER,
+    password_scheme: str = "BLF-CRYPT",
+) -> DovecotConfig:
+    """A ``DovecotConfig`` with a system Dovecot's paths (render_sql_conf reads it).
+
+    ``ports`` defaults to the standard 143/110/24 with the webmail (OWA) and
+    ActiveSync IMAP listeners on 10144/10145. doveadm's HTTP port is not rendered
+    (pemx does not call doveadm on a system Dovecot) but must be set and distinct.
+    """
+    driver, connect = dovecot_connect(db)
+    return DovecotConfig(
+        work_dir=conf_dir,
+        mail_root=mail_root,
+        sql_connect=connect,
+        sql_driver=driver,
+        doveadm_api_key=secrets.token_hex(16),
+        ports=ports or MailPorts(143, 110, 24, 10144, 10145, 10146),
+        password_scheme=password_scheme,
+        auth_penalty=True,
+        as_root=True,
+        mail_user=mail_user,
+        mail_group=mail_group,
+    )
+
+
+def render_system_dovecot_conf(
+    cfg: DovecotConfig,
+    *,
+    sql_conf_path: Path,
+    listen: str = "*, ::",
+    lmtp_address: str = "127.0.0.1",
+) -> str:
+    """``conf.d/99-pemx.conf``: what a stock Debian Dovecot 2.3 needs on top of its own files.
+
+    IMAP/POP3 listen on ``listen``; LMTP (delivery, no authentication) only on
+    ``lmtp_address``, for the local Postfix.
+    """
+    if not cfg.ports.resolved:
+        raise ValueError(f"ports must be chosen before rendering: {cfg.ports}")
+    p = cfg.ports
+    namespace = "".join(
+        f"  mailbox {role} {{\n    special_use = \\{role}\n    auto = no\n  }}\n" for role in _ROLES
+    )
+    return f"""\
+# 99-pemx.conf (generated by `pemx mail-config --kind dovecot`). Dovecot 2.3.
+# Mailboxes come from pemx's database through {sql_conf_path}.
+# Also comment out `!include auth-system.conf.ext` in conf.d/10-auth.conf, so that
+# only pemx's mailboxes can log in.
+protocols = imap pop3 lmtp
+listen = {listen}
+auth_mechanisms = plain login
+
+# All mail belongs to one system user; the userdb returns home = {cfg.mail_root}/<mailbox_id>.
+mail_uid = {cfg.mail_user}
+mail_gid = {cfg.mail_group}
+first_valid_uid = 1
+# Maildir++ with listescape (folder names may contain ".").
+mail_location = maildir:~/Maildir
+mail_plugins = $mail_plugins quota listescape
+recipient_delimiter = +
+lmtp_rcpt_check_quota = yes
+
+namespace inbox {{
+  inbox = yes
+  separator = /
+  # Keys are roles; the userdb sets each folder's localized name, and
+  # auto = subscribe once the mailbox is initialized.
+{namespace}}}
+
+passdb {{
+  driver = sql
+  args = {sql_conf_path}
+}}
+userdb {{
+  driver = sql
+  args = {sql_conf_path}
+}}
+
+plugin {{
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_grace = 0%%
+  quota_exceeded_message = Quota exceeded (mailbox is full)
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_quota
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    port = {p.imap}
+  }}
+  # IMAP for the webmail (OWA) gateway: logins checked against enable_owa
+  inet_listener imap_owa {{
+    port = {p.imap_owa}
+  }}
+  # IMAP for the ActiveSync gateway: logins checked against enable_activesync
+  inet_listener imap_activesync {{
+    port = {p.imap_activesync}
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {p.pop3}
+  }}
+}}
+# Delivery from Postfix (virtual_transport = lmtp:inet:{lmtp_address}:{p.lmtp})
+service lmtp {{
+  inet_listener lmtp {{
+    address = {lmtp_address}
+    port = {p.lmtp}
+  }}
+}}
+"""
+
+
+def system_dovecot_files(
+    cfg: DovecotConfig, *, listen: str = "*, ::", lmtp_address: str = "127.0.0.1"
+) -> dict[Path, str]:
+    """{absolute path under ``cfg.work_dir``: content} of both files for a system Dovecot."""
+    sql_conf_path = cfg.work_dir / SQL_CONF_NAME
+    return {
+        cfg.work_dir / CONF_D_NAME: render_system_dovecot_conf(
+            cfg, sql_conf_path=sql_conf_path, listen=listen, lmtp_address=lmtp_address
+        ),
+        sql_conf_path: render_sql_conf(cfg),
+    }
