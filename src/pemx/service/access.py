@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pemx.domain.errors import ErrorCode, PemxError, limit_exceeded, not_found
 from pemx.domain.model import (
     Account,
@@ -90,4 +92,16 @@ def ensure_enabled(subscription: Subscription) -> None:
             ErrorCode.SUBSCRIPTION_DISABLED,
             f'Subscription with ID "{subscription.id}" is disabled.',
             {"subscription_id": str(subscription.id)},
+        )
+
+
+def ensure_id_free(
+    lookup: Callable[[int], object | None], requested: int | None, kind: str, field: str
+) -> None:
+    """OA lets callers choose a new object's id; a taken one is refused."""
+    if requested is not None and lookup(requested) is not None:
+        raise PemxError(
+            ErrorCode.OBJECT_EXISTS,
+            f'{kind} with ID "{requested}" exists already.',
+            {"field": field},
         )

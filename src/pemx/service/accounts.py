@@ -7,7 +7,7 @@ from typing import Any
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType, Caller
 from pemx.domain.rules import check_password, normalize_login
-from pemx.service.access import visible_account
+from pemx.service.access import ensure_id_free, visible_account
 from pemx.service.ports import Context, Store
 
 
@@ -46,12 +46,7 @@ def add_account(
             )
         if not caller.is_provider and parent.id != caller.account_id:
             raise not_found("Account", parent.id)
-        if account_id is not None and store.get_account(account_id) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS,
-                f'Account with ID "{account_id}" exists already.',
-                {"field": "account_id"},
-            )
+        ensure_id_free(store.get_account, account_id, "Account", "account_id")
         contact = {
             key: value
             for key, value in (
@@ -115,12 +110,7 @@ def add_account_member(
     with ctx.uow.write() as store:
         account = visible_account(store, ctx.caller, account_id)
         _ensure_member_login_free(store, login)
-        if user_id is not None and store.get_member(user_id) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS,
-                f'Member with ID "{user_id}" exists already.',
-                {"field": "user_id"},
-            )
+        ensure_id_free(store.get_member, user_id, "Member", "user_id")
         member_id = store.insert_member(
             member_id=user_id,
             account_id=account.id,

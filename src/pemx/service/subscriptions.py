@@ -19,6 +19,7 @@ from pemx.service.access import (
     account_wide_exchange,
     consume,
     ensure_enabled,
+    ensure_id_free,
     visible_account,
     visible_subscription,
 )
@@ -58,12 +59,9 @@ def add_service_template(
             raise invalid(
                 "source_subscription_id", "only a reseller's template draws on a subscription"
             )
-        if service_template_id is not None and store.get_template(service_template_id) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS,
-                f'Service template with ID "{service_template_id}" exists already.',
-                {"field": "service_template_id"},
-            )
+        ensure_id_free(
+            store.get_template, service_template_id, "Service template", "service_template_id"
+        )
         new_id = store.insert_template(
             template_id=service_template_id,
             owner_account_id=owner.id,
@@ -127,12 +125,7 @@ def activate_subscription(
             if ResourceType.MAILBOXES not in limits:
                 raise invalid("account_wide_su", "the template has no Hosted Exchange service")
             _ensure_no_account_wide(store, account.id)
-        if subscription_id is not None and store.get_subscription(subscription_id) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS,
-                f'Subscription with ID "{subscription_id}" exists already.',
-                {"field": "subscription_id"},
-            )
+        ensure_id_free(store.get_subscription, subscription_id, "Subscription", "subscription_id")
         new_id = store.insert_subscription(
             subscription_id=subscription_id,
             account_id=account.id,
@@ -208,12 +201,7 @@ def add_domain(
                 f'The domain "{name}" is registered already.',
                 {"field": "domain_name"},
             )
-        if domain_id is not None and store.get_domain(domain_id) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS,
-                f'Domain with ID "{domain_id}" exists already.',
-                {"field": "domain_id"},
-            )
+        ensure_id_free(store.get_domain, domain_id, "Domain", "domain_id")
         consume(store, subscription, ResourceType.DOMAINS, 1)
         new_id = store.insert_domain(
             domain_id=domain_id,

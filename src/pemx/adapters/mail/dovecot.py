@@ -276,6 +276,21 @@ class DovecotConfig:
 # ------------------------------------------------------------------ rendering
 
 
+# The quota settings every pemx Dovecot shares (private and system instances).
+QUOTA_SETTINGS = """\
+plugin {
+  # count: the usage lives in Dovecot's index, exact limits (no 10 % grace)
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_grace = 0%%
+  quota_exceeded_message = Quota exceeded (mailbox is full)
+}
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota
+}
+"""
+
+
 def _require_resolved(cfg: DovecotConfig) -> None:
     if not cfg.ports.resolved:
         raise ValueError(f"ports must be chosen before rendering (with_free_ports): {cfg.ports}")
@@ -359,17 +374,7 @@ userdb {{
   args = {cfg.sql_conf_path}
 }}
 
-plugin {{
-  # count: the usage lives in Dovecot's index, exact limits (no 10 % grace)
-  quota = count:User quota
-  quota_vsizes = yes
-  quota_grace = 0%%
-  quota_exceeded_message = Quota exceeded (mailbox is full)
-}}
-protocol imap {{
-  mail_plugins = $mail_plugins imap_quota
-}}
-
+{QUOTA_SETTINGS}
 service imap-login {{
 {chroot}  inet_listener imap {{
     address = {host}

@@ -25,7 +25,7 @@ from typing import Final, Literal
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, render_sql_conf
+from pemx.adapters.mail.dovecot import QUOTA_SETTINGS, DovecotConfig, MailPorts, render_sql_conf
 
 __all__ = [
     "SYSTEM_CONF_DIR",
@@ -219,16 +219,7 @@ userdb {{
   args = {sql_conf_path}
 }}
 
-plugin {{
-  quota = count:User quota
-  quota_vsizes = yes
-  quota_grace = 0%%
-  quota_exceeded_message = Quota exceeded (mailbox is full)
-}}
-protocol imap {{
-  mail_plugins = $mail_plugins imap_quota
-}}
-
+{QUOTA_SETTINGS}
 service imap-login {{
   inet_listener imap {{
     port = {p.imap}
