@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from pemx.domain.errors import ErrorCode, PemxError, limit_exceeded, not_found
 from pemx.domain.model import (
     Account,
     Caller,
-    Domain,
     ExchangeMode,
+    Mailbox,
     ResourceType,
     ServiceUser,
     Subscription,
@@ -24,33 +25,34 @@ def visible_account(store: Store, caller: Caller, account_id: int) -> Account:
     return account
 
 
+class _Owned(Protocol):
+    @property
+    def account_id(self) -> int: ...
+
+
+_T = TypeVar("_T", bound=_Owned)
+
+
+def _visible(store: Store, caller: Caller, found: _T | None, kind: str, object_id: int) -> _T:
+    """The object if the caller may see its account; otherwise exactly 'does not exist'."""
+    if found is not None:
+        account = store.get_account(found.account_id)
+        if account is not None and caller.can_see(account):
+            return found
+    raise not_found(kind, object_id)
+
+
 def visible_subscription(store: Store, caller: Caller, subscription_id: int) -> Subscription:
-    subscription = store.get_subscription(subscription_id)
-    if subscription is None:
-        raise not_found("Subscription", subscription_id)
-    account = store.get_account(subscription.account_id)
-    if account is None or not caller.can_see(account):
-        raise not_found("Subscription", subscription_id)
-    return subscription
+    found = store.get_subscription(subscription_id)
+    return _visible(store, caller, found, "Subscription", subscription_id)
 
 
 def visible_user(store: Store, caller: Caller, user_id: int) -> ServiceUser:
-    user = store.get_user(user_id)
-    if user is None:
-        raise not_found("Service user", user_id)
-    account = store.get_account(user.account_id)
-    if account is None or not caller.can_see(account):
-        raise not_found("Service user", user_id)
-    return user
+    return _visible(store, caller, store.get_user(user_id), "Service user", user_id)
 
 
-def visible_domain(store: Store, caller: Caller, domain: Domain | None, label: object) -> Domain:
-    if domain is None:
-        raise not_found("Domain", label)
-    account = store.get_account(domain.account_id)
-    if account is None or not caller.can_see(account):
-        raise not_found("Domain", label)
-    return domain
+def visible_mailbox(store: Store, caller: Caller, mailbox_id: int) -> Mailbox:
+    return _visible(store, caller, store.get_mailbox(mailbox_id), "Mailbox", mailbox_id)
 
 
 def account_wide_exchange(store: Store, account_id: int) -> Subscription | None:

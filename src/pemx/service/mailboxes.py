@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.errors import ErrorCode, PemxError, invalid
 from pemx.domain.folders import language_of
 from pemx.domain.model import (
     Caller,
@@ -27,6 +27,7 @@ from pemx.service.access import (
     account_wide_exchange,
     consume,
     ensure_enabled,
+    visible_mailbox,
     visible_subscription,
     visible_user,
 )
@@ -124,10 +125,7 @@ def add_mailbox(
 
 def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:
-        mailbox = store.get_mailbox(mailbox_id)
-        account = store.get_account(mailbox.account_id) if mailbox else None
-        if mailbox is None or account is None or not ctx.caller.can_see(account):
-            raise not_found("Mailbox", mailbox_id)
+        mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
         user = store.get_user(mailbox.user_id)
         assert user is not None
     settings = mailbox.settings

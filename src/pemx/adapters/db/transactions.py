@@ -52,29 +52,20 @@ class TransactionRegistry:
     # requests ---------------------------------------------------------------------------
     def record_request(self, request_id: str, member_id: int) -> None:
         """Register a request id as running; a reused id is refused with OpenAPI/3001."""
-        # A read first: on SQLite a reused id is refused at once, even while another
-        # transaction holds the write lock.
-        for write in (False, True):
-            with self.database.connect(write=write) as conn:
-                exists = conn.scalar(
-                    sa.select(requests.c.request_id).where(requests.c.request_id == request_id)
+        # Checked in a read first: on SQLite a reused id is refused at once, even while
+        # another transaction holds the write lock; checked again under the lock.
+        with self.database.connect(write=False) as conn:
+            _refuse_used(conn, request_id)
+        with self.database.connect(write=True) as conn:
+            _refuse_used(conn, request_id)
+            conn.execute(
+                sa.insert(requests).values(
+                    request_id=request_id,
+                    member_id=member_id,
+                    status=REQUEST_RUNNING,
+                    messages=[],
                 )
-                if exists is not None:
-                    raise PemxError(
-                        ErrorCode.REQUEST_ID_USED,
-                        f'The request_id "{request_id}" has been used already.',
-                        {"request_id": request_id},
-                    )
-                if not write:
-                    continue
-                conn.execute(
-                    sa.insert(requests).values(
-                        request_id=request_id,
-                        member_id=member_id,
-                        status=REQUEST_RUNNING,
-                        messages=[],
-                    )
-                )
+            )
 
     def finish_request(self, request_id: str, status: int, messages: list[str]) -> None:
         with self.database.connect(write=True) as conn:
@@ -220,6 +211,16 @@ class TransactionRegistry:
                             self._end(txn, commit=False, reason="timed out")
                     finally:
                         txn.lock.release()
+
+
+def _refuse_used(conn: Connection, request_id: str) -> None:
+    used = conn.scalar(sa.select(requests.c.request_id).where(requests.c.request_id == request_id))
+    if used is not None:
+        raise PemxError(
+            ErrorCode.REQUEST_ID_USED,
+            f'The request_id "{request_id}" has been used already.',
+            {"request_id": request_id},
+        )
 
 
 def _txn_not_found(txn_id: str) -> PemxError:
