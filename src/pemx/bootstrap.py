@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +12,22 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from pemx.adapters.db.audit import record_refusal
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
+from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
-from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
+from pemx.adapters.mail.backend import DovecotBackend
+from pemx.adapters.mail.dovecot import DoveadmHttp, DovecotConfig, MailPorts, PrivateDovecot
 from pemx.adapters.passwords import BcryptHasher
+from pemx.adapters.worker import Worker
 from pemx.api.app import ApiDependencies, XmlRpcApp
 from pemx.api.auth import Authenticator
 from pemx.config import Settings
+from pemx.domain.errors import PemxError
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
 from pemx.domain.rules import check_password, generate_password, normalize_login
+from pemx.service.ports import Operation
 
 RUNTIME_FILE = "runtime.json"
 
@@ -32,8 +39,20 @@ class Application:
     transactions: TransactionRegistry
     hasher: BcryptHasher
     api: XmlRpcApp
+    worker: Worker | None = None
+
+    def attach_mail(self, backend: DovecotBackend | None) -> None:
+        """Reads report sizes through the backend; the outbox worker runs tasks on it."""
+        self.api.deps.mail = backend
+        if backend is None or not self.settings.worker:
+            return
+        self.worker = Worker(self.database, TaskQueue(self.database), backend)
+        self.api.deps.changed = self.worker.wake
+        self.worker.start()
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         self.transactions.close()
         self.database.dispose()
 
@@ -64,7 +83,7 @@ def ensure_provider(
     check_password(password, "PEMX_ADMIN_PASSWORD")
     password_hash = hasher.hash(password)
     with database.connect(write=True) as conn:
-        store = SqlStore(conn)
+        store = SqlStore(conn, Operation(method="create provider", actor=cli_actor()))
         if store.get_account(PROVIDER_ACCOUNT_ID) is not None:
             return None
         store.insert_account(
@@ -87,7 +106,18 @@ def ensure_provider(
             last_name=None,
             email=None,
         )
+        store.note("account", PROVIDER_ACCOUNT_ID, PROVIDER_ACCOUNT_ID)
+        store.write_audit()
     return (login, password) if generated else None
+
+
+def cli_actor() -> str:
+    """Who runs a CLI command, for the audit log."""
+    try:
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        name = str(os.geteuid())
+    return f"cli:{name}"
 
 
 def build_application(settings: Settings, database: Database) -> Application:
@@ -101,8 +131,11 @@ def build_application(settings: Settings, database: Database) -> Application:
             account = store.get_account(member.account_id) if member else None
         return (member, account) if member and account else None
 
-    def unit_of_work(connection: Connection | None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(database, connection)
+    def unit_of_work(connection: Connection | None, operation: Operation | None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(database, connection, operation)
+
+    def audit_failure(operation: Operation, error: PemxError) -> None:
+        record_refusal(database, operation, error)
 
     api = XmlRpcApp(
         ApiDependencies(
@@ -110,6 +143,7 @@ def build_application(settings: Settings, database: Database) -> Application:
             hasher=hasher,
             transactions=transactions,
             unit_of_work=unit_of_work,
+            audit_failure=audit_failure,
             max_body_bytes=settings.max_body_bytes,
             allowed_networks=settings.networks,
         )
@@ -132,7 +166,7 @@ def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
     )
     config = DovecotConfig(
         work_dir=settings.data_dir / "dovecot",
-        mail_root=settings.data_dir / "mail",
+        mail_root=mail_root(settings),
         sql_connect=str(Path(sqlite_path).absolute()),
         doveadm_api_key=_secret(settings.data_dir, "doveadm-api-key"),
         host=settings.mail_host,
@@ -141,6 +175,20 @@ def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
         auth_penalty=settings.mail_auth_penalty,
     )
     return config.with_free_ports()
+
+
+def mail_root(settings: Settings) -> Path:
+    return Path(settings.mail_root) if settings.mail_root else settings.data_dir / "mail"
+
+
+def mail_backend(settings: Settings, dovecot: PrivateDovecot | None) -> DovecotBackend | None:
+    """The private Dovecot, else a system Dovecot named by doveadm_api_key, else none."""
+    if dovecot is not None:
+        return DovecotBackend(dovecot.doveadm_http(), dovecot.config.mail_root)
+    if settings.doveadm_api_key:
+        doveadm = DoveadmHttp(settings.mail_host, settings.doveadm_port, settings.doveadm_api_key)
+        return DovecotBackend(doveadm, mail_root(settings))
+    return None
 
 
 def start_mail(settings: Settings, database: Database) -> PrivateDovecot:

@@ -42,6 +42,11 @@ class Settings:
     imap_activesync_port: int = 10145
     doveadm_port: int = 10146
     mail_auth_penalty: bool = True
+    mail_root: str = ""  # empty: <data_dir>/mail (homes are <mail_root>/<mailbox_id>)
+    # With mail = false: the doveadm HTTP API key of the system Dovecot at
+    # mail_host:doveadm_port. Empty: no mail backend, tasks wait in the outbox.
+    doveadm_api_key: str = ""
+    worker: bool = True  # run the outbox worker in this process
     log_level: str = "INFO"
 
     @property

@@ -23,6 +23,8 @@ CREATE TABLE dovecot_mailboxes (
     login             TEXT NOT NULL UNIQUE,
     password          TEXT NOT NULL,
     quota_kb          INTEGER NOT NULL,
+    max_mail_kb       INTEGER NULL,
+    retention_days    INTEGER NULL,
     folder_language   TEXT NULL,
     initialized       INTEGER NOT NULL,
     enable_imap       INTEGER NOT NULL,
@@ -61,6 +63,8 @@ class Mailbox:
     login: str | None = None
     alt_addresses: list[str] = field(default_factory=list)
     quota_kb: int = 0
+    max_mail_kb: int | None = None  # largest message accepted (KB); None/0 = any size
+    retention_days: int | None = None  # days mail stays in the Trash; None/0 = forever
     folder_language: str | None = None
     initialized: bool = False
     enable_imap: bool = True
@@ -89,14 +93,17 @@ def add_mailbox(db: sqlite3.Connection, mb: Mailbox) -> None:
     with db:
         db.execute(
             "INSERT INTO dovecot_mailboxes (mailbox_id, username, login, password, quota_kb,"
-            " folder_language, initialized, enable_imap, enable_pop3, enable_owa,"
-            " enable_activesync, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " max_mail_kb, retention_days, folder_language, initialized, enable_imap,"
+            " enable_pop3, enable_owa, enable_activesync, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 mb.mailbox_id,
                 username,
                 (mb.login or mb.username).lower(),
                 blf_crypt(mb.password),
                 mb.quota_kb,
+                mb.max_mail_kb,
+                mb.retention_days,
                 mb.folder_language,
                 int(mb.initialized),
                 int(mb.enable_imap),

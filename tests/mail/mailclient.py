@@ -12,15 +12,19 @@ import poplib
 import re
 import secrets
 import smtplib
+from dataclasses import dataclass
 
 __all__ = [
+    "LmtpReply",
     "imap_append",
+    "imap_create",
     "imap_login",
     "imap_utf7_decode",
     "imap_utf7_encode",
     "inbox_subjects",
     "list_folders",
     "lmtp_deliver",
+    "lmtp_transaction",
     "make_message",
     "pop3_login",
 ]
@@ -118,10 +122,22 @@ def list_folders(imap: imaplib.IMAP4) -> dict[str, frozenset[str]]:
     return folders
 
 
-def imap_append(imap: imaplib.IMAP4, folder: str, message: bytes) -> tuple[str, list[bytes]]:
-    """APPEND to a folder given by its display name; returns (status, response)."""
-    typ, data = imap.append(_quote(imap_utf7_encode(folder)), "", None, message)
+def imap_append(
+    imap: imaplib.IMAP4, folder: str, message: bytes, *, internal_date: float | None = None
+) -> tuple[str, list[bytes]]:
+    """APPEND to a folder given by its display name; returns (status, response).
+
+    ``internal_date`` (epoch seconds) sets the message's INTERNALDATE; default now.
+    """
+    when = None if internal_date is None else imaplib.Time2Internaldate(internal_date)
+    typ, data = imap.append(_quote(imap_utf7_encode(folder)), "", when, message)
     return typ, [d for d in data if isinstance(d, bytes)]
+
+
+def imap_create(imap: imaplib.IMAP4, folder: str) -> str:
+    """CREATE a folder given by its display name; returns the status ("OK" or "NO")."""
+    typ, _ = imap.create(_quote(imap_utf7_encode(folder)))
+    return typ
 
 
 def inbox_subjects(imap: imaplib.IMAP4) -> list[str]:
@@ -172,6 +188,53 @@ def make_message(subject: str, size_bytes: int = 0, *, to: str = "someone@exampl
     return (header + body).encode()
 
 
+@dataclass(frozen=True)
+class LmtpReply:
+    """The server's replies to RCPT and DATA (None when DATA was not sent)."""
+
+    rcpt_code: int
+    rcpt_text: str
+    data_code: int | None = None
+    data_text: str | None = None
+
+    @property
+    def codes(self) -> tuple[int, int | None]:
+        return self.rcpt_code, self.data_code
+
+
+def lmtp_transaction(
+    host: str,
+    port: int,
+    rcpt: str,
+    subject: str,
+    size_bytes: int = 0,
+    *,
+    sender: str = "sender@example.org",
+    timeout: float = TIMEOUT,
+) -> LmtpReply:
+    """Deliver one message over LMTP; returns the RCPT and DATA replies (code and text).
+
+    DATA is not sent when RCPT is refused (code >= 300).
+    """
+    msg = make_message(subject, size_bytes, to=rcpt)
+    with smtplib.LMTP(host, port, timeout=timeout) as lmtp:
+        lmtp.ehlo("pemx-test")
+        lmtp.mail(sender)
+        rcpt_code, rcpt_text = lmtp.rcpt(rcpt)
+        if rcpt_code >= 300:
+            lmtp.rset()
+            return LmtpReply(rcpt_code, rcpt_text.decode())
+        try:
+            data_code, data_text = lmtp.data(msg)
+        except smtplib.SMTPDataError as e:
+            data_code, data_text = e.smtp_code, _bytes(e.smtp_error)
+        return LmtpReply(rcpt_code, rcpt_text.decode(), data_code, data_text.decode())
+
+
+def _bytes(text: bytes | str) -> bytes:
+    return text if isinstance(text, bytes) else text.encode()
+
+
 def lmtp_deliver(
     host: str,
     port: int,
@@ -182,20 +245,7 @@ def lmtp_deliver(
     sender: str = "sender@example.org",
     timeout: float = TIMEOUT,
 ) -> tuple[int, int | None]:
-    """Deliver one message over LMTP; returns (RCPT reply code, DATA reply code or None).
-
-    DATA is not sent when RCPT is refused (code >= 300).
-    """
-    msg = make_message(subject, size_bytes, to=rcpt)
-    with smtplib.LMTP(host, port, timeout=timeout) as lmtp:
-        lmtp.ehlo("pemx-test")
-        lmtp.mail(sender)
-        rcpt_code, _ = lmtp.rcpt(rcpt)
-        if rcpt_code >= 300:
-            lmtp.rset()
-            return rcpt_code, None
-        try:
-            data_code, _ = lmtp.data(msg)
-        except smtplib.SMTPDataError as e:
-            data_code = e.smtp_code
-        return rcpt_code, data_code
+    """Deliver one message over LMTP; returns (RCPT reply code, DATA reply code or None)."""
+    return lmtp_transaction(
+        host, port, rcpt, subject, size_bytes, sender=sender, timeout=timeout
+    ).codes

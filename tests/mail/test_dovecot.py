@@ -33,19 +33,23 @@ from pemx.adapters.mail.dovecot import (
     render_dovecot_conf,
     render_sql_conf,
 )
-from pemx.domain.folders import CATALOGUE
+from pemx.domain.folders import CATALOGUE, ROLES
 
 from .contract import Mailbox, add_mailbox, create_contract_db
 from .harness import (
     AUTH_FAILED,
     DISABLED,
     MailEnv,
+    build_clock_shift,
+    imap_session_shifted,
     make_config,
     require_dovecot,
     special_folders,
 )
 from .mailclient import (
     imap_append,
+    imap_create,
+    imap_utf7_encode,
     inbox_subjects,
     list_folders,
     lmtp_deliver,
@@ -80,7 +84,19 @@ ZOE = Mailbox(106, "zoe@example.com", "Z0e-secret", folder_language=None, initia
 QUINN = Mailbox(107, "quinn@example.com", "Qu1nn-secret", quota_kb=200)
 KATE = Mailbox(108, "kate@example.com", "K4te-secret", folder_language="fr", initialized=True)
 LENA = Mailbox(109, "lena@example.com", "L3na-secret", folder_language="it", initialized=False)
-MAILBOXES = (JOHN, MARY, PETE, INES, YUKI, ZOE, QUINN, KATE, LENA)
+NORA = Mailbox(110, "nora@example.com", "N0ra-secret", max_mail_kb=100)
+RITA = Mailbox(
+    111,
+    "rita@example.com",
+    "R1ta-secret",
+    folder_language="de",
+    initialized=True,
+    retention_days=30,
+)
+OSKAR = Mailbox(112, "oskar@example.com", "0skar-secret", folder_language="de", initialized=True)
+LEO = Mailbox(113, "leo@example.com", "L3o-secret", folder_language="de", initialized=True)
+MAILBOXES = (JOHN, MARY, PETE, INES, YUKI, ZOE, QUINN, KATE, LENA, NORA, RITA, OSKAR, LEO)
+DAY = 86400
 
 # -------------------------------------------------------------------------- fixture
 
@@ -139,6 +155,11 @@ def test_render_sql_conf_uses_only_the_contract(tmp_path: Path) -> None:
     assert "WHEN '10144' THEN enable_owa" in text
     assert "WHEN '10145' THEN enable_activesync" in text
     assert f"'{tmp_path}/mail/' || m.mailbox_id AS home" in text
+    assert (
+        "CASE WHEN m.max_mail_kb > 0 THEN m.max_mail_kb || 'K' END AS quota_max_mail_size" in text
+    )
+    assert "CASE WHEN m.retention_days > 0 THEN m.retention_days || 'd' END" in text
+    assert 'AS "namespace/inbox/mailbox/Trash/autoexpunge"' in text
     tables = set(re.findall(r"\bdovecot_\w+", text))
     assert tables == {"dovecot_mailboxes", "dovecot_addresses", "dovecot_folder_names"}
     # every query line but the last of each query ends in a continuation
@@ -170,6 +191,7 @@ def test_render_dovecot_conf_root_and_nonroot(tmp_path: Path) -> None:
         assert "port = 10143\n" in text and "port = 18080\n" in text
         assert "mail_location = maildir:~/Maildir\n" in text
         assert "quota_grace = 0%%\n" in text
+        assert "mail_always_cache_fields = date.save\n" in text
 
 
 def test_missing_binary_is_a_clear_error(tmp_path: Path) -> None:
@@ -448,3 +470,231 @@ def test_stop_leaves_no_process_and_frees_the_ports(mail: MailEnv, scratch: Path
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Dovecot does
             s.bind((dv.config.host, port))  # free again
     assert dv.stop() == pytest.approx(0, abs=0.1)  # stopping twice is harmless
+
+
+# ------------------------------------------------- message size and Trash retention
+
+
+def set_column(mail: MailEnv, mb: Mailbox, column: str, value: int | str | None) -> None:
+    with mail.db:
+        mail.db.execute(
+            f"UPDATE dovecot_mailboxes SET {column} = ? WHERE mailbox_id = ?",
+            (value, mb.mailbox_id),
+        )
+
+
+def userdb_fields(mail: MailEnv, user: str) -> dict[str, str]:
+    return dict(mail.api.call("user", {"userMask": [user]})[user])
+
+
+def test_max_mail_size_applies_to_lmtp_and_append(mail: MailEnv) -> None:
+    user = NORA.username
+    set_column(mail, NORA, "max_mail_kb", 100)
+    assert userdb_fields(mail, user)["quota_max_mail_size"] == "100K"
+    # Dovecot 2.3.19 takes the message (RCPT 250: LMTP announces no SIZE, so the size is
+    # unknown there) and refuses it at DATA with a TEMPORARY failure:
+    #   451 4.2.0 <nora@example.com> Mail size is larger than the maximum size allowed
+    #   by server configuration
+    # (the quota plugin reports MAIL_ERROR_LIMIT, which LMTP turns into 451; only "over
+    # quota" becomes 552). So an MTA keeps such a message queued and bounces it when its
+    # queue lifetime ends (Postfix: maximal_queue_lifetime, 5 days by default).
+    reply = mail.lmtp_reply(user, "150 KB", size_bytes=150_000)
+    assert reply.rcpt_code == 250
+    assert reply.data_code is not None and reply.data_code // 100 == 4
+    assert reply.data_code == 451
+    assert reply.data_text == (
+        f"4.2.0 <{user}> Mail size is larger than the maximum size allowed by server configuration"
+    )
+    assert mail.lmtp(user, "50 KB", size_bytes=50_000) == (250, 250)
+    with mail.imap(user, NORA.password) as imap:
+        typ, resp = imap_append(imap, "INBOX", make_message("append 150 KB", 150_000))
+        assert typ == "NO" and resp[0].startswith(b"[LIMIT] Mail size is larger")
+        assert imap_append(imap, "INBOX", make_message("append 50 KB", 50_000))[0] == "OK"
+
+
+@pytest.mark.parametrize(
+    ("max_kb", "size_bytes", "data_code"),
+    [(200, 150_000, 250), (None, 300_000, 250), (0, 300_000, 250), (40, 50_000, 451)],
+    ids=["raised", "null", "zero", "lowered"],
+)
+def test_max_mail_size_counts_at_the_next_delivery(
+    mail: MailEnv, max_kb: int | None, size_bytes: int, data_code: int
+) -> None:
+    set_column(mail, NORA, "max_mail_kb", max_kb)
+    fields = userdb_fields(mail, NORA.username)
+    assert fields.get("quota_max_mail_size") == (f"{max_kb}K" if max_kb else None)
+    subject = f"{size_bytes} bytes, max {max_kb}"
+    assert mail.lmtp(NORA.username, subject, size_bytes=size_bytes) == (250, data_code)
+    assert (subject in mail.subjects(NORA.username, "INBOX")) == (data_code == 250)
+
+
+def quote_folder(name: str) -> str:
+    """A folder name as an IMAP command argument (modified UTF-7, quoted)."""
+    return '"' + imap_utf7_encode(name) + '"'
+
+
+def test_trash_retention_counts_from_deletion_not_from_the_message_date(mail: MailEnv) -> None:
+    """Autoexpunge keys on the save date (the day a message entered the Trash)."""
+    user, trash = RITA.username, CATALOGUE["de"].trash
+    fields = userdb_fields(mail, user)
+    assert fields["namespace/inbox/mailbox/Trash/autoexpunge"] == "30d"
+    assert fields["namespace/inbox/mailbox/Trash/name"] == trash
+    long_ago = time.time() - 100 * DAY
+    with mail.imap(user, RITA.password) as imap:
+        for folder, subject, date in (
+            ("INBOX", "inbox, dated 100 days ago", long_ago),
+            (trash, "dated 100 days ago", long_ago),
+            (trash, "dated today", None),
+        ):
+            assert imap_append(imap, folder, make_message(subject), internal_date=date)[0] == "OK"
+    # Autoexpunge runs when the session ends, after the client was let go; the
+    # "Disconnected" line is logged once it is done.
+    mail.wait_for_log(rf"imap\({re.escape(user)}\).*: Disconnected: Logged out", 1)
+    # Both were deleted just now: the 100-day-old INTERNALDATE does not count.
+    assert mail.subjects(user, trash) == ["dated 100 days ago", "dated today"]
+    assert mail.subjects(user, "INBOX") == ["inbox, dated 100 days ago"]
+
+
+def test_trash_retention_expunges_once_the_days_have_passed(mail: MailEnv, scratch: Path) -> None:
+    """Sessions whose clock runs 30 days ahead (LD_PRELOAD) see the Trash expire."""
+    lib = build_clock_shift(scratch)
+    user, trash = OSKAR.username, CATALOGUE["de"].trash
+    long_ago = time.time() - 100 * DAY
+    with mail.imap(user, OSKAR.password) as imap:
+        imap_append(imap, "INBOX", make_message("inbox"), internal_date=long_ago)
+        imap_append(imap, trash, make_message("deleted first"), internal_date=long_ago)
+        first = int(time.time())  # the first deletion's save date is at most this
+        while time.time() < first + 3:  # the next ones are saved 3 s later or more
+            time.sleep(0.05)
+        imap_append(imap, trash, make_message("deleted later"), internal_date=long_ago)
+        imap_append(imap, trash, make_message("deleted later, dated today"))
+        # reading the Trash renames the Maildir files (new/ -> cur/, flags): the save
+        # dates must not follow (mail_always_cache_fields = date.save)
+        assert imap.select(quote_folder(trash))[0] == "OK"
+        assert imap.store("1:*", "+FLAGS", "\\Seen")[0] == "OK"
+    everything = ["deleted first", "deleted later", "deleted later, dated today"]
+
+    def session_30_days_after_the_first_deletion() -> None:
+        # its clock reads first + 1 s + 30 days: only "deleted first" is 30 days old
+        imap_session_shifted(mail.cfg, user, first + 1 + 30 * DAY - int(time.time()), lib)
+
+    for retention in (None, 0):  # kept forever
+        set_column(mail, OSKAR, "retention_days", retention)
+        session_30_days_after_the_first_deletion()
+        assert mail.subjects(user, trash) == everything
+    set_column(mail, OSKAR, "retention_days", 30)  # counts at the next session end
+    session_30_days_after_the_first_deletion()
+    assert mail.subjects(user, trash) == everything[1:]
+    assert mail.subjects(user, "INBOX") == ["inbox"]  # INBOX is never expunged
+
+
+# ----------------------------------------------------------- doveadm: many users
+
+
+def test_call_many_returns_errors_per_command(mail: MailEnv) -> None:
+    results = mail.api.call_many(
+        [
+            ("quotaGet", {"user": "nobody@example.com"}),
+            ("mailboxList", {"user": KATE.username}),
+            ("mailboxDelete", {"user": KATE.username, "mailbox": ["No such folder"]}),
+        ]
+    )
+    assert isinstance(results[0], MailBackendError) and results[0].exit_code == 67
+    listed = results[1]
+    assert not isinstance(listed, MailBackendError) and {"mailbox": "INBOX"} in listed
+    assert isinstance(results[2], MailBackendError) and results[2].exit_code == 68
+    assert mail.api.call_many([]) == []
+
+
+def test_quota_get_many(mail: MailEnv) -> None:
+    users = [QUINN.username, "nobody@example.com", INES.username, KATE.username]
+    got = mail.api.quota_get_many([*users, QUINN.username])
+    assert list(got) == users  # each user once, in order
+    assert got["nobody@example.com"] is None  # unknown
+    assert got[INES.username] is None  # inactive: unknown to the userdb
+    assert got[QUINN.username] == mail.api.quota_get(QUINN.username)
+    assert got[KATE.username] == mail.api.quota_get(KATE.username)
+
+
+def test_quota_get_many_splits_into_requests_of_500(mail: MailEnv) -> None:
+    fresh = [Mailbox(1000 + i, f"many{i}@example.com", "x", quota_kb=i) for i in range(1, 601)]
+    for mb in fresh:
+        add_mailbox(mail.db, mb)
+    users = [mb.username for mb in fresh] + [f"ghost{i}@example.com" for i in range(50)]
+    t0 = time.monotonic()
+    got = mail.api.quota_get_many(users)  # 650 commands: two HTTP requests
+    elapsed = time.monotonic() - t0
+    print(f"\nquota_get_many: {len(users)} users in {elapsed:.2f} s")
+    assert len(got) == 650
+    assert [u["storage_limit_kb"] for u in got.values() if u][:3] == [1, 2, 3]
+    assert sum(u is None for u in got.values()) == 50
+    assert elapsed < 30
+
+
+# ------------------------------------------------------- doveadm: localize folders
+
+
+def renames(old: str, new: str) -> list[tuple[str, str]]:
+    """(old name, new name) of every special folder when the language changes."""
+    return [(getattr(CATALOGUE[old], r), getattr(CATALOGUE[new], r)) for r in ROLES]
+
+
+def folder_contents(mail: MailEnv, user: str) -> dict[str, list[str]]:
+    """{folder in storage: sorted subjects}."""
+    return {name: sorted(mail.subjects(user, name)) for name in mail.api.existing_mailboxes(user)}
+
+
+def test_existing_mailboxes_leaves_out_announced_special_folders(mail: MailEnv) -> None:
+    user = LENA.username  # initialized: Dovecot announces five special folders
+    assert len(mail.api.mailbox_list(user)) == 6
+    stored = mail.api.existing_mailboxes(user)
+    assert stored == {"INBOX": 0} or stored == {}
+    assert not mail.api.mailbox_exists(user, CATALOGUE["it"].trash)
+
+
+def test_localize_folders_renames_then_merges(mail: MailEnv) -> None:
+    user = LEO.username
+    de, fr, it = CATALOGUE["de"], CATALOGUE["fr"], CATALOGUE["it"]
+    with mail.imap(user, LEO.password) as imap:
+        for folder, subject in ((de.trash, "deleted"), (de.sent, "sent")):
+            assert imap_append(imap, folder, make_message(subject))[0] == "OK"
+        assert imap_create(imap, f"{de.trash}/Alt") == "OK"
+        assert imap_append(imap, f"{de.trash}/Alt", make_message("old child"))[0] == "OK"
+
+    # de -> fr: the new names do not exist yet, so the folders are renamed
+    set_column(mail, LEO, "folder_language", "fr")
+    for _ in range(2):  # the second run changes nothing
+        mail.api.localize_folders(user, renames("de", "fr"))
+        assert folder_contents(mail, user) == {
+            "INBOX": [],
+            fr.trash: ["deleted"],
+            f"{fr.trash}/Alt": ["old child"],
+            fr.sent: ["sent"],
+        }
+    with mail.imap(user, LEO.password) as imap:
+        folders = list_folders(imap)
+        typ, lsub = imap.lsub()
+    assert set(folders) == {"INBOX", f"{fr.trash}/Alt", *special_folders(fr)}
+    assert "\\Trash" in folders[fr.trash]
+    assert typ == "OK" and not [line for line in lsub if b"Gel" in (line or b"")]
+
+    # fr -> it after a login that already used the new Trash and Sent: merged
+    set_column(mail, LEO, "folder_language", "it")
+    with mail.imap(user, LEO.password) as imap:
+        for folder, subject in ((it.trash, "deleted after"), (it.sent, "sent after")):
+            assert imap_append(imap, folder, make_message(subject))[0] == "OK"
+        assert imap_create(imap, f"{it.trash}/Alt") == "OK"
+        assert imap_append(imap, f"{it.trash}/Alt", make_message("new child"))[0] == "OK"
+    for _ in range(2):
+        mail.api.localize_folders(user, renames("fr", "it"))
+        assert folder_contents(mail, user) == {
+            "INBOX": [],
+            it.trash: ["deleted", "deleted after"],
+            f"{it.trash}/Alt": ["new child", "old child"],
+            it.sent: ["sent", "sent after"],
+        }
+    names = mail.api.mailbox_list(user)
+    assert not [n for n in names if n.startswith((fr.trash, fr.sent))]
+    subscribed = mail.api.call("mailboxList", {"user": user, "subscriptions": True})
+    assert {row["mailbox"] for row in subscribed} >= {it.trash, it.sent}
+    assert not {row["mailbox"] for row in subscribed} & {fr.trash, fr.sent, de.trash, de.sent}

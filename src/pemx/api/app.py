@@ -6,7 +6,8 @@ import ipaddress
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from pemx.api.xmlrpc import (
 )
 from pemx.domain.errors import ErrorCode, PemxError, invalid
 from pemx.domain.model import Caller
-from pemx.service.ports import Context, PasswordHasher, UnitOfWork
+from pemx.service.ports import Context, MailBackend, Operation, PasswordHasher, UnitOfWork
 
 log = logging.getLogger("pemx.api")
 
@@ -48,7 +49,12 @@ class ApiDependencies:
     authenticator: Authenticator
     hasher: PasswordHasher
     transactions: Any  # TransactionRegistry: begin/use/commit/rollback/request_status/...
-    unit_of_work: Callable[[Any], UnitOfWork]  # open connection or None -> UnitOfWork
+    # (open connection or None, the audited operation or None) -> UnitOfWork
+    unit_of_work: Callable[[Any, Operation | None], UnitOfWork]
+    # writes the audit entry of a refused call, in a transaction of its own
+    audit_failure: Callable[[Operation, PemxError], None]
+    mail: MailBackend | None = None
+    changed: Callable[[], None] = lambda: None  # committed changes may have queued tasks
     max_body_bytes: int = 1024 * 1024
     allowed_networks: Sequence[Network] = ()
 
@@ -162,8 +168,11 @@ class XmlRpcApp:
             }
         if method_name in ("txn.Commit", "txn.Rollback"):
             p = validate_struct(raw, _TXN_ID)
-            end = txns.commit if method_name == "txn.Commit" else txns.rollback
-            end(p["txn_id"], caller.member_id)
+            if method_name == "txn.Commit":
+                txns.commit(p["txn_id"], caller.member_id)
+                self.deps.changed()  # its tasks are visible to the worker now
+            else:
+                txns.rollback(p["txn_id"], caller.member_id)
             return None
         if method_name == "pem.getRequestStatus":
             p = validate_struct(raw, _REQUEST_ID)
@@ -179,21 +188,57 @@ class XmlRpcApp:
         method = REGISTRY[method_name]
         txn_id = raw.pop("txn_id", None)
         if txn_id is None:
-            _check_permission(method, caller)
-            return self._run(method, raw, caller, None)
+            with self._audited(method, raw, caller, None):
+                _check_permission(method, caller)
+                result = self._run(method, raw, caller, None, None)
+            if method.changes_state:
+                self.deps.changed()
+            return result
         if not isinstance(txn_id, str) or not txn_id:
             raise invalid("txn_id", "must be a non-empty string")
-        with txns.use(txn_id, caller.member_id) as connection:
+        # The failure is audited after the transaction has been rolled back (on SQLite it
+        # holds the write lock until then).
+        with (
+            self._audited(method, raw, caller, None),
+            txns.use(txn_id, caller.member_id) as txn,
+        ):
             # Inside the transaction: a refused call ends it like any other failing call.
             _check_permission(method, caller)
-            return self._run(method, raw, caller, connection)
+            return self._run(method, raw, caller, txn.connection, txn.request_id)
 
-    def _run(self, method: Method, raw: dict[str, Any], caller: Caller, connection: Any) -> Any:
+    def _run(
+        self,
+        method: Method,
+        raw: dict[str, Any],
+        caller: Caller,
+        connection: Any,
+        request_id: str | None,
+    ) -> Any:
         params = validate_struct(raw, method.params)
+        operation = _operation(method, raw, caller, request_id) if method.changes_state else None
         ctx = Context(
-            caller=caller, uow=self.deps.unit_of_work(connection), hasher=self.deps.hasher
+            caller=caller,
+            uow=self.deps.unit_of_work(connection, operation),
+            hasher=self.deps.hasher,
+            mail=self.deps.mail,
         )
         return method.call(ctx, params)
+
+    @contextmanager
+    def _audited(
+        self, method: Method, raw: dict[str, Any], caller: Caller, request_id: str | None
+    ) -> Iterator[None]:
+        """A refused state-changing call leaves an audit entry of its own (nothing else)."""
+        try:
+            yield
+        except PemxError as exc:
+            if method.changes_state and exc.code is not ErrorCode.STORE_BUSY:
+                operation = _operation(method, raw, caller, request_id)
+                try:
+                    self.deps.audit_failure(operation, exc)
+                except Exception:
+                    log.exception("could not write the audit entry of a refused call")
+            raise
 
     def _batch(self, params: tuple[Any, ...], caller: Caller) -> dict[str, Any]:
         """pem.batchRequest: all operations in one transaction; the first failure wins."""
@@ -220,11 +265,16 @@ class XmlRpcApp:
         results = []
         try:
             for method, raw in operations:
-                with txns.use(txn_id, caller.member_id) as connection:
-                    results.append(_result_value(self._run(method, raw, caller, connection)))
+                with (
+                    self._audited(method, raw, caller, request_id),
+                    txns.use(txn_id, caller.member_id) as txn,
+                ):
+                    result = self._run(method, raw, caller, txn.connection, request_id)
+                results.append(_result_value(result))
         except PemxError as exc:
             return _error(exc)
         txns.commit(txn_id, caller.member_id)
+        self.deps.changed()
         return _ok(results)
 
 
@@ -242,6 +292,31 @@ _OPERATION = {"operation": req("string"), "parameters": req("struct")}
 def _check_request_id(request_id: str | None) -> None:
     if request_id is not None and not request_id.strip():
         raise invalid("request_id", "must not be empty")
+
+
+def _operation(
+    method: Method, raw: dict[str, Any], caller: Caller, request_id: str | None
+) -> Operation:
+    return Operation(
+        method=method.name,
+        actor=caller.login or f"member {caller.member_id}",
+        member_id=caller.member_id,
+        request_id=request_id,
+        params=redact(raw),
+    )
+
+
+def redact(value: Any) -> Any:
+    """The call's parameters as the audit log keeps them: every password replaced."""
+    if isinstance(value, dict):
+        return {k: "***" if "password" in str(k).lower() else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
 
 
 def _check_permission(method: Method, caller: Caller) -> None:

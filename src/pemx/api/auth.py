@@ -72,7 +72,12 @@ class Authenticator:
             return None
         if account.type not in (AccountType.PROVIDER, AccountType.RESELLER):
             return None
-        caller = Caller(member_id=member.id, account_id=account.id, account_type=account.type)
+        caller = Caller(
+            member_id=member.id,
+            account_id=account.id,
+            account_type=account.type,
+            login=member.login,
+        )
         with self._lock:
             if len(self._cache) >= self._max:
                 self._cache.clear()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pemx.api.schema import Field, array, opt, req, struct
-from pemx.service import accounts, mailboxes, subscriptions, users
+from pemx.service import accounts, addresses, mailboxes, subscriptions, users
 from pemx.service.ports import Context
 
 Handler = Callable[..., Any]
@@ -20,6 +20,12 @@ class Method:
     handler: Handler
     reseller: bool  # "This method can also be called under Reseller permissions."
     doc: str
+
+    @property
+    def changes_state(self) -> bool:
+        """Reads are named get*/check*; every other method changes something (audited)."""
+        short = self.name.rsplit(".", 1)[-1]
+        return not short.startswith(("get", "check", "list"))
 
     def signature(self) -> dict[str, Any]:
         return {
@@ -261,4 +267,133 @@ METHODS: tuple[Method, ...] = (
     ),
 )
 
-REGISTRY: dict[str, Method] = {m.name: m for m in METHODS}
+_KB = {"minimum": 0, "maximum": 2**31 - 1}
+_EMAILS = array(opt("string", max_length=254), required=True, max_items=100)
+
+LIFECYCLE_METHODS: tuple[Method, ...] = (
+    Method(
+        "pem.exchange.getMailboxes",
+        {"subscription_id": _id()},
+        mailboxes.get_mailboxes,
+        True,
+        "List a subscription's mailboxes with their size (KB used).",
+    ),
+    Method(
+        "pem.exchange.getUserMailbox",
+        {"user_id": _id()},
+        mailboxes.get_user_mailbox,
+        True,
+        "Read the mailbox of a service user (same fields as getMailboxInfo).",
+    ),
+    Method(
+        "pem.exchange.getMailboxByEmailAddress",
+        {"email_address": req("string", max_length=254)},
+        mailboxes.get_mailbox_by_email_address,
+        True,
+        "Find a mailbox by any of its addresses (same fields as getMailboxInfo).",
+    ),
+    Method(
+        "pem.exchange.modifyMailbox",
+        {
+            "mailbox_id": _id(),
+            "alias": opt("string", max_length=64),
+            "owa": opt("boolean"),
+            "mapi": opt("boolean"),
+            "active_sync": opt("boolean"),
+            "imap4": opt("boolean"),
+            "pop3": opt("boolean"),
+            "size_limit": opt("int", "KB", minimum=1, maximum=2**31 - 1),
+            "warning_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "prohibit_send_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "incoming_item_max_size": opt("int", "KB, 0 = none (enforced at delivery)", **_KB),
+            "outgoing_item_max_size": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "recipient_list_max_size": opt("int", "0 = none (stored, not enforced)", **_KB),
+            "message_retention": opt(
+                "int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB
+            ),
+            "show_in_address_book": opt("boolean", "stored, not enforced"),
+        },
+        mailboxes.modify_mailbox,
+        True,
+        "Change a mailbox's switches and limits; takes effect at the next login or delivery.",
+    ),
+    Method(
+        "pem.exchange.removeMailbox",
+        {"mailbox_id": _id()},
+        mailboxes.remove_mailbox,
+        True,
+        "Remove a mailbox: resources and addresses free at once, files deleted by the worker.",
+    ),
+    Method(
+        "pem.exchange.getEmailAddresses",
+        {"mailbox_id": _id()},
+        addresses.get_email_addresses,
+        True,
+        "A mailbox's addresses: {mailbox_id, primary_email_address, emails}.",
+    ),
+    Method(
+        "pem.exchange.addEmailAddresses",
+        {"mailbox_id": _id(), "emails": _EMAILS},
+        addresses.add_email_addresses,
+        True,
+        "Add alternative addresses (on the customer's domains, unused).",
+    ),
+    Method(
+        "pem.exchange.removeEmailAddresses",
+        {"mailbox_id": _id(), "emails": _EMAILS},
+        addresses.remove_email_addresses,
+        True,
+        "Remove alternative addresses (not the primary one).",
+    ),
+    Method(
+        "pem.exchange.changePrimaryEmailAddress",
+        {"mailbox_id": _id(), "email_address": req("string", max_length=254)},
+        addresses.change_primary_email_address,
+        True,
+        "Make an address primary (added if new); the old primary stays an alternative.",
+    ),
+    Method(
+        "pem.exchange.getEmailDomains",
+        {"subscription_id": _id()},
+        addresses.get_email_domains,
+        True,
+        "The domains a subscription's mailboxes may use: [{domain_id, domain_name}].",
+    ),
+    Method(
+        "pem.modifyUser",
+        {"user_id": _id(), "properties": array(_PROPERTY, max_items=20)},
+        users.modify_user,
+        True,
+        "Change a service user's properties (display_name, locale, ...).",
+    ),
+    Method(
+        "pem.changeUserPassword",
+        {"user_id": _id(), "password": req("string", max_length=1024)},
+        users.change_user_password,
+        True,
+        "Set a service user's password; open mail sessions are closed.",
+    ),
+    Method(
+        "pem.enableUser",
+        {"user_id": _id()},
+        users.enable_user,
+        True,
+        "Enable a service user.",
+    ),
+    Method(
+        "pem.disableUser",
+        {"user_id": _id()},
+        users.disable_user,
+        True,
+        "Disable a service user: logins and delivery refused, open sessions closed.",
+    ),
+    Method(
+        "pem.removeUser",
+        {"user_id": _id()},
+        users.remove_user,
+        True,
+        "Remove a service user and its mailbox.",
+    ),
+)
+
+REGISTRY: dict[str, Method] = {m.name: m for m in (*METHODS, *LIFECYCLE_METHODS)}

@@ -1,4 +1,4 @@
-"""The `pemx` command: serve, status, migrate, mail-config."""
+"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit."""
 
 from __future__ import annotations
 
@@ -104,6 +104,7 @@ def serve(
         except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
             app.close()
             raise click.ClickException(f"cannot start Dovecot: {_one_line(exc)}") from None
+    app.attach_mail(bootstrap.mail_backend(settings, dovecot))
     server = make_server(
         app.api,
         host=settings.host,
@@ -299,6 +300,156 @@ def mail_config(
     click.echo("Next:")
     for number, step in enumerate(steps, 1):
         click.echo(f"  {number}. {step}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(["pending", "running", "done", "failed"]),
+    help="Show tasks in this state (repeatable; default: pending, running, failed).",
+)
+@click.option("--mailbox", "mailbox_id", type=int, help="Only this mailbox's tasks.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def tasks(
+    ctx: click.Context, states: tuple[str, ...], mailbox_id: int | None, as_json: bool
+) -> None:
+    """List the outbox: side effects waiting for, or given up on, the mail backend."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pemx.adapters.db.taskqueue import FAILED, PENDING, RUNNING, TaskQueue
+
+    database = _database(ctx.obj)
+    try:
+        rows = TaskQueue(database).find(
+            states=states or (PENDING, RUNNING, FAILED), mailbox_id=mailbox_id
+        )
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps([_jsonable(vars(row)) for row in rows], indent=2))
+        return
+    table = Table(title=f"pemx tasks ({len(rows)})")
+    for column in ("id", "kind", "mailbox", "state", "attempts", "due (UTC)", "last error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.kind,
+            str(row.mailbox_id or ""),
+            row.state,
+            str(row.attempts),
+            row.due_at.strftime("%Y-%m-%d %H:%M:%S"),
+            row.last_error or "",
+        )
+    Console().print(table)
+
+
+@tasks.command("retry")
+@click.argument("task_ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Retry every failed task.")
+@click.pass_obj
+def tasks_retry(obj: dict[str, Any], task_ids: tuple[int, ...], all_failed: bool) -> None:
+    """Put failed tasks back in the queue, due now (the running worker picks them up)."""
+    from pemx.adapters.db.taskqueue import TaskQueue
+    from pemx.bootstrap import cli_actor
+    from pemx.service.ports import Operation
+
+    if bool(task_ids) == all_failed:
+        raise click.UsageError("give task ids or --all-failed (not both)")
+    database = _database(obj)
+    operation = Operation(
+        method="pemx tasks retry",
+        actor=cli_actor(),
+        params={"task_ids": list(task_ids)} if task_ids else {"all_failed": True},
+    )
+    try:
+        retried = TaskQueue(database).retry(list(task_ids) or None, operation)
+    finally:
+        database.dispose()
+    missing = sorted(set(task_ids) - set(retried))
+    click.echo(f"queued again: {', '.join(map(str, retried)) or 'none'}")
+    if missing:
+        raise click.ClickException(f"not failed (or unknown): {', '.join(map(str, missing))}")
+
+
+@cli.command()
+@click.option("--account", "account_id", type=int, help="Entries touching this account.")
+@click.option("--object", "object_ref", help="Entries touching this object, e.g. mailbox:5.")
+@click.option("--since", type=click.DateTime(), help="From this UTC time (ISO 8601).")
+@click.option("--until", type=click.DateTime(), help="Before this UTC time (ISO 8601).")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def audit(
+    obj: dict[str, Any],
+    account_id: int | None,
+    object_ref: str | None,
+    since: Any,
+    until: Any,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show the audit log, newest first: who changed what, through the API or the CLI."""
+    from pemx.adapters.db.audit import find_entries
+
+    kind = object_id = None
+    if object_ref is not None:
+        kind, sep, number = object_ref.partition(":")
+        if not sep or not number.isdigit() or not kind:
+            raise click.BadParameter("expected KIND:ID, e.g. mailbox:5", param_hint="--object")
+        object_id = int(number)
+    database = _database(obj)
+    try:
+        entries = find_entries(
+            database,
+            account_id=account_id,
+            kind=kind,
+            object_id=object_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps([_jsonable(vars(e)) for e in entries], indent=2))
+        return
+    table = Table(title=f"pemx audit ({len(entries)})")
+    for column in ("id", "at (UTC)", "actor", "method", "objects", "outcome", "request"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.method,
+            " ".join(e.objects),
+            e.outcome,
+            e.request_id or "",
+        )
+    Console().print(table)
+
+
+def _database(obj: dict[str, Any]) -> Any:
+    from pemx import bootstrap
+
+    try:
+        return bootstrap.prepare_database(_settings(obj))
+    except Exception as exc:
+        raise click.ClickException(f"cannot open the database: {_one_line(exc)}") from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
 
 
 def _host_port(value: str) -> tuple[str, int]:

@@ -48,6 +48,10 @@ class ErrorCode(Enum):
     BIND_NOT_ALLOWED = Code("pemx", 1204, "The user cannot be bound to this subscription")
     USER_HAS_MAILBOX = Code("pemx", 1205, "The service user has a mailbox already")
     SUBSCRIPTION_DISABLED = Code("pemx", 1206, "The subscription is disabled")
+    MAILBOX_DELETING = Code("pemx", 1207, "The mailbox is being deleted")
+    PRIMARY_ADDRESS_REQUIRED = Code(
+        "pemx", 1208, "The primary address cannot be removed (change it first)"
+    )
     PASSWORD_REJECTED = Code("pemx", 1301, "The password is not acceptable")
 
     @property

@@ -6,8 +6,12 @@ the service layer.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Any
+
+from pemx.domain.errors import invalid
 
 PROVIDER_ACCOUNT_ID = 1
 UNLIMITED = -1
@@ -98,6 +102,7 @@ class Caller:
     member_id: int
     account_id: int
     account_type: AccountType
+    login: str = ""
 
     @property
     def is_provider(self) -> bool:
@@ -185,12 +190,39 @@ class MailboxSettings:
     pop3: bool
     size_limit: int
     migrated: bool
+    # OA's further limits; None = no limit (0 on the wire). Sizes in KB.
+    warning_limit: int | None = None
+    prohibit_send_limit: int | None = None
+    incoming_item_max_size: int | None = None
+    outgoing_item_max_size: int | None = None
+    recipient_list_max_size: int | None = None
+    message_retention: int | None = None  # days the Trash (Deleted Items) keeps mail
+    show_in_address_book: bool = True
+
+    def closes_access(self, new: MailboxSettings) -> bool:
+        """True when ``new`` switches off a protocol that is on now (open sessions must go)."""
+        return any(
+            getattr(self, name) and not getattr(new, name)
+            for name in ("owa", "mapi", "active_sync", "imap4", "pop3")
+        )
+
+    def check_limits(self) -> None:
+        """Exchange's order: warning <= prohibit send <= size limit (each when set)."""
+        ordered = [
+            ("warning_limit", self.warning_limit),
+            ("prohibit_send_limit", self.prohibit_send_limit),
+            ("size_limit", self.size_limit),
+        ]
+        present = [(name, value) for name, value in ordered if value is not None]
+        for (low_name, low), (high_name, high) in itertools.pairwise(present):
+            if low > high:
+                raise invalid(low_name, f"{low} KB is above {high_name} ({high} KB)")
 
 
 @dataclass(frozen=True)
 class Mailbox:
     id: int
-    user_id: int
+    user_id: int | None  # None: a mailbox being deleted whose user was removed too
     subscription_id: int
     account_id: int
     primary_email_address: str
@@ -199,3 +231,30 @@ class Mailbox:
     folder_language: str | None
     status: ObjectStatus
     addresses: tuple[str, ...]
+
+    @property
+    def deleting(self) -> bool:
+        return self.status is ObjectStatus.DELETING
+
+
+@dataclass(frozen=True)
+class MailboxSummary:
+    """One line of pem.exchange.getMailboxes."""
+
+    id: int
+    user_id: int
+    login: str
+    display_name: str
+    alias: str
+    primary_email_address: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A side effect queued in the outbox: what to do, for which mailbox, how far it got."""
+
+    id: int
+    kind: str
+    mailbox_id: int | None
+    payload: dict[str, Any]
+    attempts: int

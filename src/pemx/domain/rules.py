@@ -15,7 +15,9 @@ GENERATED_PASSWORD_LENGTH = 20
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z][a-z0-9-]{{0,62}}(?<!-)$")
-_LOCAL_PART_RE = re.compile(r"^[a-z0-9!#$%&'*/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*/=?^_`{|}~-]+)*$")
+# No '*' or '?': Dovecot's user masks (doveadm kick) treat them as wildcards, so closing
+# one mailbox's sessions could close others'. No '+': the recipient delimiter.
+_LOCAL_PART_RE = re.compile(r"^[a-z0-9!#$%&'/=^_`{|}~-]+(?:\.[a-z0-9!#$%&'/=^_`{|}~-]+)*$")
 _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,254}$")
 
 

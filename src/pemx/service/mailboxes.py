@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pemx.domain.errors import ErrorCode, PemxError, invalid
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.folders import language_of
 from pemx.domain.model import (
     Caller,
     ExchangeMode,
+    Mailbox,
     MailboxSettings,
     ResourceType,
     ServiceUser,
@@ -23,6 +25,7 @@ from pemx.domain.rules import (
     normalize_address,
     normalize_login,
 )
+from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
     consume,
@@ -33,6 +36,8 @@ from pemx.service.access import (
 )
 from pemx.service.ports import Context, Store
 from pemx.service.users import bind_user, create_user
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "en_US"
 MAX_SIZE_LIMIT_KB = 2**31 - 1  # XML-RPC ints are 32-bit: about 2 TiB
@@ -126,15 +131,137 @@ def add_mailbox(
 def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:
         mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
-        user = store.get_user(mailbox.user_id)
-        assert user is not None
+        # None once the user of a mailbox being deleted is removed too
+        user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
+    return _info(ctx, mailbox, user)
+
+
+def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
+    with ctx.uow.read() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        mailbox_id = store.mailbox_of_user(user.id)
+        mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    if mailbox is None:
+        raise PemxError(
+            ErrorCode.OBJECT_NOT_FOUND,
+            f'Service user "{user_id}" has no mailbox.',
+            {"object": "Mailbox", "user_id": str(user_id)},
+        )
+    return _info(ctx, mailbox, user)
+
+
+def get_mailbox_by_email_address(ctx: Context, *, email_address: str) -> dict[str, Any]:
+    address = normalize_address(email_address, "email_address")
+    with ctx.uow.read() as store:
+        mailbox_id = store.address_owner(address)
+        if mailbox_id is None:
+            raise not_found("Mailbox with e-mail address", address)
+        try:
+            mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
+        except PemxError:
+            raise not_found("Mailbox with e-mail address", address) from None
+        user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
+    return _info(ctx, mailbox, user)
+
+
+def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
+    with ctx.uow.read() as store:
+        subscription = visible_subscription(store, ctx.caller, subscription_id)
+        rows = store.subscription_mailboxes(subscription.id)
+    sizes = _sizes(ctx, [row.primary_email_address for row in rows])
+    return [
+        {
+            "mailbox_id": row.id,
+            "email_address": row.primary_email_address,
+            "size": sizes.get(row.primary_email_address, SIZE_UNKNOWN),
+            "user_id": row.user_id,
+            "display_name": row.display_name,
+            "login": row.login,
+            "alias": row.alias,
+        }
+        for row in rows
+    ]
+
+
+def modify_mailbox(ctx: Context, *, mailbox_id: int, **changes: Any) -> None:
+    with ctx.uow.write() as store:
+        mailbox = live_mailbox(store, ctx.caller, mailbox_id)
+        current = mailbox.settings
+        values: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name in _LIMIT_FIELDS:
+                values[name] = value or None  # 0 on the wire: no limit
+            elif name == "alias":
+                values[name] = _alias(value)
+            else:
+                values[name] = value
+        new = replace(current, **values)
+        new.check_limits()
+        subscription = store.get_subscription(mailbox.subscription_id)
+        assert subscription is not None
+        consume(
+            store, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit
+        )
+        store.save_mailbox_settings(mailbox.id, new)
+        store.note("mailbox", mailbox.id, mailbox.account_id)
+        if current.closes_access(new):
+            outbox.close_sessions(store, mailbox, [mailbox.primary_email_address])
+
+
+def remove_mailbox(ctx: Context, *, mailbox_id: int) -> None:
+    with ctx.uow.write() as store:
+        mailbox = live_mailbox(store, ctx.caller, mailbox_id)
+        outbox.release_mailbox(store, mailbox)
+
+
+def live_mailbox(store: Store, caller: Caller, mailbox_id: int) -> Mailbox:
+    """A visible mailbox that is not being deleted: the ones that can still change."""
+    mailbox = visible_mailbox(store, caller, mailbox_id)
+    if mailbox.deleting:
+        raise PemxError(
+            ErrorCode.MAILBOX_DELETING,
+            f'Mailbox with ID "{mailbox_id}" is being deleted.',
+            {"mailbox_id": str(mailbox_id)},
+        )
+    return mailbox
+
+
+SIZE_UNKNOWN = -1  # the mail backend did not answer: documented in docs/api.md
+_LIMIT_FIELDS = (
+    "warning_limit",
+    "prohibit_send_limit",
+    "incoming_item_max_size",
+    "outgoing_item_max_size",
+    "recipient_list_max_size",
+    "message_retention",
+)
+
+
+def _sizes(ctx: Context, usernames: list[str]) -> dict[str, int]:
+    if ctx.mail is None or not usernames:
+        return {}
+    try:
+        found = ctx.mail.mailbox_sizes(usernames)
+    except Exception:
+        # Reads keep answering while the mail backend is down; size says "unknown".
+        log.warning("mail backend did not report mailbox sizes", exc_info=True)
+        return {}
+    return {name: size for name, size in found.items() if size is not None}
+
+
+def _info(ctx: Context, mailbox: Mailbox, user: ServiceUser | None) -> dict[str, Any]:
     settings = mailbox.settings
+    size = SIZE_UNKNOWN
+    if not mailbox.deleting:
+        size = _sizes(ctx, [mailbox.primary_email_address]).get(
+            mailbox.primary_email_address, SIZE_UNKNOWN
+        )
     return {
         "mailbox_id": mailbox.id,
-        "user_id": user.id,
+        "user_id": user.id if user else 0,
         "subscription_id": mailbox.subscription_id,
-        "login": user.login,
-        "display_name": user.display_name,
+        "login": user.login if user else "",
+        "display_name": user.display_name if user else "",
         "alias": settings.alias,
         "primary_email_address": mailbox.primary_email_address,
         "email_addresses": list(mailbox.addresses),
@@ -143,7 +270,15 @@ def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
         "active_sync": settings.active_sync,
         "imap4": settings.imap4,
         "pop3": settings.pop3,
+        "size": size,
         "size_limit": settings.size_limit,
+        "warning_limit": settings.warning_limit or 0,
+        "prohibit_send_limit": settings.prohibit_send_limit or 0,
+        "incoming_item_max_size": settings.incoming_item_max_size or 0,
+        "outgoing_item_max_size": settings.outgoing_item_max_size or 0,
+        "recipient_list_max_size": settings.recipient_list_max_size or 0,
+        "message_retention": settings.message_retention or 0,
+        "show_in_address_book": settings.show_in_address_book,
         "migrated": settings.migrated,
         "initialized": mailbox.initialized,
         "status": int(mailbox.status),
@@ -222,7 +357,7 @@ def _create_mailbox(
             f'Service user "{user.id}" has a mailbox already.',
             {"user_id": str(user.id)},
         )
-    domain_ids = [_check_address(store, user, subscription, a) for a in addresses]
+    domain_ids = [check_address(store, user, subscription, a) for a in addresses]
     consume(store, subscription, ResourceType.MAILBOXES, 1)
     consume(store, subscription, ResourceType.MAILBOX_STORAGE, settings.size_limit)
     language: str | None = None
@@ -243,12 +378,12 @@ def _create_mailbox(
         store.insert_address(
             address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=index == 0
         )
+    store.note("mailbox", mailbox_id, subscription.account_id)
+    store.note("user", user.id, user.account_id)
     return mailbox_id
 
 
-def _check_address(
-    store: Store, user: ServiceUser, subscription: Subscription, address: str
-) -> int:
+def check_address(store: Store, user: ServiceUser, subscription: Subscription, address: str) -> int:
     domain = store.get_domain_by_name(domain_of(address))
     own = domain is not None and domain.account_id == subscription.account_id
     if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:

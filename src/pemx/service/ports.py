@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pemx.domain.model import (
@@ -14,7 +14,9 @@ from pemx.domain.model import (
     ExchangeMode,
     Mailbox,
     MailboxSettings,
+    MailboxSummary,
     Member,
+    ObjectStatus,
     ResourceType,
     ServiceTemplate,
     ServiceUser,
@@ -132,6 +134,44 @@ class Store(Protocol):
     def insert_address(
         self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
     ) -> None: ...
+    def delete_address(self, address: str) -> None: ...
+    def set_primary_address(self, mailbox_id: int, address: str) -> None:
+        """Make an address of the mailbox its primary one (the others stay alternatives)."""
+        ...
+
+    def save_mailbox_settings(self, mailbox_id: int, settings: MailboxSettings) -> None: ...
+    def set_mailbox_status(self, mailbox_id: int, status: ObjectStatus) -> None: ...
+    def set_folder_language(self, mailbox_id: int, language: str | None) -> None: ...
+    def remove_mailbox(self, mailbox_id: int) -> None:
+        """Drop the addresses and mark the row deleting; the worker deletes it later."""
+        ...
+
+    def delete_mailbox_row(self, mailbox_id: int) -> None: ...
+    def subscription_mailboxes(self, subscription_id: int) -> list[MailboxSummary]: ...
+    def account_domains(self, account_id: int) -> list[Domain]: ...
+
+    # service users (changes)
+    def set_user_password(self, user_id: int, password_hash: str) -> None: ...
+    def set_user_enabled(self, user_id: int, enabled: bool) -> None: ...
+    def update_user(
+        self,
+        user_id: int,
+        *,
+        display_name: str,
+        locale: str | None,
+        properties: Mapping[str, str],
+    ) -> None: ...
+    def delete_user(self, user_id: int) -> None: ...
+
+    # outbox and audit
+    def enqueue_task(self, kind: str, mailbox_id: int | None, payload: Mapping[str, Any]) -> int:
+        """Queue a side effect; it becomes visible to the worker when this transaction commits."""
+        ...
+
+    def unfinished_tasks(self, mailbox_id: int) -> int: ...
+    def note(self, kind: str, object_id: int, account_id: int | None) -> None:
+        """Name an object this change touches, for the audit entry of the transaction."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -148,6 +188,29 @@ class PasswordHasher(Protocol):
     def verify(self, password: str, password_hash: str) -> bool: ...
 
 
+class MailBackend(Protocol):
+    """What SQL rows cannot do on their own: the mail servers' live state and files."""
+
+    def mailbox_sizes(self, usernames: Sequence[str]) -> Mapping[str, int | None]:
+        """KB used per mailbox (None: the backend could not say)."""
+        ...
+
+    def close_sessions(self, usernames: Sequence[str]) -> None: ...
+    def localize_folders(self, username: str, renames: Sequence[tuple[str, str]]) -> None: ...
+    def delete_home(self, mailbox_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Operation:
+    """The call being served: written to the audit log, stamped on the tasks it queues."""
+
+    method: str
+    actor: str  # a staff login, or cli:<os user>
+    member_id: int | None = None
+    request_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)  # passwords already redacted
+
+
 @dataclass(frozen=True)
 class Context:
     """What every use case receives: who calls, and the ports to work through."""
@@ -155,6 +218,7 @@ class Context:
     caller: Caller
     uow: UnitOfWork
     hasher: PasswordHasher
+    mail: MailBackend | None = None
 
 
 Rows = Sequence[Mapping[str, Any]]

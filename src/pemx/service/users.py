@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
-from pemx.domain.folders import is_valid_locale
+from pemx.domain.folders import DEFAULT_LANGUAGE, is_valid_locale, language_of
 from pemx.domain.model import AccountType, ExchangeMode, ResourceType, ServiceUser, Subscription
 from pemx.domain.rules import check_password, normalize_login
+from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
     consume,
@@ -154,6 +155,92 @@ def get_account_service_users(ctx: Context, *, account_id: int) -> list[dict[str
         return [_user_brief(user) for user in store.account_wide_users(account.id)]
 
 
+def change_user_password(ctx: Context, *, user_id: int, password: str) -> None:
+    check_password(password)
+    password_hash = ctx.hasher.hash(password)
+    with ctx.uow.write() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        store.set_user_password(user.id, password_hash)
+        store.note("user", user.id, user.account_id)
+        # Sessions opened with the old password end (a compromised password must lock out).
+        _close_mailbox_sessions(store, user)
+
+
+def enable_user(ctx: Context, *, user_id: int) -> None:
+    _set_enabled(ctx, user_id, True)
+
+
+def disable_user(ctx: Context, *, user_id: int) -> None:
+    _set_enabled(ctx, user_id, False)
+
+
+def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
+    with ctx.uow.write() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        if user.enabled == enabled:
+            return
+        store.set_user_enabled(user.id, enabled)
+        store.note("user", user.id, user.account_id)
+        if not enabled:
+            _close_mailbox_sessions(store, user)
+
+
+def modify_user(
+    ctx: Context, *, user_id: int, properties: list[dict[str, str]] | None = None
+) -> None:
+    """Change display_name, locale and the other known properties (OA's name/value list)."""
+    changes = parse_properties(properties or [])
+    with ctx.uow.write() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}
+        locale = changes.get("locale", user.locale)
+        store.update_user(
+            user.id,
+            display_name=changes.get("display_name") or user.display_name,
+            locale=locale,
+            properties={k: v for k, v in merged.items() if k != "locale"},
+        )
+        store.note("user", user.id, user.account_id)
+        if "locale" in changes:
+            _follow_locale(store, user, locale)
+
+
+def _follow_locale(store: Store, user: ServiceUser, locale: str | None) -> None:
+    """An initialized mailbox's special folders take the user's new language."""
+    mailbox_id = store.mailbox_of_user(user.id)
+    mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    if mailbox is None or not mailbox.initialized:
+        return
+    new = language_of(locale) if locale else DEFAULT_LANGUAGE
+    old = mailbox.folder_language or DEFAULT_LANGUAGE
+    if new == old:
+        return
+    store.set_folder_language(mailbox.id, new)
+    outbox.localize_folders(store, mailbox, old, new)
+
+
+def remove_user(ctx: Context, *, user_id: int) -> None:
+    """Remove a service user, and its mailbox with it (OA removes the user's services)."""
+    with ctx.uow.write() as store:
+        user = visible_user(store, ctx.caller, user_id)
+        mailbox_id = store.mailbox_of_user(user.id)
+        mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+        if mailbox is not None:
+            outbox.release_mailbox(store, mailbox)
+        counted_on = user_counting_subscription(store, user)
+        if counted_on is not None:
+            consume(store, counted_on, ResourceType.SERVICE_USERS, -1)
+        store.delete_user(user.id)
+        store.note("user", user.id, user.account_id)
+
+
+def _close_mailbox_sessions(store: Store, user: ServiceUser) -> None:
+    mailbox_id = store.mailbox_of_user(user.id)
+    mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    if mailbox is not None:
+        outbox.close_sessions(store, mailbox, [mailbox.primary_email_address])
+
+
 def bind_user_to_subscription(ctx: Context, *, user_id: int, subscription_id: int) -> None:
     with ctx.uow.write() as store:
         user = visible_user(store, ctx.caller, user_id)
@@ -197,6 +284,8 @@ def _user_info(store: Store, user: ServiceUser) -> dict[str, Any]:
     mailbox_id = store.mailbox_of_user(user.id)
     services = [] if mailbox_id is None else [{"name": "exchange", "mailbox_id": mailbox_id}]
     properties = {"display_name": user.display_name, **user.properties}
+    if user.locale:
+        properties["locale"] = user.locale
     return {
         "user_id": user.id,
         "account_id": user.account_id,

@@ -43,9 +43,24 @@ class Database:
         """Bring the schema to the newest revision, then refresh the folder catalogue."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.connect(write=True) as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with translate_busy(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                # Rebuilding a table (SQLite's only way to change constraints) must not
+                # cascade its DROP: foreign keys go off, outside any transaction, and the
+                # connection is discarded afterwards rather than pooled with them off.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+                    if self.is_sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+            finally:
+                if self.is_sqlite:
+                    conn.invalidate()
         with self.connect(write=True) as conn:
             _sync_folder_names(conn)
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from pemx.adapters.db.audit import utcnow, write_audit
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import (
     accounts,
@@ -20,6 +21,7 @@ from pemx.adapters.db.tables import (
     service_users,
     subscription_resources,
     subscriptions,
+    tasks,
     template_resources,
 )
 from pemx.domain.model import (
@@ -29,6 +31,7 @@ from pemx.domain.model import (
     ExchangeMode,
     Mailbox,
     MailboxSettings,
+    MailboxSummary,
     Member,
     ObjectStatus,
     ResourceType,
@@ -37,11 +40,16 @@ from pemx.domain.model import (
     ServiceUser,
     Subscription,
 )
+from pemx.service.ports import Operation
+
+LIVE_MAILBOX = mailboxes.c.status != int(ObjectStatus.DELETING)
 
 
 class SqlStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, operation: Operation | None = None) -> None:
         self.conn = conn
+        self.operation = operation
+        self.noted: dict[tuple[str, int], int | None] = {}
 
     def _one(self, query: sa.Select[Any]) -> Row[Any] | None:
         return self.conn.execute(query).first()
@@ -403,6 +411,13 @@ class SqlStore:
                 pop3=row.pop3,
                 size_limit=row.size_limit,
                 migrated=row.migrated,
+                warning_limit=row.warning_limit,
+                prohibit_send_limit=row.prohibit_send_limit,
+                incoming_item_max_size=row.incoming_item_max_size,
+                outgoing_item_max_size=row.outgoing_item_max_size,
+                recipient_list_max_size=row.recipient_list_max_size,
+                message_retention=row.message_retention,
+                show_in_address_book=row.show_in_address_book,
             ),
             initialized=row.initialized,
             folder_language=row.folder_language,
@@ -411,7 +426,9 @@ class SqlStore:
         )
 
     def mailbox_of_user(self, user_id: int) -> int | None:
-        return self.conn.scalar(sa.select(mailboxes.c.id).where(mailboxes.c.user_id == user_id))
+        return self.conn.scalar(
+            sa.select(mailboxes.c.id).where(mailboxes.c.user_id == user_id).where(LIVE_MAILBOX)
+        )
 
     def address_owner(self, address: str) -> int | None:
         return self.conn.scalar(
@@ -436,15 +453,7 @@ class SqlStore:
                 "subscription_id": subscription_id,
                 "account_id": account_id,
                 "primary_address": primary_address,
-                "alias": settings.alias,
-                "owa": settings.owa,
-                "mapi": settings.mapi,
-                "active_sync": settings.active_sync,
-                "imap4": settings.imap4,
-                "pop3": settings.pop3,
-                "size_limit": settings.size_limit,
-                "migrated": settings.migrated,
-                "show_in_address_book": True,
+                **_settings_values(settings),
                 "initialized": initialized,
                 "folder_language": folder_language,
                 "status": int(ObjectStatus.READY),
@@ -460,13 +469,145 @@ class SqlStore:
             )
         )
 
+    def delete_address(self, address: str) -> None:
+        self.conn.execute(sa.delete(email_addresses).where(email_addresses.c.address == address))
+
+    def set_primary_address(self, mailbox_id: int, address: str) -> None:
+        self.conn.execute(
+            sa.update(email_addresses)
+            .where(email_addresses.c.mailbox_id == mailbox_id)
+            .values(is_primary=email_addresses.c.address == address)
+        )
+        self._update_mailbox(mailbox_id, primary_address=address)
+
+    def save_mailbox_settings(self, mailbox_id: int, settings: MailboxSettings) -> None:
+        self._update_mailbox(mailbox_id, **_settings_values(settings))
+
+    def set_mailbox_status(self, mailbox_id: int, status: ObjectStatus) -> None:
+        self._update_mailbox(mailbox_id, status=int(status))
+
+    def set_folder_language(self, mailbox_id: int, language: str | None) -> None:
+        self._update_mailbox(mailbox_id, folder_language=language)
+
+    def remove_mailbox(self, mailbox_id: int) -> None:
+        self.conn.execute(
+            sa.delete(email_addresses).where(email_addresses.c.mailbox_id == mailbox_id)
+        )
+        self.set_mailbox_status(mailbox_id, ObjectStatus.DELETING)
+
+    def delete_mailbox_row(self, mailbox_id: int) -> None:
+        self.conn.execute(sa.delete(mailboxes).where(mailboxes.c.id == mailbox_id))
+
+    def _update_mailbox(self, mailbox_id: int, **values: Any) -> None:
+        self.conn.execute(sa.update(mailboxes).where(mailboxes.c.id == mailbox_id).values(values))
+
+    def subscription_mailboxes(self, subscription_id: int) -> list[MailboxSummary]:
+        query = (
+            sa.select(
+                mailboxes.c.id,
+                mailboxes.c.user_id,
+                mailboxes.c.alias,
+                mailboxes.c.primary_address,
+                service_users.c.login,
+                service_users.c.display_name,
+            )
+            .join(service_users, service_users.c.id == mailboxes.c.user_id)
+            .where(mailboxes.c.subscription_id == subscription_id)
+            .where(LIVE_MAILBOX)
+            .order_by(mailboxes.c.id)
+        )
+        return [
+            MailboxSummary(
+                id=row.id,
+                user_id=row.user_id,
+                login=row.login,
+                display_name=row.display_name,
+                alias=row.alias,
+                primary_email_address=row.primary_address,
+            )
+            for row in self.conn.execute(query)
+        ]
+
+    def account_domains(self, account_id: int) -> list[Domain]:
+        query = sa.select(domains).where(domains.c.account_id == account_id)
+        return [_domain(row) for row in self.conn.execute(query.order_by(domains.c.id))]
+
+    # service users (changes) --------------------------------------------------------
+    def set_user_password(self, user_id: int, password_hash: str) -> None:
+        self._update_user(user_id, password_hash=password_hash)
+
+    def set_user_enabled(self, user_id: int, enabled: bool) -> None:
+        self._update_user(user_id, enabled=enabled)
+
+    def update_user(
+        self,
+        user_id: int,
+        *,
+        display_name: str,
+        locale: str | None,
+        properties: Mapping[str, str],
+    ) -> None:
+        self._update_user(
+            user_id, display_name=display_name, locale=locale, properties=dict(properties)
+        )
+
+    def delete_user(self, user_id: int) -> None:
+        self.conn.execute(sa.delete(service_users).where(service_users.c.id == user_id))
+
+    def _update_user(self, user_id: int, **values: Any) -> None:
+        self.conn.execute(
+            sa.update(service_users).where(service_users.c.id == user_id).values(values)
+        )
+
+    # outbox and audit ---------------------------------------------------------------
+    def enqueue_task(self, kind: str, mailbox_id: int | None, payload: Mapping[str, Any]) -> int:
+        now = utcnow()
+        return self._insert(
+            tasks,
+            {
+                "kind": kind,
+                "mailbox_id": mailbox_id,
+                "payload": dict(payload),
+                "state": "pending",
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+                "request_id": self.operation.request_id if self.operation else None,
+            },
+        )
+
+    def unfinished_tasks(self, mailbox_id: int) -> int:
+        return int(
+            self.conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(tasks)
+                .where(tasks.c.mailbox_id == mailbox_id)
+                .where(tasks.c.state != "done")
+            )
+            or 0
+        )
+
+    def note(self, kind: str, object_id: int, account_id: int | None) -> None:
+        self.noted[(kind, object_id)] = account_id
+
+    def write_audit(self) -> None:
+        """The audit entry of this write transaction (for calls that name an operation)."""
+        if self.operation is not None:
+            write_audit(self.conn, self.operation, "ok", None, self.noted)
+
 
 class SqlUnitOfWork:
     """Short transactions per use case, or the open connection of a txn.Begin."""
 
-    def __init__(self, database: Database, open_connection: Connection | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        open_connection: Connection | None = None,
+        operation: Operation | None = None,
+    ) -> None:
         self.database = database
         self.open_connection = open_connection
+        self.operation = operation
 
     @contextmanager
     def read(self) -> Iterator[SqlStore]:
@@ -480,10 +621,34 @@ class SqlUnitOfWork:
     def write(self) -> Iterator[SqlStore]:
         if self.open_connection is not None:
             # Inside txn.Begin: a failure rolls back the whole transaction (OA semantics).
-            yield SqlStore(self.open_connection)
+            store = SqlStore(self.open_connection, self.operation)
+            yield store
+            store.write_audit()
             return
         with self.database.connect(write=True) as conn:
-            yield SqlStore(conn)
+            store = SqlStore(conn, self.operation)
+            yield store
+            store.write_audit()
+
+
+def _settings_values(settings: MailboxSettings) -> dict[str, Any]:
+    return {
+        "alias": settings.alias,
+        "owa": settings.owa,
+        "mapi": settings.mapi,
+        "active_sync": settings.active_sync,
+        "imap4": settings.imap4,
+        "pop3": settings.pop3,
+        "size_limit": settings.size_limit,
+        "migrated": settings.migrated,
+        "warning_limit": settings.warning_limit,
+        "prohibit_send_limit": settings.prohibit_send_limit,
+        "incoming_item_max_size": settings.incoming_item_max_size,
+        "outgoing_item_max_size": settings.outgoing_item_max_size,
+        "recipient_list_max_size": settings.recipient_list_max_size,
+        "message_retention": settings.message_retention,
+        "show_in_address_book": settings.show_in_address_book,
+    }
 
 
 def _member(row: Row[Any]) -> Member:

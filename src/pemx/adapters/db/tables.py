@@ -19,6 +19,7 @@ metadata = sa.MetaData(
 )
 
 _now = sa.func.current_timestamp()
+DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 
 accounts = sa.Table(
     "accounts",
@@ -137,6 +138,8 @@ service_users = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
     sa.Column("status", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Ids are never reused (OA clients keep them); SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 mailboxes = sa.Table(
@@ -146,15 +149,15 @@ mailboxes = sa.Table(
     sa.Column(
         "user_id",
         sa.Integer,
-        sa.ForeignKey("service_users.id"),
-        nullable=False,
-        unique=True,  # a service user has at most one mailbox
+        # NULL only for a mailbox being deleted whose user was removed meanwhile
+        sa.ForeignKey("service_users.id", ondelete="SET NULL"),
+        nullable=True,
     ),
     sa.Column(
         "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
     ),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
-    sa.Column("primary_address", sa.String(254), nullable=False, unique=True),
+    sa.Column("primary_address", sa.String(254), nullable=False),
     sa.Column("alias", sa.String(64), nullable=False),
     sa.Column("owa", sa.Boolean, nullable=False),
     sa.Column("mapi", sa.Boolean, nullable=False),
@@ -174,6 +177,24 @@ mailboxes = sa.Table(
     sa.Column("migrated", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # A removed mailbox stays as a row in status 2 (deleting) until its files are gone;
+    # only live mailboxes must be unique per user and per primary address.
+    sa.Index(
+        "uq_mailboxes_live_user_id",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text(f"status <> {DELETING}"),
+        postgresql_where=sa.text(f"status <> {DELETING}"),
+    ),
+    sa.Index(
+        "uq_mailboxes_live_primary_address",
+        "primary_address",
+        unique=True,
+        sqlite_where=sa.text(f"status <> {DELETING}"),
+        postgresql_where=sa.text(f"status <> {DELETING}"),
+    ),
+    # The home directory is keyed on the id: a reused id could meet an old one's files.
+    sqlite_autoincrement=True,
 )
 
 email_addresses = sa.Table(
@@ -213,4 +234,58 @@ requests = sa.Table(
     sa.Column("messages", sa.JSON, nullable=False, default=list),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     sa.Column("finished_at", sa.DateTime),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    # The outbox: side effects SQL cannot make (close sessions, rename folders, delete
+    # files), written in the transaction of the change and run by the worker.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    # No foreign key: a removal task outlives its mailbox row.
+    sa.Column("mailbox_id", sa.Integer, nullable=True, index=True),
+    sa.Column("payload", sa.JSON, nullable=False, default=dict),
+    # pending, running, done, failed (gave up; `pemx tasks retry` puts it back)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("due_at", sa.DateTime, nullable=False),
+    sa.Column("lease_until", sa.DateTime, nullable=True),
+    sa.Column("worker", sa.String(64), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("request_id", sa.String(256), nullable=True, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Index("ix_tasks_state_due_at", "state", "due_at"),
+    sqlite_autoincrement=True,
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(255), nullable=False),  # a staff login, or cli:<os user>
+    sa.Column("member_id", sa.Integer, nullable=True),
+    sa.Column("method", sa.String(128), nullable=False),
+    sa.Column("request_id", sa.String(256), nullable=True),
+    sa.Column("outcome", sa.String(64), nullable=False),  # "ok" or module/extype
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("params", sa.JSON, nullable=False, default=dict),  # passwords redacted
+    sqlite_autoincrement=True,
+)
+
+audit_objects = sa.Table(
+    "audit_objects",
+    metadata,
+    sa.Column(
+        "audit_id",
+        sa.Integer,
+        sa.ForeignKey("audit_log.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("object_id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=True, index=True),
+    sa.Index("ix_audit_objects_kind_object_id", "kind", "object_id"),
 )

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.tables import requests
+from pemx.adapters.db.tables import requests, tasks
 from pemx.domain.errors import ErrorCode, PemxError
 
 REQUEST_SUCCEEDED, REQUEST_RUNNING, REQUEST_FAILED = 0, 1, 2
@@ -81,13 +81,33 @@ class TransactionRegistry:
             row = conn.execute(
                 sa.select(requests).where(requests.c.request_id == request_id)
             ).first()
-        if row is None or (member_id is not None and row.member_id != member_id):
-            raise PemxError(
-                ErrorCode.REQUEST_NOT_FOUND,
-                f'No request with request_id "{request_id}".',
-                {"request_id": request_id},
-            )
-        return row.status, list(row.messages or [])
+            if row is None or (member_id is not None and row.member_id != member_id):
+                raise PemxError(
+                    ErrorCode.REQUEST_NOT_FOUND,
+                    f'No request with request_id "{request_id}".',
+                    {"request_id": request_id},
+                )
+            status, messages = row.status, list(row.messages or [])
+            if status == REQUEST_SUCCEEDED:
+                # Committed: the request is done when the tasks it queued are done too.
+                queued = conn.execute(
+                    sa.select(tasks.c.id, tasks.c.kind, tasks.c.state, tasks.c.last_error)
+                    .where(tasks.c.request_id == request_id)
+                    .order_by(tasks.c.id)
+                ).all()
+                failed = [t for t in queued if t.state == "failed"]
+                waiting = [t for t in queued if t.state in ("pending", "running")]
+                if failed:
+                    status = REQUEST_FAILED
+                    messages += [f"task {t.id} {t.kind} failed: {t.last_error}" for t in failed]
+                elif waiting:
+                    status = REQUEST_RUNNING
+                    messages += [
+                        f"task {t.id} {t.kind} {t.state}"
+                        + (f" (last error: {t.last_error})" if t.last_error else "")
+                        for t in waiting
+                    ]
+        return status, messages
 
     # transactions -----------------------------------------------------------------------
     def begin(
@@ -136,14 +156,14 @@ class TransactionRegistry:
         return txn_id
 
     @contextmanager
-    def use(self, txn_id: str, member_id: int) -> Iterator[Connection]:
+    def use(self, txn_id: str, member_id: int) -> Iterator[OpenTransaction]:
         """Run one call inside the transaction; any error rolls the whole thing back."""
         txn = self._find(txn_id, member_id)
         with txn.lock:
             if txn.done:
                 raise _txn_not_found(txn_id)
             try:
-                yield txn.connection
+                yield txn
             except BaseException as exc:
                 self._end(txn, commit=False, reason=_reason(exc))
                 raise

@@ -3,8 +3,8 @@
 Dovecot reads exactly three objects of pemx's database (the *contract schema*):
 
 - view ``dovecot_mailboxes`` (mailbox_id, username, login, password, quota_kb,
-  folder_language, initialized, enable_imap, enable_pop3, enable_owa,
-  enable_activesync, active),
+  max_mail_kb, retention_days, folder_language, initialized, enable_imap,
+  enable_pop3, enable_owa, enable_activesync, active),
 - view ``dovecot_addresses`` (address, username): every address of a mailbox,
   the primary one included,
 - table ``dovecot_folder_names`` (language, drafts, sent, trash, junk, archive).
@@ -70,6 +70,8 @@ _SPECIAL_USE: Final = (
     ("Archive", "archive"),
 )
 _DOVEADM_PATH: Final = "/doveadm/v1"
+# Commands per doveadm HTTP request in DoveadmHttp.call_many.
+_DOVEADM_BATCH: Final = 500
 # sysexits-style codes that doveadm returns in an HTTP "error" entry.
 _DOVEADM_EXIT_CODES: Final[Mapping[int, str]] = {
     64: "usage error",
@@ -276,8 +278,14 @@ class DovecotConfig:
 # ------------------------------------------------------------------ rendering
 
 
-# The quota settings every pemx Dovecot shares (private and system instances).
+# The quota and retention settings every pemx Dovecot shares (private and system
+# instances). The userdb adds the per-mailbox values: quota_rule, quota_max_mail_size
+# and the Trash folder's autoexpunge.
 QUOTA_SETTINGS = """\
+# Trash retention (autoexpunge) counts from a message's save date. Maildir keeps
+# it only in the index cache, else takes the file's ctime, which every flag change
+# renews: cache it when the message is saved, so it stays the day of deletion.
+mail_always_cache_fields = date.save
 plugin {
   # count: the usage lives in Dovecot's index, exact limits (no 10 % grace)
   quota = count:User quota
@@ -482,11 +490,17 @@ password_query = SELECT username AS user, password, \\
 
 # userdb (after login, LMTP, doveadm): any address of a mailbox resolves to its
 # canonical user. The home is keyed on mailbox_id, so the primary address can
-# change. No quota_rule (NULL) = unlimited. Folder names come from the
-# mailbox's language, else English; they are auto-created once initialized.
+# change. A NULL field is ignored: no quota_rule = unlimited storage, no
+# quota_max_mail_size = messages of any size, no autoexpunge = the Trash keeps
+# mail forever (autoexpunge counts from the day a message entered the Trash, and
+# runs at the end of each IMAP/POP3 session and LMTP delivery). Folder names come
+# from the mailbox's language, else English; they are auto-created once initialized.
 user_query = SELECT m.username AS user, \\
   {home} || m.mailbox_id AS home, \\
   CASE WHEN m.quota_kb > 0 THEN '*:storage=' || m.quota_kb || 'K' END AS quota_rule, \\
+  CASE WHEN m.max_mail_kb > 0 THEN m.max_mail_kb || 'K' END AS quota_max_mail_size, \\
+  CASE WHEN m.retention_days > 0 THEN m.retention_days || 'd' END \\
+    AS "namespace/inbox/mailbox/Trash/autoexpunge", \\
 {names}{auto} \\
   FROM dovecot_addresses a \\
   JOIN dovecot_mailboxes m ON m.username = a.username \\
@@ -866,8 +880,37 @@ class DoveadmHttp:
 
     def call(self, command: str, parameters: Mapping[str, object]) -> Any:
         """Run one doveadm command; return the payload of its ``doveadmResponse``."""
-        tag = f"pemx{next(self._tags)}"
-        body = json.dumps([[command, dict(parameters), tag]]).encode()
+        result = self.call_many([(command, parameters)])[0]
+        if isinstance(result, MailBackendError):
+            raise result
+        return result
+
+    def call_many(
+        self, commands: Sequence[tuple[str, Mapping[str, object]]]
+    ) -> list[Any | MailBackendError]:
+        """Run many doveadm commands, up to 500 per HTTP request (one JSON array).
+
+        Returns one result per command, in order: the payload of its
+        ``doveadmResponse``, or the ``MailBackendError`` (returned, not raised) of
+        a command that failed, e.g. exit_code 67 for an unknown user. A failure
+        of a whole request (unreachable, HTTP error, garbled answer) raises.
+        """
+        results: list[Any | MailBackendError] = []
+        for start in range(0, len(commands), _DOVEADM_BATCH):
+            results.extend(self._post(commands[start : start + _DOVEADM_BATCH]))
+        return results
+
+    def _post(
+        self, commands: Sequence[tuple[str, Mapping[str, object]]]
+    ) -> list[Any | MailBackendError]:
+        tags = [f"pemx{next(self._tags)}" for _ in commands]
+        body = json.dumps(
+            [
+                [command, dict(parameters), tag]
+                for (command, parameters), tag in zip(commands, tags, strict=True)
+            ]
+        ).encode()
+        what = commands[0][0] if len(commands) == 1 else f"batch of {len(commands)} commands"
         # http.client rather than urllib: urllib always sends "Connection: close",
         # and then Dovecot 2.3.19 never sends its 401 for a wrong API key.
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
@@ -881,33 +924,32 @@ class DoveadmHttp:
             resp = conn.getresponse()
             raw = resp.read()
         except (OSError, http.client.HTTPException) as e:
-            raise MailBackendError(f"doveadm {command}: cannot reach {self.url}: {e!r}") from e
+            raise MailBackendError(f"doveadm {what}: cannot reach {self.url}: {e!r}") from e
         finally:
             conn.close()
         if resp.status != 200:
             detail = raw.decode(errors="replace").strip()
             raise MailBackendError(
-                f"doveadm {command}: HTTP {resp.status} {resp.reason}"
+                f"doveadm {what}: HTTP {resp.status} {resp.reason}"
                 + (f": {detail}" if detail else ""),
                 http_status=resp.status,
             )
         try:
-            entries = json.loads(raw)
-            kind, payload, got_tag = entries[0]
-        except (ValueError, TypeError, IndexError, KeyError) as e:
-            raise MailBackendError(f"doveadm {command}: unexpected response {raw[:200]!r}") from e
-        if got_tag != tag:
-            raise MailBackendError(f"doveadm {command}: response tag {got_tag!r} != {tag!r}")
-        if kind == "error":
-            code = payload.get("exitCode") if isinstance(payload, dict) else None
-            what = _DOVEADM_EXIT_CODES.get(code, "failed") if isinstance(code, int) else "failed"
-            raise MailBackendError(
-                f"doveadm {command} {_describe(parameters)}: {what} ({payload})",
-                exit_code=code if isinstance(code, int) else None,
-            )
-        if kind != "doveadmResponse":
-            raise MailBackendError(f"doveadm {command}: unexpected response {raw[:200]!r}")
-        return payload
+            by_tag = {str(tag): (kind, payload) for kind, payload, tag in json.loads(raw)}
+        except (ValueError, TypeError) as e:
+            raise MailBackendError(f"doveadm {what}: unexpected response {raw[:200]!r}") from e
+        results: list[Any | MailBackendError] = []
+        for (command, parameters), tag in zip(commands, tags, strict=True):
+            if tag not in by_tag:
+                raise MailBackendError(f"doveadm {what}: no response tagged {tag!r}")
+            kind, payload = by_tag[tag]
+            if kind == "doveadmResponse":
+                results.append(payload)
+            elif kind == "error":
+                results.append(_command_error(command, parameters, payload))
+            else:
+                raise MailBackendError(f"doveadm {what}: unexpected response {raw[:200]!r}")
+        return results
 
     def kick(self, user: str) -> bool:
         """Close every open session of ``user``. False if the user had none."""
@@ -921,26 +963,49 @@ class DoveadmHttp:
 
     def quota_get(self, user: str) -> QuotaUsage:
         """Storage used (KB) and limit, message count and limit."""
-        rows = self.call("quotaGet", {"user": user})
-        usage: QuotaUsage = {
-            "storage_kb": 0,
-            "storage_limit_kb": None,
-            "messages": 0,
-            "messages_limit": None,
+        return _quota_usage(self.call("quotaGet", {"user": user}))
+
+    def quota_get_many(self, users: Sequence[str]) -> dict[str, QuotaUsage | None]:
+        """``quota_get`` for many users, 500 per HTTP request.
+
+        A user whose command fails (unknown or inactive: exit code 67, or any
+        other doveadm error) maps to None; a failed request raises.
+        """
+        unique = list(dict.fromkeys(users))
+        results = self.call_many([("quotaGet", {"user": user}) for user in unique])
+        return {
+            user: None if isinstance(result, MailBackendError) else _quota_usage(result)
+            for user, result in zip(unique, results, strict=True)
         }
-        for row in rows:
-            value = int(row.get("value") or 0)
-            limit = _int_or_none(row.get("limit"))
-            if row.get("type") == "STORAGE":
-                usage["storage_kb"], usage["storage_limit_kb"] = value, limit
-            elif row.get("type") == "MESSAGE":
-                usage["messages"], usage["messages_limit"] = value, limit
-        return usage
 
     def mailbox_list(self, user: str) -> list[str]:
-        """The user's folder names (UTF-8, '/' as hierarchy separator)."""
+        """The user's folder names (UTF-8, '/' as hierarchy separator).
+
+        Like IMAP LIST, this includes parents that only hold children and the
+        special folders (auto = subscribe) that are not created yet.
+        """
         rows = self.call("mailboxList", {"user": user})
         return [str(row["mailbox"]) for row in rows]
+
+    def existing_mailboxes(self, user: str) -> dict[str, int]:
+        """The folders that exist in storage, with their message counts.
+
+        Unlike ``mailbox_list``: no special folder that is only announced (auto)
+        and not created yet, no parent that only holds children.
+        """
+        try:
+            rows = self.call(
+                "mailboxStatus", {"user": user, "field": ["messages"], "mailboxMask": ["*"]}
+            )
+        except MailBackendError as e:
+            if e.exit_code == 68:  # nothing in storage yet
+                return {}
+            raise
+        return {str(row["mailbox"]): int(row.get("messages") or 0) for row in rows}
+
+    def mailbox_exists(self, user: str, mailbox: str) -> bool:
+        """True if the folder exists in storage (see ``existing_mailboxes``)."""
+        return mailbox in self.existing_mailboxes(user)
 
     def mailbox_create(
         self, user: str, mailboxes: str | Sequence[str], *, subscribe: bool = True
@@ -955,6 +1020,93 @@ class DoveadmHttp:
             "mailboxRename",
             {"user": user, "mailbox": old, "newName": new, "subscriptions": subscribe},
         )
+
+    def mailbox_delete(
+        self, user: str, mailboxes: str | Sequence[str], *, unsubscribe: bool = True
+    ) -> None:
+        """Delete folders with the messages in them (not their children), unsubscribing them."""
+        names = [mailboxes] if isinstance(mailboxes, str) else list(mailboxes)
+        self.call("mailboxDelete", {"user": user, "mailbox": names, "subscriptions": unsubscribe})
+
+    def move_messages(self, user: str, source: str, destination: str) -> None:
+        """Move every message of one folder into another (doveadm ``move``).
+
+        The destination must exist or be an auto folder; the moved messages get
+        a new save date (Trash retention restarts for them).
+        """
+        self.call(
+            "move",
+            {"user": user, "destinationMailbox": destination, "query": ["mailbox", source, "all"]},
+        )
+
+    def localize_folders(self, user: str, renames: Sequence[tuple[str, str]]) -> None:
+        """Carry special folders over to their new names after a language change.
+
+        For each (old, new) pair: nothing if ``old`` does not exist; a rename
+        (children and subscription move along) if ``new`` does not exist in
+        storage yet; otherwise, since a login after the change already created
+        ``new``, a merge: children of ``old`` go under ``new`` (the same way, one
+        level at a time), its messages are moved into ``new`` and ``old`` is
+        deleted. Idempotent: running it again, or after a partial failure,
+        finishes the job and changes nothing more.
+        """
+        for old, new in renames:
+            if old != new:
+                self._carry_over(user, old, new)
+
+    def _carry_over(self, user: str, old: str, new: str) -> None:
+        stored = self.existing_mailboxes(user)
+        listed = self.mailbox_list(user)
+        old_children = _children(old, listed)
+        if old not in stored and not old_children:
+            return
+        if new not in stored and not _children(new, listed):
+            self.mailbox_rename(user, old, new)
+            return
+        for child in old_children:
+            self._carry_over(user, f"{old}/{child}", f"{new}/{child}")
+        if old in stored:
+            if new not in stored:  # new is only a parent of other folders: make it selectable
+                self.mailbox_create(user, new)
+            if stored[old]:
+                self.move_messages(user, old, new)
+            self.mailbox_delete(user, old)
+
+
+def _children(parent: str, names: Sequence[str]) -> list[str]:
+    """The names of the direct children of ``parent`` among folder names ('/' separator)."""
+    prefix = parent + "/"
+    return list(
+        dict.fromkeys(n[len(prefix) :].split("/", 1)[0] for n in names if n.startswith(prefix))
+    )
+
+
+def _quota_usage(rows: Any) -> QuotaUsage:
+    usage: QuotaUsage = {
+        "storage_kb": 0,
+        "storage_limit_kb": None,
+        "messages": 0,
+        "messages_limit": None,
+    }
+    for row in rows:
+        value = int(row.get("value") or 0)
+        limit = _int_or_none(row.get("limit"))
+        if row.get("type") == "STORAGE":
+            usage["storage_kb"], usage["storage_limit_kb"] = value, limit
+        elif row.get("type") == "MESSAGE":
+            usage["messages"], usage["messages_limit"] = value, limit
+    return usage
+
+
+def _command_error(
+    command: str, parameters: Mapping[str, object], payload: Any
+) -> MailBackendError:
+    code = payload.get("exitCode") if isinstance(payload, dict) else None
+    what = _DOVEADM_EXIT_CODES.get(code, "failed") if isinstance(code, int) else "failed"
+    return MailBackendError(
+        f"doveadm {command} {_describe(parameters)}: {what} ({payload})",
+        exit_code=code if isinstance(code, int) else None,
+    )
 
 
 def _int_or_none(value: object) -> int | None:

@@ -1,0 +1,125 @@
+"""The audit log: one entry per state-changing call, written in the call's transaction.
+
+A refused call changes nothing, so its entry is written on its own afterwards.
+Passwords never reach it: the API redacts the parameters before they get here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pemx.adapters.db.database import Database
+from pemx.adapters.db.tables import audit_log, audit_objects
+from pemx.domain.errors import PemxError
+from pemx.service.ports import Operation
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as every DateTime column of pemx stores it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def write_audit(
+    conn: Connection,
+    operation: Operation,
+    outcome: str,
+    message: str | None,
+    objects: Mapping[tuple[str, int], int | None],
+) -> None:
+    key = conn.execute(
+        sa.insert(audit_log).values(
+            at=utcnow(),
+            actor=operation.actor,
+            member_id=operation.member_id,
+            method=operation.method,
+            request_id=operation.request_id,
+            outcome=outcome,
+            message=message,
+            params=dict(operation.params),
+        )
+    ).inserted_primary_key
+    assert key is not None
+    if objects:
+        conn.execute(
+            sa.insert(audit_objects),
+            [
+                {"audit_id": key[0], "kind": kind, "object_id": oid, "account_id": account}
+                for (kind, oid), account in objects.items()
+            ],
+        )
+
+
+def record_refusal(database: Database, operation: Operation, error: PemxError) -> None:
+    with database.connect(write=True) as conn:
+        outcome = f"{error.code.module_id}/{error.code.extype_id}"
+        write_audit(conn, operation, outcome, error.message, {})
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    method: str
+    request_id: str | None
+    outcome: str
+    message: str | None
+    params: dict[str, Any]
+    objects: list[str]  # "mailbox:5"
+
+
+def find_entries(
+    database: Database,
+    *,
+    account_id: int | None = None,
+    kind: str | None = None,
+    object_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """The newest entries first, filtered by the objects they touched and by time."""
+    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if account_id is not None or kind is not None or object_id is not None:
+        touched = sa.select(audit_objects.c.audit_id)
+        if account_id is not None:
+            touched = touched.where(audit_objects.c.account_id == account_id)
+        if kind is not None:
+            touched = touched.where(audit_objects.c.kind == kind)
+        if object_id is not None:
+            touched = touched.where(audit_objects.c.object_id == object_id)
+        query = query.where(audit_log.c.id.in_(touched))
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.at < until)
+    with database.connect(write=False) as conn:
+        rows = conn.execute(query).all()
+        objects: dict[int, list[str]] = {row.id: [] for row in rows}
+        if rows:
+            for obj in conn.execute(
+                sa.select(audit_objects)
+                .where(audit_objects.c.audit_id.in_(list(objects)))
+                .order_by(audit_objects.c.kind, audit_objects.c.object_id)
+            ):
+                objects[obj.audit_id].append(f"{obj.kind}:{obj.object_id}")
+    return [
+        AuditEntry(
+            id=row.id,
+            at=row.at,
+            actor=row.actor,
+            method=row.method,
+            request_id=row.request_id,
+            outcome=row.outcome,
+            message=row.message,
+            params=dict(row.params or {}),
+            objects=objects[row.id],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,202 @@
+"""The outbox table as a queue: claim due tasks, record success or failure, list, retry.
+
+Claims are leases: a task claimed by a worker that then dies becomes claimable again when
+its lease runs out. Tasks of one mailbox run in the order they were queued. On
+PostgreSQL, concurrent workers skip each other's rows (FOR UPDATE SKIP LOCKED); on SQLite
+the write lock (BEGIN IMMEDIATE) serializes the claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from pemx.adapters.db.audit import utcnow
+from pemx.adapters.db.database import Database
+from pemx.adapters.db.store import SqlStore
+from pemx.adapters.db.tables import tasks
+from pemx.domain.model import Task
+from pemx.service import outbox
+from pemx.service.ports import Operation
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+STATES = (PENDING, RUNNING, DONE, FAILED)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as `pemx tasks` shows it."""
+
+    id: int
+    kind: str
+    mailbox_id: int | None
+    state: str
+    attempts: int
+    due_at: datetime
+    last_error: str | None
+    request_id: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    payload: dict[str, Any]
+
+
+def backoff_s(attempts: int) -> float:
+    """1, 2, 4, ... seconds after each failed attempt, at most five minutes."""
+    return float(min(2 ** max(attempts - 1, 0), 300))
+
+
+class TaskQueue:
+    def __init__(
+        self, database: Database, *, lease_s: float = 120.0, max_attempts: int = 25
+    ) -> None:
+        self.database = database
+        self.lease = timedelta(seconds=lease_s)
+        self.max_attempts = max_attempts
+
+    def claim(self, worker: str, limit: int = 16) -> list[Task]:
+        now = utcnow()
+        earlier = tasks.alias("earlier")
+        blocked = (
+            sa.select(earlier.c.id)
+            .where(earlier.c.mailbox_id == tasks.c.mailbox_id)
+            .where(earlier.c.id < tasks.c.id)
+            .where(earlier.c.state.in_((PENDING, RUNNING)))
+            .exists()
+        )
+        runnable = sa.or_(
+            sa.and_(tasks.c.state == PENDING, tasks.c.due_at <= now),
+            # a worker that claimed it died: its lease ran out
+            sa.and_(tasks.c.state == RUNNING, tasks.c.lease_until < now),
+        )
+        query = (
+            sa.select(tasks)
+            .where(runnable)
+            .where(sa.or_(tasks.c.mailbox_id.is_(None), ~blocked))
+            .order_by(tasks.c.id)
+            .limit(limit)
+        )
+        with self.database.connect(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=tasks)
+            rows = conn.execute(query).all()
+            claimed = []
+            for row in rows:
+                conn.execute(
+                    sa.update(tasks)
+                    .where(tasks.c.id == row.id)
+                    .values(
+                        state=RUNNING,
+                        worker=worker,
+                        lease_until=now + self.lease,
+                        attempts=tasks.c.attempts + 1,
+                    )
+                )
+                claimed.append(
+                    Task(
+                        id=row.id,
+                        kind=row.kind,
+                        mailbox_id=row.mailbox_id,
+                        payload=dict(row.payload or {}),
+                        attempts=row.attempts + 1,
+                    )
+                )
+        return claimed
+
+    def succeeded(self, task: Task, worker: str) -> None:
+        with self.database.connect(write=True) as conn:
+            if self._finish(conn, task, worker, state=DONE, error=None):
+                outbox.completed(SqlStore(conn), task)
+
+    def failed(self, task: Task, worker: str, error: str) -> bool:
+        """Record a failed attempt; True when the task gave up (no attempts left)."""
+        give_up = task.attempts >= self.max_attempts
+        with self.database.connect(write=True) as conn:
+            state = FAILED if give_up else PENDING
+            due = utcnow() + timedelta(seconds=backoff_s(task.attempts))
+            finished = self._finish(conn, task, worker, state=state, error=error[:2000], due_at=due)
+            if finished and give_up:
+                outbox.gave_up(SqlStore(conn), task)
+        return give_up
+
+    def _finish(
+        self,
+        conn: sa.Connection,
+        task: Task,
+        worker: str,
+        *,
+        state: str,
+        error: str | None,
+        due_at: datetime | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
+        if state in (DONE, FAILED):
+            values["finished_at"] = utcnow()
+        if due_at is not None:
+            values["due_at"] = due_at
+        # Only the worker that holds the claim may finish it (a lease may have passed on).
+        result = conn.execute(
+            sa.update(tasks)
+            .where(tasks.c.id == task.id)
+            .where(tasks.c.worker == worker)
+            .where(tasks.c.state == RUNNING)
+            .values(values)
+        )
+        return result.rowcount == 1
+
+    # operators -------------------------------------------------------------------------
+    def find(
+        self, *, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), mailbox_id: int | None = None
+    ) -> list[TaskRow]:
+        query = sa.select(tasks).where(tasks.c.state.in_(states)).order_by(tasks.c.id)
+        if mailbox_id is not None:
+            query = query.where(tasks.c.mailbox_id == mailbox_id)
+        with self.database.connect(write=False) as conn:
+            return [
+                TaskRow(
+                    id=r.id,
+                    kind=r.kind,
+                    mailbox_id=r.mailbox_id,
+                    state=r.state,
+                    attempts=r.attempts,
+                    due_at=r.due_at,
+                    last_error=r.last_error,
+                    request_id=r.request_id,
+                    created_at=r.created_at,
+                    finished_at=r.finished_at,
+                    payload=dict(r.payload or {}),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def retry(self, task_ids: list[int] | None, operation: Operation) -> list[int]:
+        """Put failed tasks (these, or all failed ones) back in the queue, due now."""
+        query = sa.select(tasks).where(tasks.c.state == FAILED)
+        if task_ids is not None:
+            query = query.where(tasks.c.id.in_(task_ids))
+        with self.database.connect(write=True) as conn:
+            store = SqlStore(conn, operation)
+            rows = conn.execute(query.order_by(tasks.c.id)).all()
+            for row in rows:
+                conn.execute(
+                    sa.update(tasks)
+                    .where(tasks.c.id == row.id)
+                    .values(state=PENDING, due_at=utcnow(), attempts=0, finished_at=None)
+                )
+                task = Task(row.id, row.kind, row.mailbox_id, dict(row.payload or {}), 0)
+                outbox.retried(store, task)
+                store.note("task", row.id, None)
+            store.write_audit()
+        return [row.id for row in rows]
+
+    def purge_done(self, older_than: timedelta) -> int:
+        """Forget finished tasks after a while (failed ones stay until retried)."""
+        with self.database.connect(write=True) as conn:
+            result = conn.execute(
+                sa.delete(tasks)
+                .where(tasks.c.state == DONE)
+                .where(tasks.c.finished_at < utcnow() - older_than)
+            )
+        return int(result.rowcount)

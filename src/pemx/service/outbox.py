@@ -1,0 +1,110 @@
+"""The outbox: side effects of a change that SQL rows cannot make, and how they are run.
+
+A use case queues a task in the transaction of its change; the worker runs it after the
+commit, with retries, through the MailBackend port. While a mailbox has unfinished tasks
+its status is 1 (updating) or 2 (deleting); a task that gave up leaves 4 (failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pemx.domain.folders import CATALOGUE, DEFAULT_LANGUAGE
+from pemx.domain.model import Mailbox, ObjectStatus, ResourceType, Task
+from pemx.service.access import consume
+from pemx.service.ports import MailBackend, Store
+
+CLOSE_SESSIONS = "close_sessions"
+LOCALIZE_FOLDERS = "localize_folders"
+REMOVE_MAILBOX = "remove_mailbox"
+KINDS = (CLOSE_SESSIONS, LOCALIZE_FOLDERS, REMOVE_MAILBOX)
+
+
+def close_sessions(store: Store, mailbox: Mailbox, usernames: Sequence[str]) -> None:
+    """Open IMAP/POP3 sessions of these Dovecot users end (after a switch-off, a disable)."""
+    _queue(store, mailbox, CLOSE_SESSIONS, {"usernames": sorted(set(usernames))})
+
+
+def localize_folders(store: Store, mailbox: Mailbox, old: str, new: str) -> None:
+    """The special folders on disk follow a changed folder language."""
+    _queue(store, mailbox, LOCALIZE_FOLDERS, {"from": old, "to": new})
+
+
+def remove_files(store: Store, mailbox: Mailbox) -> None:
+    """Close the sessions, delete the home directory, then the mailbox row itself."""
+    store.enqueue_task(REMOVE_MAILBOX, mailbox.id, {"username": mailbox.primary_email_address})
+
+
+def release_mailbox(store: Store, mailbox: Mailbox) -> None:
+    """Free the mailbox's resources and addresses now; its files go through the outbox."""
+    subscription = store.get_subscription(mailbox.subscription_id)
+    assert subscription is not None
+    consume(store, subscription, ResourceType.MAILBOXES, -1)
+    consume(store, subscription, ResourceType.MAILBOX_STORAGE, -mailbox.settings.size_limit)
+    store.remove_mailbox(mailbox.id)
+    store.note("mailbox", mailbox.id, mailbox.account_id)
+    remove_files(store, mailbox)
+
+
+def _queue(store: Store, mailbox: Mailbox, kind: str, payload: dict[str, object]) -> None:
+    store.enqueue_task(kind, mailbox.id, payload)
+    if mailbox.status in (ObjectStatus.READY, ObjectStatus.FAILED):
+        store.set_mailbox_status(mailbox.id, ObjectStatus.UPDATING)
+
+
+def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
+    """Do the task's work on the mail side; raises when the backend fails (retried)."""
+    payload = task.payload
+    if task.kind == CLOSE_SESSIONS:
+        mail.close_sessions([str(u) for u in payload["usernames"]])
+    elif task.kind == LOCALIZE_FOLDERS:
+        if mailbox is None or mailbox.deleting:
+            return  # removed meanwhile: nothing left to rename
+        old = CATALOGUE.get(str(payload["from"]), CATALOGUE[DEFAULT_LANGUAGE])
+        new = CATALOGUE.get(str(payload["to"]), CATALOGUE[DEFAULT_LANGUAGE])
+        renames = [(a, b) for a, b in zip(old.as_tuple(), new.as_tuple(), strict=True) if a != b]
+        if renames:
+            mail.localize_folders(mailbox.primary_email_address, renames)
+    elif task.kind == REMOVE_MAILBOX:
+        mail.close_sessions([str(payload["username"])])
+        assert task.mailbox_id is not None
+        mail.delete_home(task.mailbox_id)
+    else:
+        raise ValueError(f"unknown task kind {task.kind!r}")
+
+
+def completed(store: Store, task: Task) -> None:
+    """After a task succeeded (same transaction as marking it done)."""
+    if task.mailbox_id is None:
+        return
+    if task.kind == REMOVE_MAILBOX:
+        store.delete_mailbox_row(task.mailbox_id)
+        return
+    mailbox = store.get_mailbox(task.mailbox_id)
+    if (
+        mailbox is not None
+        and mailbox.status in (ObjectStatus.UPDATING, ObjectStatus.FAILED)
+        and store.unfinished_tasks(mailbox.id) == 0
+    ):
+        store.set_mailbox_status(mailbox.id, ObjectStatus.READY)
+
+
+def gave_up(store: Store, task: Task) -> None:
+    """After a task failed for good: the mailbox shows 4 (failed) until a retry succeeds.
+
+    A removal keeps 2 (deleting): the mailbox must stay closed to logins and mail.
+    """
+    if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
+        return
+    mailbox = store.get_mailbox(task.mailbox_id)
+    if mailbox is not None and not mailbox.deleting:
+        store.set_mailbox_status(mailbox.id, ObjectStatus.FAILED)
+
+
+def retried(store: Store, task: Task) -> None:
+    """A failed task put back in the queue: its mailbox is updating again."""
+    if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
+        return
+    mailbox = store.get_mailbox(task.mailbox_id)
+    if mailbox is not None and mailbox.status is ObjectStatus.FAILED:
+        store.set_mailbox_status(mailbox.id, ObjectStatus.UPDATING)
