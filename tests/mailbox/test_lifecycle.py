@@ -540,3 +540,25 @@ def test_changes_are_audited_without_passwords(
     assert any(e["method"] == "pem.exchange.modifyMailbox" for e in json.loads(run.stdout))
     run = pemx_cli(server, "audit", "--object", "mailbox")
     assert run.returncode != 0 and "KIND:ID" in run.stderr
+
+
+def test_every_kind_of_change_is_found_by_account(server: Server, provider: Any) -> None:
+    fresh = make_tenant(provider)
+    mailbox_id, _, _, _ = new_mailbox(provider, fresh)
+    run = pemx_cli(server, "audit", "--account", str(fresh.customer_id), "--json")
+    assert run.returncode == 0, run.stderr
+    entries = json.loads(run.stdout)
+    assert {e["method"] for e in entries} == {
+        "pem.addAccount",
+        "pem.activateSubscription",
+        "pem.addDomain",
+        "pem.exchange.addMailbox",
+    }
+    assert all(e["outcome"] == "ok" and e["actor"] == "admin" for e in entries)
+    created = next(e for e in entries if e["method"] == "pem.exchange.addMailbox")
+    assert f"mailbox:{mailbox_id}" in created["objects"]
+    assert created["params"]["new_user"]["password"] == "***"
+    later = pemx_cli(
+        server, "audit", "--account", str(fresh.customer_id), "--since", "2999-01-01", "--json"
+    )
+    assert json.loads(later.stdout) == []

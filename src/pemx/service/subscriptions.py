@@ -170,6 +170,7 @@ def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
     """pemx's name for OA's one-way switch of a subscription's services to account-wide."""
     with ctx.uow.write() as store:
         subscription = visible_subscription(store, ctx.caller, subscription_id)
+        store.note("subscription", subscription.id, subscription.account_id)
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
             raise PemxError(
                 ErrorCode.MODE_IRREVERSIBLE,

@@ -266,6 +266,8 @@ def bind_user(store: Store, user: ServiceUser, subscription: Subscription) -> No
     if previous is not None:
         consume(store, previous, ResourceType.SERVICE_USERS, -1)
     store.bind_user(user.id, subscription.id)
+    store.note("user", user.id, user.account_id)
+    store.note("subscription", subscription.id, subscription.account_id)
 
 
 def _cannot_bind(user: ServiceUser, subscription: Subscription, why: str) -> PemxError:

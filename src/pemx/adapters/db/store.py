@@ -112,7 +112,9 @@ class SqlStore:
         }
         if account_id is not None:
             values["id"] = account_id
-        return self._insert(accounts, values)
+        new_id = self._insert(accounts, values)
+        self.note("account", new_id, new_id)
+        return new_id
 
     def get_account_contact(self, account_id: int) -> dict[str, Any]:
         value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
@@ -148,7 +150,9 @@ class SqlStore:
         }
         if member_id is not None:
             values["id"] = member_id
-        return self._insert(members, values)
+        new_id = self._insert(members, values)
+        self.note("member", new_id, account_id)
+        return new_id
 
     # templates and subscriptions ----------------------------------------------------
     def insert_template(
@@ -169,6 +173,7 @@ class SqlStore:
         if template_id is not None:
             values["id"] = template_id
         new_id = self._insert(service_templates, values)
+        self.note("template", new_id, owner_account_id)
         if limits:
             self.conn.execute(
                 sa.insert(template_resources),
@@ -220,6 +225,7 @@ class SqlStore:
         if subscription_id is not None:
             values["id"] = subscription_id
         new_id = self._insert(subscriptions, values)
+        self.note("subscription", new_id, account_id)
         if limits:
             self.conn.execute(
                 sa.insert(subscription_resources),
@@ -318,7 +324,9 @@ class SqlStore:
         }
         if domain_id is not None:
             values["id"] = domain_id
-        return self._insert(domains, values)
+        new_id = self._insert(domains, values)
+        self.note("domain", new_id, account_id)
+        return new_id
 
     def subscription_domains(self, subscription_id: int) -> list[Domain]:
         query = sa.select(domains).where(domains.c.subscription_id == subscription_id)
@@ -344,7 +352,7 @@ class SqlStore:
         locale: str | None,
         properties: Mapping[str, str],
     ) -> int:
-        return self._insert(
+        new_id = self._insert(
             service_users,
             {
                 "account_id": account_id,
@@ -358,6 +366,8 @@ class SqlStore:
                 "status": int(ObjectStatus.READY),
             },
         )
+        self.note("user", new_id, account_id)
+        return new_id
 
     def subscription_users(self, subscription_id: int) -> list[ServiceUser]:
         query = sa.select(service_users).where(service_users.c.subscription_id == subscription_id)
