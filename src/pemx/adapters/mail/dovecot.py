@@ -281,7 +281,7 @@ class DovecotConfig:
 # The quota and retention settings every pemx Dovecot shares (private and system
 # instances). The userdb adds the per-mailbox values: quota_rule, quota_max_mail_size
 # and the Trash folder's autoexpunge.
-QUOTA_SETTINGS = """\
+SHARED_MAIL_SETTINGS = """\
 # Trash retention (autoexpunge) counts from a message's save date. Maildir keeps
 # it only in the index cache, else takes the file's ctime, which every flag change
 # renews: cache it when the message is saved, so it stays the day of deletion.
@@ -382,7 +382,7 @@ userdb {{
   args = {cfg.sql_conf_path}
 }}
 
-{QUOTA_SETTINGS}
+{SHARED_MAIL_SETTINGS}
 service imap-login {{
 {chroot}  inet_listener imap {{
     address = {host}

@@ -25,7 +25,12 @@ from typing import Final, Literal
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pemx.adapters.mail.dovecot import QUOTA_SETTINGS, DovecotConfig, MailPorts, render_sql_conf
+from pemx.adapters.mail.dovecot import (
+    SHARED_MAIL_SETTINGS,
+    DovecotConfig,
+    MailPorts,
+    render_sql_conf,
+)
 
 __all__ = [
     "SYSTEM_CONF_DIR",
@@ -219,7 +224,7 @@ userdb {{
   args = {sql_conf_path}
 }}
 
-{QUOTA_SETTINGS}
+{SHARED_MAIL_SETTINGS}
 service imap-login {{
   inet_listener imap {{
     port = {p.imap}
