@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 import xmlrpc.client
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,3 +241,34 @@ def mailbox_params(address: str, **overrides: Any) -> dict[str, Any]:
     }
     params.update(overrides)
     return params
+
+
+def new_user_mailbox(
+    api: Any, tenant: Tenant, password: str, prefix: str = "mb", **overrides: Any
+) -> tuple[int, int, str, str]:
+    """A live mailbox of a new user: (mailbox_id, user_id, login, primary address)."""
+    login = unique(prefix)
+    address = f"{login}@{tenant.domain}"
+    result = ok(
+        api.pem.exchange.addMailbox(
+            {
+                "new_user": {
+                    "subscription_id": tenant.subscription_id,
+                    "login": login,
+                    "password": password,
+                },
+                **mailbox_params(address, **overrides),
+            }
+        )
+    )
+    return result["mailbox_id"], result["user_id"], login, address
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Wait for an effect of the outbox worker (it runs after the call returned)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {what}")

@@ -11,14 +11,23 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Server, Tenant, err, mailbox_params, make_reseller, make_tenant, ok, unique
+from conftest import (
+    Server,
+    Tenant,
+    err,
+    eventually,
+    mailbox_params,
+    make_reseller,
+    make_tenant,
+    new_user_mailbox,
+    ok,
+    unique,
+)
 from mail.mailclient import (
     imap_append,
     imap_login,
@@ -39,22 +48,7 @@ def tenant(provider: Any) -> Tenant:
 
 
 def new_mailbox(api: Any, tenant: Tenant, **overrides: Any) -> tuple[int, int, str, str]:
-    """(mailbox_id, user_id, login, primary address) of a fresh live mailbox."""
-    login = unique("lc")
-    address = f"{login}@{tenant.domain}"
-    result = ok(
-        api.pem.exchange.addMailbox(
-            {
-                "new_user": {
-                    "subscription_id": tenant.subscription_id,
-                    "login": login,
-                    "password": PASSWORD,
-                },
-                **mailbox_params(address, **overrides),
-            }
-        )
-    )
-    return result["mailbox_id"], result["user_id"], login, address
+    return new_user_mailbox(api, tenant, PASSWORD, "lc", **overrides)
 
 
 def info(api: Any, mailbox_id: int) -> dict[str, Any]:
@@ -65,15 +59,6 @@ def info(api: Any, mailbox_id: int) -> dict[str, Any]:
 def usage(api: Any, subscription_id: int) -> dict[int, int]:
     result = ok(api.pem.getSubscription({"subscription_id": subscription_id}))
     return {r["resource_type_id"]: r["usage"] for r in result["resource_types"]}
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def refused(host: str, port: int, user: str, password: str) -> bool:

@@ -12,8 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ import pytest
 from conftest import (
     Server,
     err,
-    mailbox_params,
+    eventually,
     make_tenant,
+    new_user_mailbox,
     ok,
     require_dovecot,
     server_base,
@@ -101,15 +101,6 @@ def layout() -> Iterator[Layout]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def status(api: Any, mailbox_id: int) -> int:
     response = api.pem.exchange.getMailboxInfo({"mailbox_id": mailbox_id})
     return -1 if response["status"] != 0 else int(response["result"]["status"])
@@ -123,22 +114,9 @@ def test_tasks_wait_for_a_stopped_backend_and_complete_when_it_is_back(
     tenant = make_tenant(api)
     mailboxes = []
     for _ in range(2):
-        login = unique("ob")
-        address = f"{login}@{tenant.domain}"
-        result = ok(
-            api.pem.exchange.addMailbox(
-                {
-                    "new_user": {
-                        "subscription_id": tenant.subscription_id,
-                        "login": login,
-                        "password": PASSWORD,
-                    },
-                    **mailbox_params(address),
-                }
-            )
-        )
+        mailbox_id, _, login, address = new_user_mailbox(api, tenant, PASSWORD, "ob")
         assert lmtp_deliver(*layout.port("lmtp"), address, "hello") == (250, 250)
-        mailboxes.append((result["mailbox_id"], login, address))
+        mailboxes.append((mailbox_id, login, address))
     (switched, _, _), (removed, removed_login, _) = mailboxes
     home = layout.config.mail_root / str(removed)
     assert home.is_dir()
@@ -182,19 +160,7 @@ def test_tasks_wait_for_a_stopped_backend_and_complete_when_it_is_back(
 def test_failed_tasks_can_be_listed_and_retried(layout: Layout) -> None:
     api: Any = layout.server.proxy()
     tenant = make_tenant(api)
-    login = unique("rt")
-    mailbox_id = ok(
-        api.pem.exchange.addMailbox(
-            {
-                "new_user": {
-                    "subscription_id": tenant.subscription_id,
-                    "login": login,
-                    "password": PASSWORD,
-                },
-                **mailbox_params(f"{login}@{tenant.domain}"),
-            }
-        )
-    )["mailbox_id"]
+    mailbox_id, _, _, _ = new_user_mailbox(api, tenant, PASSWORD, "rt")
     layout.stop_mail()
     try:
         ok(api.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "pop3": False}))

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -328,23 +329,20 @@ def tasks(
         )
     finally:
         database.dispose()
-    if as_json:
-        click.echo(json.dumps([_jsonable(vars(row)) for row in rows], indent=2))
-        return
-    table = Table(title=f"pemx tasks ({len(rows)})")
-    for column in ("id", "kind", "mailbox", "state", "attempts", "due (UTC)", "last error"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            str(row.id),
-            row.kind,
-            str(row.mailbox_id or ""),
-            row.state,
-            str(row.attempts),
-            row.due_at.strftime("%Y-%m-%d %H:%M:%S"),
-            row.last_error or "",
-        )
-    Console().print(table)
+    _show(
+        "pemx tasks",
+        rows,
+        as_json,
+        {
+            "id": lambda r: str(r.id),
+            "kind": lambda r: r.kind,
+            "mailbox": lambda r: str(r.mailbox_id or ""),
+            "state": lambda r: r.state,
+            "attempts": lambda r: str(r.attempts),
+            "due (UTC)": lambda r: r.due_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "last error": lambda r: r.last_error or "",
+        },
+    )
 
 
 @tasks.command("retry")
@@ -414,22 +412,34 @@ def audit(
         )
     finally:
         database.dispose()
+    _show(
+        "pemx audit",
+        entries,
+        as_json,
+        {
+            "id": lambda e: str(e.id),
+            "at (UTC)": lambda e: e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            "actor": lambda e: e.actor,
+            "method": lambda e: e.method,
+            "objects": lambda e: " ".join(e.objects),
+            "outcome": lambda e: e.outcome,
+            "request": lambda e: e.request_id or "",
+        },
+    )
+
+
+def _show(
+    title: str, records: list[Any], as_json: bool, columns: dict[str, Callable[[Any], str]]
+) -> None:
+    """Records as JSON, or as a table with these columns."""
     if as_json:
-        click.echo(json.dumps([_jsonable(vars(e)) for e in entries], indent=2))
+        click.echo(json.dumps([_jsonable(vars(record)) for record in records], indent=2))
         return
-    table = Table(title=f"pemx audit ({len(entries)})")
-    for column in ("id", "at (UTC)", "actor", "method", "objects", "outcome", "request"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(
-            str(e.id),
-            e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor,
-            e.method,
-            " ".join(e.objects),
-            e.outcome,
-            e.request_id or "",
-        )
+    table = Table(title=f"{title} ({len(records)})")
+    for name in columns:
+        table.add_column(name)
+    for record in records:
+        table.add_row(*(cell(record) for cell in columns.values()))
     Console().print(table)
 
 
