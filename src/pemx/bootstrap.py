@@ -106,7 +106,6 @@ def ensure_provider(
             last_name=None,
             email=None,
         )
-        store.note("account", PROVIDER_ACCOUNT_ID, PROVIDER_ACCOUNT_ID)
         store.write_audit()
     return (login, password) if generated else None
 

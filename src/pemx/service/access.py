@@ -55,6 +55,12 @@ def visible_mailbox(store: Store, caller: Caller, mailbox_id: int) -> Mailbox:
     return _visible(store, caller, store.get_mailbox(mailbox_id), "Mailbox", mailbox_id)
 
 
+def user_mailbox(store: Store, user_id: int) -> Mailbox | None:
+    """The service user's live mailbox (not one being deleted), if it has one."""
+    mailbox_id = store.mailbox_of_user(user_id)
+    return store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+
+
 def account_wide_exchange(store: Store, account_id: int) -> Subscription | None:
     """The account's one account-wide Hosted Exchange subscription, if it has one."""
     for subscription in store.account_subscriptions(account_id):

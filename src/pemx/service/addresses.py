@@ -12,8 +12,6 @@ from pemx.service.access import visible_mailbox, visible_subscription
 from pemx.service.mailboxes import check_address, live_mailbox
 from pemx.service.ports import Context, Store
 
-MAX_ADDRESSES_PER_CALL = 100
-
 
 def get_email_addresses(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:

@@ -30,6 +30,7 @@ from pemx.service.access import (
     account_wide_exchange,
     consume,
     ensure_enabled,
+    user_mailbox,
     visible_mailbox,
     visible_subscription,
     visible_user,
@@ -139,8 +140,7 @@ def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
 def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:
         user = visible_user(store, ctx.caller, user_id)
-        mailbox_id = store.mailbox_of_user(user.id)
-        mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+        mailbox = user_mailbox(store, user.id)
     if mailbox is None:
         raise PemxError(
             ErrorCode.OBJECT_NOT_FOUND,

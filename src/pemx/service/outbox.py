@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pemx.domain.folders import CATALOGUE, DEFAULT_LANGUAGE
+from pemx.domain.folders import folder_names_for
 from pemx.domain.model import Mailbox, ObjectStatus, ResourceType, Task
 from pemx.service.access import consume
 from pemx.service.ports import MailBackend, Store
@@ -17,7 +17,6 @@ from pemx.service.ports import MailBackend, Store
 CLOSE_SESSIONS = "close_sessions"
 LOCALIZE_FOLDERS = "localize_folders"
 REMOVE_MAILBOX = "remove_mailbox"
-KINDS = (CLOSE_SESSIONS, LOCALIZE_FOLDERS, REMOVE_MAILBOX)
 
 
 def close_sessions(store: Store, mailbox: Mailbox, usernames: Sequence[str]) -> None:
@@ -60,8 +59,8 @@ def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
     elif task.kind == LOCALIZE_FOLDERS:
         if mailbox is None or mailbox.deleting:
             return  # removed meanwhile: nothing left to rename
-        old = CATALOGUE.get(str(payload["from"]), CATALOGUE[DEFAULT_LANGUAGE])
-        new = CATALOGUE.get(str(payload["to"]), CATALOGUE[DEFAULT_LANGUAGE])
+        old = folder_names_for(str(payload["from"]))
+        new = folder_names_for(str(payload["to"]))
         renames = [(a, b) for a, b in zip(old.as_tuple(), new.as_tuple(), strict=True) if a != b]
         if renames:
             mail.localize_folders(mailbox.primary_email_address, renames)

@@ -14,6 +14,7 @@ from pemx.service.access import (
     consume,
     ensure_enabled,
     user_counting_subscription,
+    user_mailbox,
     visible_account,
     visible_subscription,
     visible_user,
@@ -207,11 +208,10 @@ def modify_user(
 
 def _follow_locale(store: Store, user: ServiceUser, locale: str | None) -> None:
     """An initialized mailbox's special folders take the user's new language."""
-    mailbox_id = store.mailbox_of_user(user.id)
-    mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    mailbox = user_mailbox(store, user.id)
     if mailbox is None or not mailbox.initialized:
         return
-    new = language_of(locale) if locale else DEFAULT_LANGUAGE
+    new = language_of(locale)
     old = mailbox.folder_language or DEFAULT_LANGUAGE
     if new == old:
         return
@@ -223,8 +223,7 @@ def remove_user(ctx: Context, *, user_id: int) -> None:
     """Remove a service user, and its mailbox with it (OA removes the user's services)."""
     with ctx.uow.write() as store:
         user = visible_user(store, ctx.caller, user_id)
-        mailbox_id = store.mailbox_of_user(user.id)
-        mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+        mailbox = user_mailbox(store, user.id)
         if mailbox is not None:
             outbox.release_mailbox(store, mailbox)
         counted_on = user_counting_subscription(store, user)
@@ -235,8 +234,7 @@ def remove_user(ctx: Context, *, user_id: int) -> None:
 
 
 def _close_mailbox_sessions(store: Store, user: ServiceUser) -> None:
-    mailbox_id = store.mailbox_of_user(user.id)
-    mailbox = store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    mailbox = user_mailbox(store, user.id)
     if mailbox is not None:
         outbox.close_sessions(store, mailbox, [mailbox.primary_email_address])
 

@@ -82,11 +82,10 @@ class TaskQueue:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=tasks)
             rows = conn.execute(query).all()
-            claimed = []
-            for row in rows:
+            if rows:
                 conn.execute(
                     sa.update(tasks)
-                    .where(tasks.c.id == row.id)
+                    .where(tasks.c.id.in_([row.id for row in rows]))
                     .values(
                         state=RUNNING,
                         worker=worker,
@@ -94,16 +93,16 @@ class TaskQueue:
                         attempts=tasks.c.attempts + 1,
                     )
                 )
-                claimed.append(
-                    Task(
-                        id=row.id,
-                        kind=row.kind,
-                        mailbox_id=row.mailbox_id,
-                        payload=dict(row.payload or {}),
-                        attempts=row.attempts + 1,
-                    )
-                )
-        return claimed
+        return [
+            Task(
+                id=row.id,
+                kind=row.kind,
+                mailbox_id=row.mailbox_id,
+                payload=dict(row.payload or {}),
+                attempts=row.attempts + 1,
+            )
+            for row in rows
+        ]
 
     def succeeded(self, task: Task, worker: str) -> None:
         with self.database.connect(write=True) as conn:
