@@ -11,18 +11,30 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
 import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+import sqlalchemy as sa
+
+from pemx.adapters.mail.system import SqlDatabase
+from pemx.bootstrap import mail_database
+from pemx.config import load_settings
+from postgres import PostgresCluster, PostgresDatabase, PostgresMissing
 
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Provider-Secret-1"
 IN_CI = os.environ.get("CI") == "true"
+# Every test that runs a pemx server runs once per database (PEMX_TEST_DATABASES=sqlite
+# narrows it, e.g. on a machine without PostgreSQL).
+TEST_DATABASES = tuple(
+    d.strip() for d in os.environ.get("PEMX_TEST_DATABASES", "sqlite,postgresql").split(",")
+)
 
 
 def require_dovecot() -> None:
@@ -35,10 +47,52 @@ def require_dovecot() -> None:
 
 
 @dataclass
+class ServerDatabase:
+    """Where a test server keeps its data: its SQLite file, or a new PostgreSQL database."""
+
+    kind: str
+    postgres: PostgresDatabase | None = None
+
+    def configure(self, data_dir: Path) -> Path:
+        """Write the database settings into <data_dir>/pemx.toml, as an operator would:
+        `pemx serve` and every CLI command with --data-dir then use them."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if self.postgres:
+            lines = [f'{k.removeprefix("PEMX_").lower()} = "{v}"\n'
+                     for k, v in self.postgres.server_env().items()]  # fmt: skip
+            (data_dir / "pemx.toml").write_text("".join(lines), encoding="utf-8")
+        return data_dir
+
+    def url(self, data_dir: Path) -> str:
+        return self.postgres.url if self.postgres else f"sqlite:///{data_dir / 'pemx.db'}"
+
+    def dovecot_sql(self, data_dir: Path) -> tuple[Literal["sqlite", "pgsql"], str]:
+        """Dovecot's SQL driver and connect string (the read-only role on PostgreSQL)."""
+        if self.postgres:
+            return "pgsql", self.postgres.mail_connect
+        return "sqlite", str(data_dir / "pemx.db")
+
+
+@dataclass
 class Server:
     data_dir: Path
     runtime: dict[str, Any]
     process: subprocess.Popen[bytes]
+    database_url: str = ""
+
+    def mail_database(self) -> SqlDatabase:
+        """The database as this server's mail servers reach it (read-only role on PG)."""
+        return mail_database(load_settings({"data_dir": self.data_dir}))
+
+    def rows(self, query: str, **params: Any) -> list[Any]:
+        """Rows of a query on the server's database (named :params), committed."""
+        engine = sa.create_engine(self.database_url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(sa.text(query), params)
+                return list(result) if result.returns_rows else []
+        finally:
+            engine.dispose()
 
     @property
     def port(self) -> int:
@@ -76,6 +130,13 @@ def start_server(
         "PEMX_LOG_LEVEL": "WARNING",
         **(env or {}),
     }
+    config = data_dir / "pemx.toml"
+    settings = tomllib.loads(config.read_text(encoding="utf-8")) if config.exists() else {}
+    database_url = (
+        environ.get("PEMX_DATABASE_URL")
+        or settings.get("database_url")
+        or f"sqlite:///{data_dir / 'pemx.db'}"
+    )
     log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -98,7 +159,7 @@ def start_server(
             runtime = json.loads(runtime_file.read_text())
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", int(runtime["api"]["port"]))) == 0:
-                    return Server(data_dir, runtime, process)
+                    return Server(data_dir, runtime, process, database_url)
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("pemx serve did not come up in 30 s")
@@ -122,10 +183,46 @@ def server_base() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    try:
+        cluster = PostgresCluster()
+    except PostgresMissing as exc:
+        if IN_CI:
+            pytest.fail(f"{exc}; CI must install it (scripts/install)")
+        pytest.skip(f"{exc} (PEMX_TEST_DATABASES=sqlite runs without it)")
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session", params=TEST_DATABASES)
+def database_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    if kind not in ("sqlite", "postgresql"):
+        raise ValueError(f"PEMX_TEST_DATABASES: unknown database {kind!r}")
+    return kind
+
+
+@pytest.fixture(scope="session")
+def new_database(
+    database_kind: str, request: pytest.FixtureRequest
+) -> Callable[[], ServerDatabase]:
+    """Makes an empty database of the kind under test, one per server."""
+
+    def make() -> ServerDatabase:
+        if database_kind == "sqlite":
+            return ServerDatabase("sqlite")
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        return ServerDatabase("postgresql", cluster.new_database())
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     require_dovecot()
     base = server_base()
-    running = start_server(base / "data")
+    running = start_server(new_database().configure(base / "data"))
     yield running
     stop_server(running)
     shutil.rmtree(base, ignore_errors=True)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from conftest import ServerDatabase
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import metadata
 
 
-def test_migrated_schema_matches_the_tables(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'pemx.db'}")
+def test_migrated_schema_matches_the_tables(
+    tmp_path: Path, new_database: Callable[[], ServerDatabase]
+) -> None:
+    database = Database(new_database().url(tmp_path))
     database.migrate()
+    database.migrate()  # idempotent
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     database.dispose()

@@ -19,6 +19,7 @@ from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.mail.backend import DovecotBackend
 from pemx.adapters.mail.dovecot import DoveadmHttp, DovecotConfig, MailPorts, PrivateDovecot
+from pemx.adapters.mail.system import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.passwords import BcryptHasher
 from pemx.adapters.worker import Worker
 from pemx.api.app import ApiDependencies, XmlRpcApp
@@ -61,6 +62,8 @@ def prepare_database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.database, pool_size=max(4, settings.threads))
     database.migrate()
+    if settings.mail_db_user:
+        database.grant_contract(settings.mail_db_user)
     return database
 
 
@@ -150,11 +153,9 @@ def build_application(settings: Settings, database: Database) -> Application:
     return Application(settings, database, transactions, hasher, api)
 
 
-def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
+def dovecot_config(settings: Settings) -> DovecotConfig:
     """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail."""
-    sqlite_path = database.sqlite_path
-    if sqlite_path is None:
-        raise RuntimeError("the private Dovecot reads SQLite; use a system Dovecot for PostgreSQL")
+    driver, connect = dovecot_connect(mail_database(settings))
     ports = MailPorts(
         imap=settings.imap_port,
         pop3=settings.pop3_port,
@@ -166,7 +167,8 @@ def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
     config = DovecotConfig(
         work_dir=settings.data_dir / "dovecot",
         mail_root=mail_root(settings),
-        sql_connect=str(Path(sqlite_path).absolute()),
+        sql_driver=driver,
+        sql_connect=connect,
         doveadm_api_key=_secret(settings.data_dir, "doveadm-api-key"),
         host=settings.mail_host,
         ports=ports,
@@ -174,6 +176,15 @@ def dovecot_config(settings: Settings, database: Database) -> DovecotConfig:
         auth_penalty=settings.mail_auth_penalty,
     )
     return config.with_free_ports()
+
+
+def mail_database(settings: Settings) -> SqlDatabase:
+    """The database as the mail servers reach it: with their read-only role on PostgreSQL."""
+    return database_from_url(
+        settings.database,
+        user=settings.mail_db_user or None,
+        password=settings.mail_db_password if settings.mail_db_user else None,
+    )
 
 
 def mail_root(settings: Settings) -> Path:
@@ -190,8 +201,8 @@ def mail_backend(settings: Settings, dovecot: PrivateDovecot | None) -> DovecotB
     return None
 
 
-def start_mail(settings: Settings, database: Database) -> PrivateDovecot:
-    dovecot = PrivateDovecot(dovecot_config(settings, database))
+def start_mail(settings: Settings) -> PrivateDovecot:
+    dovecot = PrivateDovecot(dovecot_config(settings))
     dovecot.start()
     return dovecot
 

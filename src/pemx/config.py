@@ -25,6 +25,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8440
     database_url: str = ""  # empty: SQLite file <data_dir>/pemx.db
+    # PostgreSQL: the read-only role Dovecot and Postfix log in as. Migrations grant it
+    # SELECT on the contract views and nothing else; empty = pemx's own role (not for
+    # production: the mail servers could then write).
+    mail_db_user: str = ""
+    mail_db_password: str = ""
     threads: int = 16
     bcrypt_rounds: int = 10
     max_body_bytes: int = 1024 * 1024

@@ -1,6 +1,6 @@
 """The same queries on PostgreSQL (driver pgsql), with the contract objects as VIEWS.
 
-A throw-away PostgreSQL cluster (initdb, loopback, free port) holds pemx-like
+The session's throw-away PostgreSQL cluster (tests/postgres.py) holds pemx-like
 tables; the contract views are defined over them, and Dovecot connects as a
 role that may read the three contract objects and nothing else. Skipped when
 the PostgreSQL server binaries, psycopg or Dovecot's pgsql driver are missing.
@@ -9,19 +9,14 @@ the PostgreSQL server binaries, psycopg or Dovecot's pgsql driver are missing.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pemx.adapters.mail.dovecot import PrivateDovecot
 from pemx.domain.folders import CATALOGUE, catalogue_rows
+from postgres import PostgresCluster
 
 from .contract import blf_crypt
 from .harness import (
@@ -76,79 +71,12 @@ CREATE TABLE dovecot_folder_names (
 """
 
 
-INITDB_OPTS = ("-E", "UTF8", "--locale=C", "--no-sync")
-POSTGRES_OPTS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
-
-
-def pg_bindir() -> Path | None:
-    found = shutil.which("initdb")
-    candidates = [Path(found).resolve().parent] if found else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for d in candidates:
-        if (d / "initdb").is_file() and (d / "postgres").is_file():
-            return d
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def pg(scratch: Path) -> Iterator[tuple[int, str]]:
-    """A private PostgreSQL cluster: yields (port, admin connect string)."""
-    bindir = pg_bindir()
-    if bindir is None:
-        missing("PostgreSQL server binaries (initdb, postgres) not found")
-    driver = [Path(p) for p in ("/usr/lib/dovecot/modules/libdriver_pgsql.so",)]
-    if not any(p.exists() for p in driver):
+def pg(postgres_cluster: PostgresCluster) -> tuple[int, str]:
+    """The session's PostgreSQL cluster: (port, admin connect string)."""
+    if not Path("/usr/lib/dovecot/modules/libdriver_pgsql.so").exists():
         missing("Dovecot's pgsql driver is missing: apt-get install dovecot-pgsql")
-    # initdb and postgres refuse to run as root
-    run_as: dict[str, Any] = {}
-    if os.geteuid() == 0:
-        run_as = {"user": "postgres", "group": "postgres", "extra_groups": []}
-    data = scratch / "pgdata"
-    data.mkdir(mode=0o700)
-    if run_as:
-        shutil.chown(data, "postgres", "postgres")
-    subprocess.run(
-        [bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", *INITDB_OPTS],
-        check=True,
-        capture_output=True,
-        cwd=data,
-        **run_as,
-    )
-    port = free_port()
-    with open(data / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            [bindir / "postgres", "-D", data, "-p", str(port), "-k", data, *POSTGRES_OPTS],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=data,
-            start_new_session=True,
-            **run_as,
-        )
-    admin = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(admin, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("PostgreSQL did not start:\n" + (data / "server.log").read_text())
-                time.sleep(0.05)
-        yield port, admin
-    finally:
-        server.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    return postgres_cluster.port, postgres_cluster.admin_dsn
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +84,12 @@ def pgmail(scratch: Path, pg: tuple[int, str]) -> Iterator[MailEnv]:
     require_dovecot()
     port, admin = pg
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("CREATE ROLE pemx LOGIN PASSWORD 'pemx-pw'")
+        conn.execute("CREATE ROLE contract_owner LOGIN PASSWORD 'pemx-pw'")
         conn.execute("CREATE ROLE dovecot LOGIN PASSWORD 'dovecot-pw'")
-        conn.execute("CREATE DATABASE pemx OWNER pemx")
-    db = psycopg.connect(f"host=127.0.0.1 port={port} user=pemx password=pemx-pw dbname=pemx")
+        conn.execute("CREATE DATABASE contract OWNER contract_owner")
+    db = psycopg.connect(
+        f"host=127.0.0.1 port={port} user=contract_owner password=pemx-pw dbname=contract"
+    )
     with db.transaction():
         db.execute(PG_SCHEMA)
         db.execute(
@@ -181,7 +111,7 @@ def pgmail(scratch: Path, pg: tuple[int, str]) -> Iterator[MailEnv]:
                 ],
             )  # fmt: skip
             cur.execute("INSERT INTO alt_address VALUES ('A.Lopez@example.com', 301)")
-    sql_connect = f"host=127.0.0.1 port={port} dbname=pemx user=dovecot password=dovecot-pw"
+    sql_connect = f"host=127.0.0.1 port={port} dbname=contract user=dovecot password=dovecot-pw"
     cfg = make_config(scratch / "pg", sql_driver="pgsql", sql_connect=sql_connect)
     dovecot = PrivateDovecot(cfg)
     started_in = dovecot.start()
@@ -194,7 +124,7 @@ def pgmail(scratch: Path, pg: tuple[int, str]) -> Iterator[MailEnv]:
 
 def test_dovecot_role_reads_only_the_contract(pg: tuple[int, str], pgmail: MailEnv) -> None:
     port, _ = pg
-    dsn = f"host=127.0.0.1 port={port} user=dovecot password=dovecot-pw dbname=pemx"
+    dsn = f"host=127.0.0.1 port={port} user=dovecot password=dovecot-pw dbname=contract"
     with psycopg.connect(dsn) as conn:
         conn.execute("SELECT count(*) FROM dovecot_mailboxes").fetchone()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -34,6 +34,7 @@ from pemx.adapters.mail.dovecot import MailPorts, find_dovecot
 from pemx.adapters.mail.postfix import postfix_files
 from pemx.adapters.mail.system import (
     SqliteDatabase,
+    dovecot_connect,
     system_dovecot_config,
     system_dovecot_files,
 )
@@ -137,14 +138,16 @@ def test_mail_config_cli_writes_the_files(server: Server, base: Path) -> None:
     assert "args = /etc/dovecot/dovecot-pemx-sql.conf.ext" in conf
     assert "port = 143" in conf and "port = 110" in conf and "port = 24" in conf
     assert "base_dir" not in conf and "auth_failure_delay" not in conf
-    assert f"connect = {server.data_dir / 'pemx.db'}" in sql and "'/var/vmail/'" in sql
+    driver, connect = dovecot_connect(server.mail_database())
+    assert f"driver = {driver}\nconnect = {connect}\n" in sql and "'/var/vmail/'" in sql
     assert "Next:" in res.output
 
     res = runner.invoke(cli, [*args, str(base / "pf"), "--kind", "postfix", "--lmtp", "h:24"])
     assert res.exit_code == 0, res.output
     main_cf = (base / "pf" / "main.cf.pemx").read_text()
     assert "virtual_transport = lmtp:inet:h:24" in main_cf
-    assert "virtual_alias_maps = proxy:sqlite:/etc/postfix/pemx-aliases.cf" in main_cf
+    maps = "sqlite" if driver == "sqlite" else "pgsql"
+    assert f"virtual_alias_maps = proxy:{maps}:/etc/postfix/pemx-aliases.cf" in main_cf
     assert "FROM mail_domains" in (base / "pf" / "pemx-domains.cf").read_text()
 
     res = runner.invoke(cli, [*args, str(base / "x"), "--kind", "postfix", "--lmtp", "nope"])
@@ -164,7 +167,7 @@ def test_system_dovecot_config_serves_api_mailboxes(
     shutil.chown(mail_root, "nobody", "nogroup")
     ports = MailPorts().with_free_ports()
     cfg = system_dovecot_config(
-        SqliteDatabase(server.data_dir / "pemx.db"),
+        server.mail_database(),
         ports=ports,
         conf_dir=etc,
         mail_root=mail_root,
@@ -219,7 +222,7 @@ def test_postfix_front_end_delivers_over_lmtp(
     lmtp_host, lmtp_port = server.mail("lmtp")
     smtp_port = MailPorts().with_free_ports().imap
     files = postfix_files(
-        SqliteDatabase(server.data_dir / "pemx.db"),
+        server.mail_database(),
         lmtp_host=lmtp_host,
         lmtp_port=lmtp_port,
         conf_dir=pf,
@@ -241,8 +244,11 @@ def test_postfix_front_end_delivers_over_lmtp(
     maps = subprocess.run(
         [postconf, "-c", str(pf), "-m"], capture_output=True, text=True, check=False
     ).stdout.split()
-    if "sqlite" not in maps or "proxy" not in maps:
-        missing(f"Postfix has no sqlite/proxy maps ({maps}): apt-get install postfix-sqlite")
+    wanted_map = "sqlite" if isinstance(server.mail_database(), SqliteDatabase) else "pgsql"
+    if wanted_map not in maps or "proxy" not in maps:
+        missing(
+            f"Postfix has no {wanted_map}/proxy maps ({maps}): apt-get install postfix-{wanted_map}"
+        )
     check = subprocess.run([binary, "-c", str(pf), "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     log = pf / "maillog"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import imaplib
 import poplib
-import sqlite3
 from typing import Any
 
 import pytest
@@ -132,10 +131,9 @@ def test_password_is_stored_only_as_a_dovecot_hash(
             **mailbox_params(f"{login}@{tenant.domain}"),
         )
     )
-    with sqlite3.connect(server.data_dir / "pemx.db") as db:
-        (stored,) = db.execute(
-            "SELECT password_hash FROM service_users WHERE login = ?", (login,)
-        ).fetchone()
+    ((stored,),) = server.rows(
+        "SELECT password_hash FROM service_users WHERE login = :login", login=login
+    )
     assert stored.startswith("{BLF-CRYPT}$2b$")
     assert password not in stored
     log = (server.data_dir.parent / "data.log").read_text(errors="replace")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import imaplib
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,11 +74,6 @@ def session_closed(imap: imaplib.IMAP4) -> bool:
     except (imaplib.IMAP4.abort, OSError):
         return True
     return typ != "OK"
-
-
-def db_rows(server: Server, query: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(server.data_dir / "pemx.db") as db:
-        return db.execute(query, args).fetchall()
 
 
 def pemx_cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:

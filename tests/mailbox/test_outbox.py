@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 from conftest import (
     Server,
+    ServerDatabase,
     err,
     eventually,
     make_tenant,
@@ -40,15 +40,16 @@ PASSWORD = "Outbox-Pass-1"
 class Layout:
     """A pemx server without Dovecot, and a Dovecot the test can stop and start."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, database: ServerDatabase) -> None:
         self.base = base
-        self.data_dir = base / "data"
-        self.data_dir.mkdir()
+        self.data_dir = database.configure(base / "data")
         key = secrets.token_hex(16)
+        sql_driver, sql_connect = database.dovecot_sql(self.data_dir)
         self.config = DovecotConfig(
             work_dir=base / "dovecot",
             mail_root=base / "mail",
-            sql_connect=str(self.data_dir / "pemx.db"),
+            sql_driver=sql_driver,
+            sql_connect=sql_connect,
             doveadm_api_key=key,
             ports=MailPorts(),
             instance_name=f"pemx-outbox-{base.name}",
@@ -90,10 +91,10 @@ class Layout:
 
 
 @pytest.fixture(scope="module")
-def layout() -> Iterator[Layout]:
+def layout(new_database: Callable[[], ServerDatabase]) -> Iterator[Layout]:
     require_dovecot()
     base = server_base()
-    running = Layout(base)
+    running = Layout(base, new_database())
     running.start_mail()
     yield running
     running.stop_mail()
@@ -166,8 +167,7 @@ def test_failed_tasks_can_be_listed_and_retried(layout: Layout) -> None:
         ok(api.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "pop3": False}))
         eventually(lambda: bool(layout.tasks()), what="task queued")
         # Give up at once, as after the last attempt: the operator's view of a failure.
-        with sqlite3.connect(layout.data_dir / "pemx.db") as db:
-            db.execute("UPDATE tasks SET attempts = 1000 WHERE mailbox_id = ?", (mailbox_id,))
+        layout.server.rows("UPDATE tasks SET attempts = 1000 WHERE mailbox_id = :id", id=mailbox_id)
         eventually(lambda: [t["state"] for t in layout.tasks()] == ["failed"], what="task gave up")
         assert status(api, mailbox_id) == 4  # failed
         task_id = layout.tasks()[0]["id"]

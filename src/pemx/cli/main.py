@@ -101,7 +101,7 @@ def serve(
     dovecot = None
     if settings.mail:
         try:
-            dovecot = bootstrap.start_mail(settings, database)
+            dovecot = bootstrap.start_mail(settings)
         except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
             app.close()
             raise click.ClickException(f"cannot start Dovecot: {_one_line(exc)}") from None
@@ -241,7 +241,11 @@ def mail_config(
 
     settings = _settings(obj)
     try:
-        db = system.database_from_url(settings.database, user=db_user, password=db_password)
+        db = system.database_from_url(
+            settings.database,
+            user=db_user or settings.mail_db_user or None,
+            password=db_password if db_password is not None else settings.mail_db_password or None,
+        )
         if kind == "dovecot":
             target = conf_dir or system.SYSTEM_CONF_DIR
             user = mail_user or system.SYSTEM_MAIL_USER

@@ -64,6 +64,21 @@ class Database:
         with self.connect(write=True) as conn:
             _sync_folder_names(conn)
 
+    def grant_contract(self, role: str) -> None:
+        """PostgreSQL: let ``role`` (the mail servers' login) read the contract views only."""
+        if self.is_sqlite:
+            return
+        quoted = self.engine.dialect.identifier_preparer.quote(role)
+        with self.connect(write=True) as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+            ).first()
+            if exists is None:
+                raise RuntimeError(f"PostgreSQL role {role!r} does not exist (mail_db_user)")
+            conn.exec_driver_sql(
+                f"GRANT SELECT ON {', '.join(tables.CONTRACT_OBJECTS)} TO {quoted}"
+            )
+
     @contextmanager
     def connect(self, *, write: bool) -> Iterator[Connection]:
         """A connection inside a transaction: committed on success, rolled back on error."""

@@ -19,6 +19,13 @@ metadata = sa.MetaData(
 )
 
 _now = sa.func.current_timestamp()
+# What the mail servers read (docs/mail-contract.md): a read-only role gets these only.
+CONTRACT_OBJECTS = (
+    "dovecot_mailboxes",
+    "dovecot_addresses",
+    "dovecot_folder_names",
+    "mail_domains",
+)
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 
 accounts = sa.Table(
