@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,12 +25,12 @@ from pemx.api.xmlrpc import (
     dump_response,
     parse_call,
 )
-from pemx.domain.errors import ErrorCode, PemxError, invalid
+from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid
 from pemx.domain.model import Caller
 from pemx.service.ports import Context, MailBackend, Operation, PasswordHasher, UnitOfWork
 
 log = logging.getLogger("pemx.api")
-
+CONFLICT_ATTEMPTS = 3
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -190,7 +191,7 @@ class XmlRpcApp:
         if txn_id is None:
             with self._audited(method, raw, caller, None):
                 _check_permission(method, caller)
-                result = self._run(method, raw, caller, None, None)
+                result = self._run_afresh_on_conflict(method, raw, caller)
             if method.changes_state:
                 self.deps.changed()
             return result
@@ -205,6 +206,19 @@ class XmlRpcApp:
             # Inside the transaction: a refused call ends it like any other failing call.
             _check_permission(method, caller)
             return self._run(method, raw, caller, txn.connection, txn.request_id)
+
+    def _run_afresh_on_conflict(self, method: Method, raw: dict[str, Any], caller: Caller) -> Any:
+        """A call in a transaction of its own that lost a race (PostgreSQL: a unique key
+        taken after our check, a deadlock) runs again: it then meets the winner's committed
+        change and answers exactly what it would have answered in sequence."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return self._run(method, dict(raw), caller, None, None)
+            except ConcurrentChange:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * attempt))  # de-synchronize the losers
+        raise AssertionError("unreachable")
 
     def _run(
         self,

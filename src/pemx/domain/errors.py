@@ -75,6 +75,12 @@ class PemxError(Exception):
         self.properties: dict[str, str] = dict(properties or {})
 
 
+class ConcurrentChange(PemxError):
+    """Another transaction committed a conflicting change first (a unique key taken between
+    our check and our insert, or a deadlock). Run again, the call meets the committed
+    change and answers what it would have answered in sequence."""
+
+
 def invalid(field: str, reason: str) -> PemxError:
     return PemxError(
         ErrorCode.INVALID_ARGUMENTS,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid, not_found
 from pemx.domain.folders import language_of
 from pemx.domain.model import (
     Caller,
@@ -316,14 +316,21 @@ def _user_for_new_user(
         return None, None, False
     local = subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
     properties = {"display_name": request.display_name or request.login}
-    new_id = create_user(
-        store,
-        account_id=subscription.account_id,
-        bound_to=subscription if local else None,
-        login=request.login,
-        password_hash=password_hash,
-        properties=properties,
-    )
+    try:
+        new_id = create_user(
+            store,
+            account_id=subscription.account_id,
+            bound_to=subscription if local else None,
+            login=request.login,
+            password_hash=password_hash,
+            properties=properties,
+        )
+    except PemxError as exc:
+        if exc.code is ErrorCode.LOGIN_IN_USE and store.get_user_by_login(request.login):
+            # A concurrent call created this login since the lookup above (PostgreSQL reads
+            # each statement afresh): run again, and reuse it as OA does.
+            raise ConcurrentChange(exc.code, exc.message, exc.properties) from exc
+        raise
     user = store.get_user(new_id)
     assert user is not None
     return user, subscription, True

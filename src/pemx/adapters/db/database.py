@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from pemx.adapters.db import tables
-from pemx.domain.errors import ErrorCode, PemxError
+from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError
 from pemx.domain.folders import CATALOGUE
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -43,7 +43,7 @@ class Database:
         """Bring the schema to the newest revision, then refresh the folder catalogue."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with translate_busy(), self.engine.connect() as conn:
+        with translate_errors(), self.engine.connect() as conn:
             if self.is_sqlite:
                 # Rebuilding a table (SQLite's only way to change constraints) must not
                 # cascade its DROP: foreign keys go off, outside any transaction, and the
@@ -82,14 +82,14 @@ class Database:
     @contextmanager
     def connect(self, *, write: bool) -> Iterator[Connection]:
         """A connection inside a transaction: committed on success, rolled back on error."""
-        with translate_busy(), self.engine.connect() as conn:
+        with translate_errors(), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: write})
             with conn.begin():
                 yield conn
 
     def open(self) -> tuple[Connection, sa.RootTransaction]:
         """A write transaction that outlives this call (txn.Begin); the caller ends it."""
-        with translate_busy():
+        with translate_errors():
             conn = self.engine.connect()
             try:
                 conn.execution_options(**{WRITE: True})
@@ -102,11 +102,45 @@ class Database:
         self.engine.dispose()
 
 
+# A unique key names what was taken: PostgreSQL reports the constraint, SQLite the
+# table.column. Keys not listed are ids a caller chose (OBJECT_EXISTS).
+_TAKEN: dict[str, tuple[ErrorCode, str]] = {
+    key: taken
+    for keys, taken in (
+        (("uq_members_login", "members.login"), (ErrorCode.LOGIN_IN_USE, "login")),
+        (("uq_service_users_login", "service_users.login"), (ErrorCode.LOGIN_IN_USE, "login")),
+        (("uq_domains_name", "domains.name"), (ErrorCode.DOMAIN_IN_USE, "domain_name")),
+        (
+            ("pk_email_addresses", "email_addresses.address"),
+            (ErrorCode.ADDRESS_IN_USE, "email_address"),
+        ),
+        (
+            ("uq_mailboxes_live_primary_address", "mailboxes.primary_address"),
+            (ErrorCode.ADDRESS_IN_USE, "primary_email_address"),
+        ),
+        (
+            ("uq_mailboxes_live_user_id", "mailboxes.user_id"),
+            (ErrorCode.USER_HAS_MAILBOX, "user_id"),
+        ),
+        (("pk_requests", "requests.request_id"), (ErrorCode.REQUEST_ID_USED, "request_id")),
+    )
+    for key in keys
+}
+_PG_UNIQUE_VIOLATION = "23505"
+_PG_RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}
+
+
 @contextmanager
-def translate_busy() -> Iterator[None]:
-    """SQLite's 'database is locked' after the busy timeout becomes a clear OA error."""
+def translate_errors() -> Iterator[None]:
+    """Database errors a caller can meet become OA errors: SQLite's busy timeout, and the
+    conflicts of concurrent writers (unique keys taken, deadlocks) on either database."""
     try:
         yield
+    except sa.exc.IntegrityError as exc:
+        conflict = _unique_conflict(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
     except sa.exc.OperationalError as exc:
         if "database is locked" in str(exc) or "database is busy" in str(exc):
             raise PemxError(
@@ -114,7 +148,30 @@ def translate_busy() -> Iterator[None]:
                 "The database is busy (another transaction holds the write lock); retry.",
                 {},
             ) from exc
+        reason = _PG_RETRYABLE.get(getattr(exc.orig, "sqlstate", None) or "")
+        if reason is not None:
+            raise ConcurrentChange(
+                ErrorCode.STORE_BUSY,
+                f"A concurrent transaction conflicted with this one ({reason}); retry.",
+                {},
+            ) from exc
         raise
+
+
+def _unique_conflict(exc: sa.exc.IntegrityError) -> ConcurrentChange | None:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == _PG_UNIQUE_VIOLATION:
+        key = getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
+    elif "UNIQUE constraint failed: " in str(orig):
+        key = str(orig).split("UNIQUE constraint failed: ", 1)[1].split(",")[0].strip()
+    else:
+        return None
+    code, field = _TAKEN.get(key, (ErrorCode.OBJECT_EXISTS, "id"))
+    return ConcurrentChange(
+        code,
+        f"{code.value.summary}: another call created it at the same time.",
+        {"field": field},
+    )
 
 
 def _sqlite_engine(url: str, pool_size: int, busy_timeout_s: float) -> Engine:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from pemx.adapters.db.audit import utcnow, write_audit
-from pemx.adapters.db.database import Database
+from pemx.adapters.db.database import Database, translate_errors
 from pemx.adapters.db.tables import (
     accounts,
     domains,
@@ -46,10 +46,20 @@ LIVE_MAILBOX = mailboxes.c.status != int(ObjectStatus.DELETING)
 
 
 class SqlStore:
-    def __init__(self, conn: Connection, operation: Operation | None = None) -> None:
+    def __init__(
+        self, conn: Connection, operation: Operation | None = None, *, lock_rows: bool = False
+    ) -> None:
         self.conn = conn
         self.operation = operation
+        # In a write: the mailbox or user a use case reads is the one it changes, so the
+        # read takes the row lock (PostgreSQL FOR UPDATE): two changes of one object run
+        # one after the other, each on the other's result. SQLite's BEGIN IMMEDIATE
+        # serializes all writes anyway (the clause is not rendered there).
+        self.lock_rows = lock_rows
         self.noted: dict[tuple[str, int], int | None] = {}
+
+    def _locked(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.with_for_update() if self.lock_rows else query
 
     def _one(self, query: sa.Select[Any]) -> Row[Any] | None:
         return self.conn.execute(query).first()
@@ -334,7 +344,7 @@ class SqlStore:
 
     # service users ------------------------------------------------------------------
     def get_user(self, user_id: int) -> ServiceUser | None:
-        row = self._one(sa.select(service_users).where(service_users.c.id == user_id))
+        row = self._one(self._locked(sa.select(service_users).where(service_users.c.id == user_id)))
         return _user(row) if row else None
 
     def get_user_by_login(self, login: str) -> ServiceUser | None:
@@ -398,7 +408,7 @@ class SqlStore:
 
     # mailboxes and addresses --------------------------------------------------------
     def get_mailbox(self, mailbox_id: int) -> Mailbox | None:
-        row = self._one(sa.select(mailboxes).where(mailboxes.c.id == mailbox_id))
+        row = self._one(self._locked(sa.select(mailboxes).where(mailboxes.c.id == mailbox_id)))
         if row is None:
             return None
         addresses = self.conn.scalars(
@@ -631,12 +641,13 @@ class SqlUnitOfWork:
     def write(self) -> Iterator[SqlStore]:
         if self.open_connection is not None:
             # Inside txn.Begin: a failure rolls back the whole transaction (OA semantics).
-            store = SqlStore(self.open_connection, self.operation)
-            yield store
-            store.write_audit()
+            with translate_errors():
+                store = SqlStore(self.open_connection, self.operation, lock_rows=True)
+                yield store
+                store.write_audit()
             return
         with self.database.connect(write=True) as conn:
-            store = SqlStore(conn, self.operation)
+            store = SqlStore(conn, self.operation, lock_rows=True)
             yield store
             store.write_audit()
 
