@@ -17,16 +17,23 @@ from pemx.adapters.db.database import Database
 from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
-from pemx.adapters.mail.backend import DovecotBackend
-from pemx.adapters.mail.dovecot import DoveadmHttp, DovecotConfig, MailPorts, PrivateDovecot
+from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
 from pemx.adapters.mail.system import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.passwords import BcryptHasher
 from pemx.adapters.worker import Worker
 from pemx.api.app import ApiDependencies, XmlRpcApp
 from pemx.api.auth import Authenticator
 from pemx.config import Settings
-from pemx.domain.errors import PemxError
-from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
+from pemx.domain.errors import ErrorCode, PemxError, not_found
+from pemx.domain.model import (
+    LOCAL_STORE_ID,
+    PROVIDER_ACCOUNT_ID,
+    Account,
+    AccountType,
+    MailboxStore,
+    Member,
+)
 from pemx.domain.rules import check_password, generate_password, normalize_login
 from pemx.service.ports import Operation
 
@@ -42,7 +49,7 @@ class Application:
     api: XmlRpcApp
     worker: Worker | None = None
 
-    def attach_mail(self, backend: DovecotBackend | None) -> None:
+    def attach_mail(self, backend: StoreBackends | None) -> None:
         """Reads report sizes through the backend; the outbox worker runs tasks on it."""
         self.api.deps.mail = backend
         if backend is None or not self.settings.worker:
@@ -174,6 +181,8 @@ def dovecot_config(settings: Settings) -> DovecotConfig:
         ports=ports,
         instance_name="pemx-" + secrets.token_hex(4),
         auth_penalty=settings.mail_auth_penalty,
+        # The private Dovecot is store 1: it serves the mailboxes placed there only.
+        store_id=LOCAL_STORE_ID,
     )
     return config.with_free_ports()
 
@@ -191,14 +200,93 @@ def mail_root(settings: Settings) -> Path:
     return Path(settings.mail_root) if settings.mail_root else settings.data_dir / "mail"
 
 
-def mail_backend(settings: Settings, dovecot: PrivateDovecot | None) -> DovecotBackend | None:
-    """The private Dovecot, else a system Dovecot named by doveadm_api_key, else none."""
+def mail_backend(settings: Settings, database: Database) -> StoreBackends:
+    """Every mailbox store, reached through its doveadm HTTP API as its row says."""
+
+    def lookup(store_id: int) -> StoreEndpoint | None:
+        with database.connect(write=False) as conn:
+            found = SqlStore(conn).store_access(store_id)
+        if found is None:
+            return None
+        store, api_key = found
+        return StoreEndpoint(store.host, store.doveadm_port, api_key, store.mail_root)
+
+    return StoreBackends(lookup)
+
+
+def list_stores(database: Database) -> list[MailboxStore]:
+    with database.connect(write=False) as conn:
+        return SqlStore(conn).list_stores()
+
+
+def add_store(database: Database, name: str, values: dict[str, Any]) -> int:
+    """Register a mailbox store (`pemx stores add`), audited as the CLI user."""
+    operation = Operation(
+        method="pemx stores add", actor=cli_actor(), params=_without_key({"name": name, **values})
+    )
+    with database.connect(write=True) as conn:
+        store = SqlStore(conn, operation)
+        if any(s.name == name for s in store.list_stores()):
+            raise PemxError(
+                ErrorCode.OBJECT_EXISTS, f'A mailbox store named "{name}" exists.', {"name": name}
+            )
+        store_id = store.insert_store(name=name, **values)
+        store.note("store", store_id, None)
+        store.write_audit()
+    return store_id
+
+
+def change_store(database: Database, name: str, values: dict[str, Any]) -> None:
+    operation = Operation(
+        method="pemx stores set", actor=cli_actor(), params=_without_key({"name": name, **values})
+    )
+    with database.connect(write=True) as conn:
+        store = SqlStore(conn, operation)
+        found = [s for s in store.list_stores() if s.name == name]
+        if not found:
+            raise not_found("Mailbox store", name)
+        store.update_store(found[0].id, **values)
+        store.note("store", found[0].id, None)
+        store.write_audit()
+
+
+def _without_key(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("***" if k == "doveadm_api_key" else v) for k, v in values.items()}
+
+
+def register_local_store(
+    settings: Settings, database: Database, dovecot: PrivateDovecot | None
+) -> None:
+    """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
+    its row equal to where it listens now (a private one's ports may change per start)."""
     if dovecot is not None:
-        return DovecotBackend(dovecot.doveadm_http(), dovecot.config.mail_root)
-    if settings.doveadm_api_key:
-        doveadm = DoveadmHttp(settings.mail_host, settings.doveadm_port, settings.doveadm_api_key)
-        return DovecotBackend(doveadm, mail_root(settings))
-    return None
+        cfg = dovecot.config
+        host, ports, api_key, root = cfg.host, cfg.ports, cfg.doveadm_api_key, cfg.mail_root
+    elif settings.doveadm_api_key:
+        host, api_key, root = settings.mail_host, settings.doveadm_api_key, mail_root(settings)
+        ports = MailPorts(
+            imap=settings.imap_port,
+            pop3=settings.pop3_port,
+            lmtp=settings.lmtp_port,
+            imap_owa=settings.imap_owa_port,
+            imap_activesync=settings.imap_activesync_port,
+            doveadm_http=settings.doveadm_port,
+        )
+    else:
+        return  # stores registered with `pemx stores add` (a cluster layout)
+    with database.connect(write=True) as conn:
+        SqlStore(conn).update_store(
+            LOCAL_STORE_ID,
+            host=host,
+            imap_port=ports.imap,
+            pop3_port=ports.pop3,
+            lmtp_port=ports.lmtp,
+            imap_owa_port=ports.imap_owa,
+            imap_activesync_port=ports.imap_activesync,
+            doveadm_port=ports.doveadm_http,
+            doveadm_api_key=api_key,
+            mail_root=str(root),
+        )
 
 
 def start_mail(settings: Settings) -> PrivateDovecot:

@@ -3,6 +3,10 @@
 pemx's database provides ``dovecot_mailboxes`` and ``dovecot_addresses`` as
 views over its own tables; here they are plain tables with exactly the
 contract's columns, so the mail adapter is tested against the contract alone.
+
+The ``store_*`` columns say which mailbox store holds a mailbox and where that
+store listens (read by a proxy); a store instance with a ``store_id`` reads only
+its own mailboxes. By default every mailbox is on store 1 with no address.
 """
 
 from __future__ import annotations
@@ -31,7 +35,14 @@ CREATE TABLE dovecot_mailboxes (
     enable_pop3       INTEGER NOT NULL,
     enable_owa        INTEGER NOT NULL,
     enable_activesync INTEGER NOT NULL,
-    active            INTEGER NOT NULL
+    active            INTEGER NOT NULL,
+    store_id                   INTEGER NOT NULL DEFAULT 1,
+    store_host                 TEXT NULL,
+    store_imap_port            INTEGER NULL,
+    store_pop3_port            INTEGER NULL,
+    store_lmtp_port            INTEGER NULL,
+    store_imap_owa_port        INTEGER NULL,
+    store_imap_activesync_port INTEGER NULL
 );
 CREATE TABLE dovecot_addresses (
     address  TEXT NOT NULL PRIMARY KEY,
@@ -72,6 +83,7 @@ class Mailbox:
     enable_owa: bool = True
     enable_activesync: bool = True
     active: bool = True
+    store_id: int = 1
 
 
 def create_contract_db(path: Path) -> sqlite3.Connection:
@@ -87,15 +99,45 @@ def create_contract_db(path: Path) -> sqlite3.Connection:
     return db
 
 
-def add_mailbox(db: sqlite3.Connection, mb: Mailbox) -> None:
-    """Insert a mailbox and all its addresses in one transaction (lower-cased, as pemx does)."""
+@dataclass(frozen=True)
+class StoreAddress:
+    """Where a mailbox store listens: the ``store_*`` columns of its mailboxes."""
+
+    host: str
+    imap: int
+    pop3: int
+    lmtp: int
+    imap_owa: int
+    imap_activesync: int
+
+
+def add_mailbox(db: sqlite3.Connection, mb: Mailbox, store: StoreAddress | None = None) -> None:
+    """Insert a mailbox and all its addresses in one transaction (lower-cased, as pemx does).
+
+    ``store``: the coordinates of the mailbox's store (``mb.store_id``); None leaves
+    them NULL (no proxy reads them).
+    """
     username = mb.username.lower()
+    where = (
+        (None,) * 6
+        if store is None
+        else (
+            store.host,
+            store.imap,
+            store.pop3,
+            store.lmtp,
+            store.imap_owa,
+            store.imap_activesync,
+        )
+    )
     with db:
         db.execute(
             "INSERT INTO dovecot_mailboxes (mailbox_id, username, login, password, quota_kb,"
             " max_mail_kb, retention_days, folder_language, initialized, enable_imap,"
-            " enable_pop3, enable_owa, enable_activesync, active)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " enable_pop3, enable_owa, enable_activesync, active, store_id, store_host,"
+            " store_imap_port, store_pop3_port, store_lmtp_port, store_imap_owa_port,"
+            " store_imap_activesync_port)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 mb.mailbox_id,
                 username,
@@ -111,6 +153,8 @@ def add_mailbox(db: sqlite3.Connection, mb: Mailbox) -> None:
                 int(mb.enable_owa),
                 int(mb.enable_activesync),
                 int(mb.active),
+                mb.store_id,
+                *where,
             ),
         )
         db.executemany(

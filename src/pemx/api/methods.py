@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pemx.api.schema import Field, array, opt, req, struct
-from pemx.service import accounts, addresses, mailboxes, subscriptions, users
+from pemx.service import accounts, addresses, mailboxes, stores, subscriptions, users
 from pemx.service.ports import Context
 
 Handler = Callable[..., Any]
@@ -358,6 +358,14 @@ LIFECYCLE_METHODS: tuple[Method, ...] = (
         addresses.get_email_domains,
         True,
         "The domains a subscription's mailboxes may use: [{domain_id, domain_name}].",
+    ),
+    Method(
+        "pem.exchange.getMailboxStores",
+        {},
+        stores.get_mailbox_stores,
+        False,
+        "The mailbox stores (Dovecot backends): [{store_id, name, status, host, mailboxes, "
+        "max_mailboxes, accepts_new_mailboxes}]. Provider only.",
     ),
     Method(
         "pem.modifyUser",

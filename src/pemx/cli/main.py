@@ -1,4 +1,4 @@
-"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit."""
+"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores."""
 
 from __future__ import annotations
 
@@ -105,7 +105,8 @@ def serve(
         except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
             app.close()
             raise click.ClickException(f"cannot start Dovecot: {_one_line(exc)}") from None
-    app.attach_mail(bootstrap.mail_backend(settings, dovecot))
+    bootstrap.register_local_store(settings, database, dovecot)
+    app.attach_mail(bootstrap.mail_backend(settings, database))
     server = make_server(
         app.api,
         host=settings.host,
@@ -430,6 +431,104 @@ def audit(
             "request": lambda e: e.request_id or "",
         },
     )
+
+
+_STORE_PORTS = ("imap", "pop3", "lmtp", "imap_owa", "imap_activesync", "doveadm")
+
+
+def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `stores add` and `stores set` share (set: only what is given changes)."""
+    for port in reversed(_STORE_PORTS):
+        command = click.option(
+            f"--{port.replace('_', '-')}-port", type=click.IntRange(1, 65535), help=f"{port} port"
+        )(command)
+    command = click.option("--host", help="Address the proxy and the API nodes reach it at.")(
+        command
+    )
+    command = click.option("--doveadm-api-key", help="The store's doveadm_api_key.")(command)
+    command = click.option(
+        "--mail-root", help="Its mail root on its own host (homes: <root>/<id>)."
+    )(command)
+    command = click.option(
+        "--max-mailboxes", type=click.IntRange(0), help="Most mailboxes it takes (0: no limit)."
+    )(command)
+    return click.option(
+        "--accepts-new/--closed", default=None, help="Whether new mailboxes may be placed there."
+    )(command)
+
+
+def _store_values(options: dict[str, Any]) -> dict[str, Any]:
+    renamed = {"accepts_new": options.pop("accepts_new", None)}
+    return {k: v for k, v in {**options, **renamed}.items() if v is not None}
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stores(ctx: click.Context, as_json: bool) -> None:
+    """List the mailbox stores (Dovecot backends) and how full they are."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pemx.bootstrap import list_stores
+
+    rows = list_stores(_database(ctx.obj))
+    _show(
+        "mailbox stores",
+        rows,
+        as_json,
+        {
+            "id": lambda s: str(s.id),
+            "name": lambda s: s.name,
+            "host": lambda s: s.host,
+            "imap/pop3/lmtp/doveadm": lambda s: (
+                f"{s.imap_port}/{s.pop3_port}/{s.lmtp_port}/{s.doveadm_port}"
+            ),
+            "mailboxes": lambda s: f"{s.mailbox_count}/{s.max_mailboxes or '∞'}",
+            "new mailboxes": lambda s: "yes" if s.accepts_new else "closed",
+            "status": lambda s: str(int(s.status)),
+        },
+    )
+
+
+@stores.command("add")
+@click.argument("name")
+@_store_options
+@click.pass_obj
+def stores_add(obj: dict[str, Any], /, name: str, **options: Any) -> None:
+    """Register a mailbox store: new mailboxes may be placed on it at once."""
+    from pemx.bootstrap import add_store
+
+    values = _store_values(options)
+    missing = [
+        f"--{k.replace('_', '-')}"
+        for k in ("host", *(f"{p}_port" for p in _STORE_PORTS), "doveadm_api_key", "mail_root")
+        if k not in values
+    ]
+    if missing:
+        raise click.UsageError("missing " + ", ".join(missing))
+    try:
+        store_id = add_store(_database(obj), name, values)
+    except PemxError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"mailbox store {name!r} added with id {store_id}", err=True)
+
+
+@stores.command("set")
+@click.argument("name")
+@_store_options
+@click.pass_obj
+def stores_set(obj: dict[str, Any], /, name: str, **options: Any) -> None:
+    """Change a store: its limit, whether it takes new mailboxes, where it listens."""
+    from pemx.bootstrap import change_store
+
+    values = _store_values(options)
+    if not values:
+        raise click.UsageError("nothing to change")
+    try:
+        change_store(_database(obj), name, values)
+    except PemxError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"mailbox store {name!r} changed", err=True)
 
 
 def _show(

@@ -52,6 +52,9 @@ class ErrorCode(Enum):
     PRIMARY_ADDRESS_REQUIRED = Code(
         "pemx", 1208, "The primary address cannot be removed (change it first)"
     )
+    NO_MAILBOX_STORE = Code(
+        "pemx", 1209, "No mailbox store takes new mailboxes (all full, closed or not ready)"
+    )
     PASSWORD_REJECTED = Code("pemx", 1301, "The password is not acceptable")
 
     @property

@@ -7,6 +7,7 @@ the service layer.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -231,10 +232,48 @@ class Mailbox:
     folder_language: str | None
     status: ObjectStatus
     addresses: tuple[str, ...]
+    store_id: int = 1
 
     @property
     def deleting(self) -> bool:
         return self.status is ObjectStatus.DELETING
+
+
+LOCAL_STORE_ID = 1  # the embedded (or the one system) Dovecot; made by migration 0004
+
+
+@dataclass(frozen=True)
+class MailboxStore:
+    """A Dovecot backend that holds mailboxes; a proxy routes each login to its store."""
+
+    id: int
+    name: str
+    host: str
+    imap_port: int
+    pop3_port: int
+    lmtp_port: int
+    imap_owa_port: int
+    imap_activesync_port: int
+    doveadm_port: int
+    mail_root: str
+    max_mailboxes: int  # 0: no limit
+    mailbox_count: int
+    accepts_new: bool
+    status: ObjectStatus
+
+    @property
+    def has_room(self) -> bool:
+        return self.max_mailboxes == 0 or self.mailbox_count < self.max_mailboxes
+
+
+def placement_order(stores: Sequence[MailboxStore]) -> list[MailboxStore]:
+    """Where a new mailbox goes, best first: among the ready stores that take new
+    mailboxes and are below their limit, the one holding fewest mailboxes (then the
+    oldest store). The caller takes the first that still has room when it counts."""
+    open_stores = [
+        s for s in stores if s.accepts_new and s.status is ObjectStatus.READY and s.has_room
+    ]
+    return sorted(open_stores, key=lambda s: (s.mailbox_count, s.id))
 
 
 @dataclass(frozen=True)
@@ -247,6 +286,7 @@ class MailboxSummary:
     display_name: str
     alias: str
     primary_email_address: str
+    store_id: int
 
 
 @dataclass(frozen=True)

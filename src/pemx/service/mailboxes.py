@@ -17,6 +17,7 @@ from pemx.domain.model import (
     ResourceType,
     ServiceUser,
     Subscription,
+    placement_order,
 )
 from pemx.domain.rules import (
     check_password,
@@ -168,7 +169,7 @@ def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]
     with ctx.uow.read() as store:
         subscription = visible_subscription(store, ctx.caller, subscription_id)
         rows = store.subscription_mailboxes(subscription.id)
-    sizes = _sizes(ctx, [row.primary_email_address for row in rows])
+    sizes = _sizes(ctx, [(row.store_id, row.primary_email_address) for row in rows])
     return [
         {
             "mailbox_id": row.id,
@@ -237,23 +238,43 @@ _LIMIT_FIELDS = (
 )
 
 
-def _sizes(ctx: Context, usernames: list[str]) -> dict[str, int]:
-    if ctx.mail is None or not usernames:
+def _sizes(ctx: Context, mailboxes: list[tuple[int, str]]) -> dict[str, int]:
+    """KB used per username, asked of each mailbox's store (one batch per store)."""
+    if ctx.mail is None or not mailboxes:
         return {}
-    try:
-        found = ctx.mail.mailbox_sizes(usernames)
-    except Exception:
-        # Reads keep answering while the mail backend is down; size says "unknown".
-        log.warning("mail backend did not report mailbox sizes", exc_info=True)
-        return {}
-    return {name: size for name, size in found.items() if size is not None}
+    by_store: dict[int, list[str]] = {}
+    for store_id, username in mailboxes:
+        by_store.setdefault(store_id, []).append(username)
+    sizes: dict[str, int] = {}
+    for store_id, usernames in by_store.items():
+        try:
+            found = ctx.mail.mailbox_sizes(store_id, usernames)
+        except Exception:
+            # Reads keep answering while a mail backend is down; size says "unknown".
+            log.warning("mail store %s did not report mailbox sizes", store_id, exc_info=True)
+            continue
+        sizes.update((name, size) for name, size in found.items() if size is not None)
+    return sizes
+
+
+def place_mailbox(store: Store) -> int:
+    """The store a new mailbox goes to (docs/deployment.md: least used, within limits)."""
+    for candidate in placement_order(store.list_stores()):
+        if store.take_store_slot(candidate.id):
+            return candidate.id
+    raise PemxError(
+        ErrorCode.NO_MAILBOX_STORE,
+        "No mailbox store takes new mailboxes: every store is full, closed to new "
+        "mailboxes or not ready.",
+        {},
+    )
 
 
 def _info(ctx: Context, mailbox: Mailbox, user: ServiceUser | None) -> dict[str, Any]:
     settings = mailbox.settings
     size = SIZE_UNKNOWN
     if not mailbox.deleting:
-        size = _sizes(ctx, [mailbox.primary_email_address]).get(
+        size = _sizes(ctx, [(mailbox.store_id, mailbox.primary_email_address)]).get(
             mailbox.primary_email_address, SIZE_UNKNOWN
         )
     return {
@@ -372,7 +393,9 @@ def _create_mailbox(
         account = store.get_account(user.account_id)
         locale = user.locale or (account.locale if account else None) or DEFAULT_LOCALE
         language = language_of(locale)
+    store_id = place_mailbox(store)
     mailbox_id = store.insert_mailbox(
+        store_id=store_id,
         user_id=user.id,
         subscription_id=subscription.id,
         account_id=subscription.account_id,

@@ -52,22 +52,28 @@ def _queue(store: Store, mailbox: Mailbox, kind: str, payload: dict[str, object]
 
 
 def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
-    """Do the task's work on the mail side; raises when the backend fails (retried)."""
+    """Do the task's work on the mailbox's store; raises when the backend fails (retried).
+
+    Every task belongs to a mailbox whose row outlives its tasks (a removal deletes the
+    row once its files are gone), so ``mailbox`` names the store; None means there is
+    nothing left to act on.
+    """
+    if mailbox is None:
+        return
     payload = task.payload
     if task.kind == CLOSE_SESSIONS:
-        mail.close_sessions([str(u) for u in payload["usernames"]])
+        mail.close_sessions(mailbox.store_id, [str(u) for u in payload["usernames"]])
     elif task.kind == LOCALIZE_FOLDERS:
-        if mailbox is None or mailbox.deleting:
+        if mailbox.deleting:
             return  # removed meanwhile: nothing left to rename
         old = folder_names_for(str(payload["from"]))
         new = folder_names_for(str(payload["to"]))
         renames = [(a, b) for a, b in zip(old.as_tuple(), new.as_tuple(), strict=True) if a != b]
         if renames:
-            mail.localize_folders(mailbox.primary_email_address, renames)
+            mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
     elif task.kind == REMOVE_MAILBOX:
-        mail.close_sessions([str(payload["username"])])
-        assert task.mailbox_id is not None
-        mail.delete_home(task.mailbox_id)
+        mail.close_sessions(mailbox.store_id, [str(payload["username"])])
+        mail.delete_home(mailbox.store_id, mailbox.id)
     else:
         raise ValueError(f"unknown task kind {task.kind!r}")
 

@@ -14,6 +14,7 @@ from pemx.domain.model import (
     ExchangeMode,
     Mailbox,
     MailboxSettings,
+    MailboxStore,
     MailboxSummary,
     Member,
     ObjectStatus,
@@ -130,6 +131,7 @@ class Store(Protocol):
         settings: MailboxSettings,
         initialized: bool,
         folder_language: str | None,
+        store_id: int,
     ) -> int: ...
     def insert_address(
         self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
@@ -147,6 +149,11 @@ class Store(Protocol):
         ...
 
     def delete_mailbox_row(self, mailbox_id: int) -> None: ...
+
+    # mailbox stores
+    def list_stores(self) -> list[MailboxStore]: ...
+    def get_store(self, store_id: int) -> MailboxStore | None: ...
+    def take_store_slot(self, store_id: int) -> bool: ...
     def subscription_mailboxes(self, subscription_id: int) -> list[MailboxSummary]: ...
     def account_domains(self, account_id: int) -> list[Domain]: ...
 
@@ -189,15 +196,21 @@ class PasswordHasher(Protocol):
 
 
 class MailBackend(Protocol):
-    """What SQL rows cannot do on their own: the mail servers' live state and files."""
+    """What SQL rows cannot do on their own: the mail servers' live state and files.
 
-    def mailbox_sizes(self, usernames: Sequence[str]) -> Mapping[str, int | None]:
+    Every call names the mailbox store it is for: the Dovecot backend holding the
+    mailboxes (``Mailbox.store_id``).
+    """
+
+    def mailbox_sizes(self, store_id: int, usernames: Sequence[str]) -> Mapping[str, int | None]:
         """KB used per mailbox (None: the backend could not say)."""
         ...
 
-    def close_sessions(self, usernames: Sequence[str]) -> None: ...
-    def localize_folders(self, username: str, renames: Sequence[tuple[str, str]]) -> None: ...
-    def delete_home(self, mailbox_id: int) -> None: ...
+    def close_sessions(self, store_id: int, usernames: Sequence[str]) -> None: ...
+    def localize_folders(
+        self, store_id: int, username: str, renames: Sequence[tuple[str, str]]
+    ) -> None: ...
+    def delete_home(self, store_id: int, mailbox_id: int) -> None: ...
 
 
 @dataclass(frozen=True)

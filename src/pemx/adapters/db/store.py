@@ -15,6 +15,7 @@ from pemx.adapters.db.tables import (
     accounts,
     domains,
     email_addresses,
+    mailbox_stores,
     mailboxes,
     members,
     service_templates,
@@ -31,6 +32,7 @@ from pemx.domain.model import (
     ExchangeMode,
     Mailbox,
     MailboxSettings,
+    MailboxStore,
     MailboxSummary,
     Member,
     ObjectStatus,
@@ -443,6 +445,7 @@ class SqlStore:
             folder_language=row.folder_language,
             status=ObjectStatus(row.status),
             addresses=tuple(addresses),
+            store_id=row.store_id,
         )
 
     def mailbox_of_user(self, user_id: int) -> int | None:
@@ -465,10 +468,12 @@ class SqlStore:
         settings: MailboxSettings,
         initialized: bool,
         folder_language: str | None,
+        store_id: int,
     ) -> int:
         return self._insert(
             mailboxes,
             {
+                "store_id": store_id,
                 "user_id": user_id,
                 "subscription_id": subscription_id,
                 "account_id": account_id,
@@ -516,7 +521,55 @@ class SqlStore:
         self.set_mailbox_status(mailbox_id, ObjectStatus.DELETING)
 
     def delete_mailbox_row(self, mailbox_id: int) -> None:
-        self.conn.execute(sa.delete(mailboxes).where(mailboxes.c.id == mailbox_id))
+        store_id = self.conn.scalar(
+            sa.delete(mailboxes).where(mailboxes.c.id == mailbox_id).returning(mailboxes.c.store_id)
+        )
+        if store_id is not None:
+            self.conn.execute(
+                sa.update(mailbox_stores)
+                .where(mailbox_stores.c.id == store_id)
+                .values(mailbox_count=mailbox_stores.c.mailbox_count - 1)
+            )
+
+    # mailbox stores -------------------------------------------------------------------
+    def list_stores(self) -> list[MailboxStore]:
+        return [
+            _store(r)
+            for r in self.conn.execute(sa.select(mailbox_stores).order_by(mailbox_stores.c.id))
+        ]
+
+    def get_store(self, store_id: int) -> MailboxStore | None:
+        row = self._one(sa.select(mailbox_stores).where(mailbox_stores.c.id == store_id))
+        return _store(row) if row else None
+
+    def store_access(self, store_id: int) -> tuple[MailboxStore, str] | None:
+        """A store and its doveadm API key (never part of the domain object or an API)."""
+        row = self._one(sa.select(mailbox_stores).where(mailbox_stores.c.id == store_id))
+        return (_store(row), row.doveadm_api_key) if row else None
+
+    def insert_store(self, **values: Any) -> int:
+        return self._insert(mailbox_stores, {"mailbox_count": 0, "status": 0, **values})
+
+    def update_store(self, store_id: int, **values: Any) -> None:
+        self.conn.execute(
+            sa.update(mailbox_stores).where(mailbox_stores.c.id == store_id).values(values)
+        )
+
+    def take_store_slot(self, store_id: int) -> bool:
+        """Count one more mailbox on the store if it still takes one (one conditional
+        UPDATE: concurrent placements never pass max_mailboxes)."""
+        table = mailbox_stores
+        result = self.conn.execute(
+            sa.update(table)
+            .where(table.c.id == store_id)
+            .where(table.c.accepts_new.is_(True))
+            .where(table.c.status == int(ObjectStatus.READY))
+            .where(
+                sa.or_(table.c.max_mailboxes == 0, table.c.mailbox_count < table.c.max_mailboxes)
+            )
+            .values(mailbox_count=table.c.mailbox_count + 1)
+        )
+        return result.rowcount == 1
 
     def _update_mailbox(self, mailbox_id: int, **values: Any) -> None:
         self.conn.execute(sa.update(mailboxes).where(mailboxes.c.id == mailbox_id).values(values))
@@ -528,6 +581,7 @@ class SqlStore:
                 mailboxes.c.user_id,
                 mailboxes.c.alias,
                 mailboxes.c.primary_address,
+                mailboxes.c.store_id,
                 service_users.c.login,
                 service_users.c.display_name,
             )
@@ -544,6 +598,7 @@ class SqlStore:
                 display_name=row.display_name,
                 alias=row.alias,
                 primary_email_address=row.primary_address,
+                store_id=row.store_id,
             )
             for row in self.conn.execute(query)
         ]
@@ -670,6 +725,25 @@ def _settings_values(settings: MailboxSettings) -> dict[str, Any]:
         "message_retention": settings.message_retention,
         "show_in_address_book": settings.show_in_address_book,
     }
+
+
+def _store(row: Row[Any]) -> MailboxStore:
+    return MailboxStore(
+        id=row.id,
+        name=row.name,
+        host=row.host,
+        imap_port=row.imap_port,
+        pop3_port=row.pop3_port,
+        lmtp_port=row.lmtp_port,
+        imap_owa_port=row.imap_owa_port,
+        imap_activesync_port=row.imap_activesync_port,
+        doveadm_port=row.doveadm_port,
+        mail_root=row.mail_root,
+        max_mailboxes=row.max_mailboxes,
+        mailbox_count=row.mailbox_count,
+        accepts_new=bool(row.accepts_new),
+        status=ObjectStatus(row.status),
+    )
 
 
 def _member(row: Row[Any]) -> Member:

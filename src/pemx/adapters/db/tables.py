@@ -129,6 +129,34 @@ domains = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
 )
 
+mailbox_stores = sa.Table(
+    "mailbox_stores",
+    metadata,
+    # A Dovecot backend holding mailboxes (OA's "mailbox store"); the proxy routes each
+    # login and delivery to the store of the mailbox. Store 1 is the embedded one.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("imap_port", sa.Integer, nullable=False),
+    sa.Column("pop3_port", sa.Integer, nullable=False),
+    sa.Column("lmtp_port", sa.Integer, nullable=False),
+    sa.Column("imap_owa_port", sa.Integer, nullable=False),
+    sa.Column("imap_activesync_port", sa.Integer, nullable=False),
+    sa.Column("doveadm_port", sa.Integer, nullable=False),
+    # Not in any contract view: only pemx reads it (Dovecot's own copy is in its config).
+    sa.Column("doveadm_api_key", sa.String(255), nullable=False),
+    sa.Column("mail_root", sa.String(1024), nullable=False),
+    sa.Column("max_mailboxes", sa.Integer, nullable=False, default=0),  # 0: no limit
+    # Mailbox rows on the store (live and being deleted), kept by conditional UPDATEs so
+    # concurrent placements never pass max_mailboxes.
+    sa.Column("mailbox_count", sa.Integer, nullable=False, default=0),
+    sa.Column("accepts_new", sa.Boolean, nullable=False, default=True),
+    sa.Column("status", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.CheckConstraint("mailbox_count >= 0", name="count_not_negative"),
+    sqlite_autoincrement=True,
+)
+
 service_users = sa.Table(
     "service_users",
     metadata,
@@ -164,6 +192,9 @@ mailboxes = sa.Table(
         "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
     ),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column(
+        "store_id", sa.Integer, sa.ForeignKey("mailbox_stores.id"), nullable=False, index=True
+    ),
     sa.Column("primary_address", sa.String(254), nullable=False),
     sa.Column("alias", sa.String(64), nullable=False),
     sa.Column("owa", sa.Boolean, nullable=False),

@@ -1,37 +1,86 @@
-"""The MailBackend port on Dovecot: doveadm's HTTP API for live state, the disk for homes."""
+"""The MailBackend port on Dovecot: each mailbox store's doveadm HTTP API."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from pemx.adapters.mail.dovecot import DoveadmHttp, MailBackendError
 
 
-class DovecotBackend:
-    def __init__(self, doveadm: DoveadmHttp, mail_root: Path) -> None:
-        self.doveadm = doveadm
-        self.mail_root = Path(mail_root)
+@dataclass(frozen=True)
+class StoreEndpoint:
+    """How to reach one store's doveadm HTTP API, and where its homes are on that host."""
 
-    def mailbox_sizes(self, usernames: Sequence[str]) -> Mapping[str, int | None]:
-        found = self.doveadm.quota_get_many(usernames)
+    host: str
+    doveadm_port: int
+    doveadm_api_key: str
+    mail_root: str
+
+
+class StoreBackends:
+    """Sends each call to the store that holds the mailbox.
+
+    Store rows are read through ``lookup`` and kept for ``ttl_s`` seconds, so a store
+    registered or moved (``pemx stores``) is used by every node within that time.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[int], StoreEndpoint | None],
+        *,
+        timeout_s: float = 10.0,
+        ttl_s: float = 5.0,
+    ) -> None:
+        self._lookup = lookup
+        self._timeout_s = timeout_s
+        self._ttl_s = ttl_s
+        self._known: dict[int, tuple[float, StoreEndpoint, DoveadmHttp]] = {}
+        self._guard = threading.Lock()
+
+    def _store(self, store_id: int) -> tuple[StoreEndpoint, DoveadmHttp]:
+        now = time.monotonic()
+        with self._guard:
+            known = self._known.get(store_id)
+        if known is not None and now - known[0] < self._ttl_s:
+            return known[1], known[2]
+        endpoint = self._lookup(store_id)
+        if endpoint is None:
+            raise MailBackendError(f"mailbox store {store_id} does not exist")
+        if not endpoint.doveadm_api_key:
+            raise MailBackendError(f"mailbox store {store_id} has no doveadm API key yet")
+        if known is not None and known[1] == endpoint:
+            doveadm = known[2]
+        else:
+            doveadm = DoveadmHttp(
+                endpoint.host,
+                endpoint.doveadm_port,
+                endpoint.doveadm_api_key,
+                timeout=self._timeout_s,
+            )
+        with self._guard:
+            self._known[store_id] = (now, endpoint, doveadm)
+        return endpoint, doveadm
+
+    def mailbox_sizes(self, store_id: int, usernames: Sequence[str]) -> Mapping[str, int | None]:
+        _, doveadm = self._store(store_id)
+        found = doveadm.quota_get_many(usernames)
         return {name: (usage["storage_kb"] if usage else None) for name, usage in found.items()}
 
-    def close_sessions(self, usernames: Sequence[str]) -> None:
+    def close_sessions(self, store_id: int, usernames: Sequence[str]) -> None:
+        _, doveadm = self._store(store_id)
         for username in usernames:
-            self.doveadm.kick(username)  # False (nobody connected) is fine
+            doveadm.kick(username)  # False (nobody connected) is fine
 
-    def localize_folders(self, username: str, renames: Sequence[tuple[str, str]]) -> None:
-        self.doveadm.localize_folders(username, renames)
+    def localize_folders(
+        self, store_id: int, username: str, renames: Sequence[tuple[str, str]]
+    ) -> None:
+        _, doveadm = self._store(store_id)
+        doveadm.localize_folders(username, renames)
 
-    def delete_home(self, mailbox_id: int) -> None:
-        """Delete <mail_root>/<mailbox_id>; done already when it is not there."""
-        if not self.mail_root.is_dir():
-            # Unmounted or misconfigured: never "succeed" without having looked.
-            raise MailBackendError(f"mail root {self.mail_root} is not a directory")
-        home = self.mail_root / str(int(mailbox_id))
-        if home.is_symlink():
-            raise MailBackendError(f"{home} is a symbolic link; refusing to delete it")
-        if home.exists():
-            shutil.rmtree(home)
+    def delete_home(self, store_id: int, mailbox_id: int) -> None:
+        """Delete <mail_root>/<mailbox_id> on the store's host; done when already gone."""
+        endpoint, doveadm = self._store(store_id)
+        doveadm.delete_home(endpoint.mail_root, mailbox_id)

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import grp
 import http.client
+import ipaddress
 import itertools
 import json
 import os
@@ -203,6 +204,18 @@ class DovecotConfig:
     ``auth_penalty=False`` (tests, private instances) turns off both delays of
     failed logins: ``auth_failure_delay`` and anvil's per-IP auth penalty.
     Keep it True in production.
+
+    ``role`` selects what the instance is. A ``"store"`` holds mailboxes; with
+    ``store_id`` set it serves only the mailboxes whose ``store_id`` column
+    equals it (None: every mailbox, one store for all). A ``"proxy"`` holds no
+    mail: it checks each login (password and protocol switch) itself and
+    forwards it, and every LMTP recipient, to the store the contract names
+    (``store_host`` and the ``store_*_port`` of the matching listener);
+    ``store_id``, ``mail_root`` and the mail user do not apply to it.
+
+    ``login_trusted_networks`` (space-separated networks, e.g. the proxies'
+    addresses): clients there may pass the real client address on (IMAP ID,
+    XCLIENT), and login with a trusted proxy's session id.
     """
 
     work_dir: Path
@@ -218,6 +231,9 @@ class DovecotConfig:
     as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
     mail_user: str = field(default_factory=_default_mail_user)
     mail_group: str = field(default_factory=_default_mail_group)
+    role: Literal["store", "proxy"] = "store"
+    store_id: int | None = None
+    login_trusted_networks: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "work_dir", Path(self.work_dir).absolute())
@@ -240,6 +256,17 @@ class DovecotConfig:
             value = getattr(self, name)
             if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value):
                 raise ValueError(f"{name}={value!r} is not a valid user or group name")
+        if self.role not in ("store", "proxy"):
+            raise ValueError(f"role must be 'store' or 'proxy', not {self.role!r}")
+        if self.store_id is not None and (
+            type(self.store_id) is not int or not 0 <= self.store_id < 2**31
+        ):
+            raise ValueError(f"store_id={self.store_id!r} must be None or an int >= 0")
+        for network in self.login_trusted_networks.split():
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as e:
+                raise ValueError(f"login_trusted_networks: {network!r} is not an IP network") from e
 
     # where things live
     @property
@@ -305,49 +332,21 @@ def _require_resolved(cfg: DovecotConfig) -> None:
 
 
 def render_dovecot_conf(cfg: DovecotConfig) -> str:
-    """The ``dovecot.conf`` of an instance (Dovecot 2.3 syntax)."""
+    """The ``dovecot.conf`` of an instance (Dovecot 2.3 syntax): a store or a proxy."""
     _require_resolved(cfg)
-    wd, p, host = cfg.work_dir, cfg.ports, cfg.host
-    if cfg.as_root:
-        internal_user, internal_group, login_user = "dovecot", "dovecot", "dovenull"
-        privileges = (
-            "# as root: Debian's dovecot/dovenull users; mail files belong to the mail user"
-        )
-    else:
-        internal_user, internal_group, login_user = cfg.mail_user, cfg.mail_group, cfg.mail_user
-        privileges = "# not root: every process runs as the invoking user, the mail owner too"
-    # Without root, chroot is impossible: these services chroot by default.
-    chroot = "" if cfg.as_root else "  chroot =\n"
-
+    if cfg.role == "proxy":
+        return _render_proxy_conf(cfg)
+    wd, host = cfg.work_dir, cfg.host
+    privileges, chroot = _privileges(cfg)
     out = [
         f"""\
 # dovecot.conf for pemx (generated; pemx rewrites it at every start). Dovecot 2.3.
 # Private instance: listeners on {host} only, all state under {wd}.
 # Dovecot reads the mailboxes from SQL: see dovecot-sql.conf.ext.
-base_dir = {cfg.base_dir}
-state_dir = {cfg.state_dir}
-instance_name = {cfg.instance_name}
-log_path = {cfg.log_path}
-info_log_path = {cfg.log_path}
-auth_verbose = yes
-protocols = imap pop3 lmtp
-listen = {host}
-# No TLS: the listeners are for loopback or a TLS-terminating front end.
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-"""
-    ]
-    if not cfg.auth_penalty:
-        out.append(
-            "# test/private instance: failed logins are not delayed\nauth_failure_delay = 0\n"
-        )
-    out.append(
+""",
+        _common_settings(cfg),
         f"""
 {privileges}
-default_internal_user = {internal_user}
-default_internal_group = {internal_group}
-default_login_user = {login_user}
 first_valid_uid = 1
 mail_uid = {cfg.mail_user}
 mail_gid = {cfg.mail_group}
@@ -366,8 +365,8 @@ namespace inbox {{
   separator = /
   # Keys are roles; the userdb sets each folder's localized name, and
   # auto = subscribe once the mailbox is initialized.
-"""
-    )
+""",
+    ]
     for key, _ in _SPECIAL_USE:
         out.append(f"  mailbox {key} {{\n    special_use = \\{key}\n    auto = no\n  }}\n")
     out.append(
@@ -383,6 +382,116 @@ userdb {{
 }}
 
 {SHARED_MAIL_SETTINGS}
+"""
+    )
+    out.append(_service_settings(cfg, chroot))
+    return "".join(out)
+
+
+def _render_proxy_conf(cfg: DovecotConfig) -> str:
+    wd, host = cfg.work_dir, cfg.host
+    privileges, chroot = _privileges(cfg)
+    return "".join(
+        [
+            f"""\
+# dovecot.conf for a pemx proxy (generated; pemx rewrites it at every start). Dovecot 2.3.
+# Private instance: listeners on {host} only, all state under {wd}.
+# The proxy stores no mail: it checks each login itself and forwards it, and
+# every LMTP recipient, to the mailbox store the SQL passdb names (proxy, host,
+# port): see dovecot-sql.conf.ext.
+""",
+            _common_settings(cfg),
+            f"""
+{privileges}
+
+# LMTP: each recipient (without +detail) is looked up in the passdb and the
+# message forwarded to its store, RCPT TO rewritten to the canonical address.
+# A recipient the passdb does not know falls through to the userdb, which knows
+# nobody here: "550 user unknown", never a local delivery.
+lmtp_proxy = yes
+recipient_delimiter = +
+doveadm_api_key = {cfg.doveadm_api_key}
+
+passdb {{
+  driver = sql
+  args = {cfg.sql_conf_path}
+}}
+userdb {{
+  driver = sql
+  args = {cfg.sql_conf_path}
+}}
+
+""",
+            _service_settings(cfg, chroot),
+        ]
+    )
+
+
+def _privileges(cfg: DovecotConfig) -> tuple[str, str]:
+    """The user settings of an instance (with their comment) and the services' chroot line."""
+    store = cfg.role == "store"
+    if cfg.as_root:
+        internal_user, internal_group, login_user = "dovecot", "dovecot", "dovenull"
+        comment = "# as root: Debian's dovecot/dovenull users" + (
+            "; mail files belong to the mail user" if store else ""
+        )
+    else:
+        internal_user, internal_group, login_user = cfg.mail_user, cfg.mail_group, cfg.mail_user
+        comment = "# not root: every process runs as the invoking user" + (
+            ", the mail owner too" if store else ""
+        )
+    # Without root, chroot is impossible: these services chroot by default.
+    chroot = "" if cfg.as_root else "  chroot =\n"
+    return (
+        f"{comment}\n"
+        f"default_internal_user = {internal_user}\n"
+        f"default_internal_group = {internal_group}\n"
+        f"default_login_user = {login_user}"
+    ), chroot
+
+
+def _common_settings(cfg: DovecotConfig) -> str:
+    """Paths, protocols and authentication settings every private instance shares."""
+    out = [
+        f"""\
+base_dir = {cfg.base_dir}
+state_dir = {cfg.state_dir}
+instance_name = {cfg.instance_name}
+log_path = {cfg.log_path}
+info_log_path = {cfg.log_path}
+auth_verbose = yes
+protocols = imap pop3 lmtp
+listen = {cfg.host}
+# No TLS: the listeners are for loopback or a TLS-terminating front end.
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+"""
+    ]
+    if not cfg.auth_penalty:
+        out.append(
+            "# test/private instance: failed logins are not delayed\nauth_failure_delay = 0\n"
+        )
+    out.append(_trusted_networks(cfg))
+    return "".join(out)
+
+
+def _trusted_networks(cfg: DovecotConfig) -> str:
+    networks = " ".join(cfg.login_trusted_networks.split())
+    if not networks:
+        return ""
+    return (
+        "# Proxies (and gateways) here may pass the client's address on (ID/XCLIENT).\n"
+        "# The per-listener switches use %{real_lport}, so a forwarded port changes nothing.\n"
+        f"login_trusted_networks = {networks}\n"
+    )
+
+
+def _service_settings(cfg: DovecotConfig, chroot: str) -> str:
+    """The listeners (the same ports on a store and a proxy) and service tweaks."""
+    p, host = cfg.ports, cfg.host
+    out = [
+        f"""\
 service imap-login {{
 {chroot}  inet_listener imap {{
     address = {host}
@@ -424,7 +533,7 @@ service doveadm {{
   }}
 }}
 """
-    )
+    ]
     if not cfg.auth_penalty or not cfg.as_root:
         out.append("service anvil {\n" + chroot)
         if not cfg.auth_penalty:
@@ -447,10 +556,22 @@ def render_sql_conf(cfg: DovecotConfig) -> str:
     """The ``dovecot-sql.conf.ext`` of an instance: connection and the three queries.
 
     The queries read only the contract objects and run unchanged on SQLite and
-    PostgreSQL.
+    PostgreSQL. A store with a ``store_id`` reads only that store's mailboxes; a
+    proxy's passdb returns where each mailbox lives (``_render_proxy_sql``).
     """
     _require_resolved(cfg)
+    if cfg.role == "proxy":
+        return _render_proxy_sql(cfg)
     p = cfg.ports
+    if cfg.store_id is None:
+        only, only_m, store_note = "", "", ""
+    else:
+        only, only_m = f" AND store_id = {cfg.store_id}", f" AND m.store_id = {cfg.store_id}"
+        store_note = (
+            f"\n# Mailbox store {cfg.store_id}: every query reads only the mailboxes with"
+            f" store_id = {cfg.store_id};\n# the others are unknown here (a proxy sends"
+            " their logins and mail to their own\n# store).\n"
+        )
     home = _sql_literal(f"{cfg.mail_root}/")
     names = "".join(
         f'  COALESCE(f.{col}, en.{col}) AS "namespace/inbox/mailbox/{key}/name", \\\n'
@@ -467,10 +588,12 @@ def render_sql_conf(cfg: DovecotConfig) -> str:
 driver = {cfg.sql_driver}
 connect = {cfg.sql_connect}
 default_pass_scheme = {cfg.password_scheme}
-
+{store_note}
 # passdb: login by the primary address or by the login name, any letter case.
 # The protocol switch is chosen by service (%Ls) and, for IMAP, by the listener
-# port (%{{lport}}): {p.imap_owa} = webmail (OWA) gateway, {p.imap_activesync} = ActiveSync gateway.
+# port: {p.imap_owa} = webmail (OWA) gateway, {p.imap_activesync} = ActiveSync gateway.
+# %{{real_lport}}, not %{{lport}}: a trusted proxy (login_trusted_networks) forwards
+# the port the client reached on the proxy, which would replace this listener's.
 # A disabled protocol is refused only once the password matched (nologin +
 # reason); a wrong password fails exactly like an unknown user.
 password_query = SELECT username AS user, password, \\
@@ -478,14 +601,14 @@ password_query = SELECT username AS user, password, \\
     CASE allowed WHEN 1 THEN NULL ELSE 'This protocol is disabled for this mailbox' END AS reason \\
   FROM (SELECT username, password, \\
       CASE '%Ls' \\
-        WHEN 'imap' THEN (CASE '%{{lport}}' WHEN '{p.imap_owa}' THEN enable_owa \\
-                                          WHEN '{p.imap_activesync}' THEN enable_activesync \\
-                                          ELSE enable_imap END) \\
+        WHEN 'imap' THEN (CASE '%{{real_lport}}' WHEN '{p.imap_owa}' THEN enable_owa \\
+                                               WHEN '{p.imap_activesync}' THEN enable_activesync \\
+                                               ELSE enable_imap END) \\
         WHEN 'pop3' THEN enable_pop3 \\
         ELSE 0 END AS allowed, \\
       CASE username WHEN '%Lu' THEN 0 ELSE 1 END AS by_login \\
     FROM dovecot_mailboxes \\
-    WHERE (username = '%Lu' OR login = '%Lu') AND active = 1) AS m \\
+    WHERE (username = '%Lu' OR login = '%Lu') AND active = 1{only}) AS m \\
   ORDER BY by_login LIMIT 1
 
 # userdb (after login, LMTP, doveadm): any address of a mailbox resolves to its
@@ -506,10 +629,71 @@ user_query = SELECT m.username AS user, \\
   JOIN dovecot_mailboxes m ON m.username = a.username \\
   LEFT JOIN dovecot_folder_names f ON f.language = m.folder_language \\
   LEFT JOIN dovecot_folder_names en ON en.language = 'en' \\
-  WHERE a.address = '%Lu' AND m.active = 1
+  WHERE a.address = '%Lu' AND m.active = 1{only_m}
 
 # doveadm -A
-iterate_query = SELECT username AS user FROM dovecot_mailboxes WHERE active = 1
+iterate_query = SELECT username AS user FROM dovecot_mailboxes WHERE active = 1{only}
+"""
+
+
+def _render_proxy_sql(cfg: DovecotConfig) -> str:
+    p = cfg.ports
+    return f"""\
+# dovecot-sql.conf.ext for a pemx proxy (generated). Dovecot reads only the
+# contract objects dovecot_mailboxes and dovecot_addresses.
+driver = {cfg.sql_driver}
+connect = {cfg.sql_connect}
+default_pass_scheme = {cfg.password_scheme}
+
+# passdb, IMAP/POP3: login by the primary address or by the login name, any letter
+# case. The proxy checks the password and the protocol switch itself (service
+# %Ls and, for IMAP, its own listener: {p.imap_owa} = webmail (OWA) gateway,
+# {p.imap_activesync} = ActiveSync gateway), then forwards the login as the
+# canonical username ("user") to the mailbox's store: store_host and the store's
+# port of the matching listener, where the store checks it once more.
+# A disabled protocol is refused only once the password matched (nologin +
+# reason); a wrong password fails exactly like an unknown user.
+# passdb, LMTP (lmtp_proxy): the recipient, without +detail, may be any address
+# of the mailbox (dovecot_addresses), not a login name, as on the store itself;
+# "user" rewrites RCPT TO to the primary address.
+password_query = SELECT username AS user, password, \\
+    CASE allowed WHEN 1 THEN 'Y' END AS proxy, \\
+    CASE allowed WHEN 1 THEN NULL ELSE 'Y' END AS nologin, \\
+    CASE allowed WHEN 1 THEN NULL \\
+      ELSE 'This protocol is disabled for this mailbox' END AS reason, \\
+    CASE allowed WHEN 1 THEN store_host END AS host, \\
+    CASE allowed WHEN 1 THEN port END AS port \\
+  FROM (SELECT username, password, store_host, \\
+      CASE '%Ls' \\
+        WHEN 'imap' THEN (CASE '%{{real_lport}}' \\
+            WHEN '{p.imap_owa}' THEN enable_owa \\
+            WHEN '{p.imap_activesync}' THEN enable_activesync \\
+            ELSE enable_imap END) \\
+        WHEN 'pop3' THEN enable_pop3 \\
+        WHEN 'lmtp' THEN 1 \\
+        ELSE 0 END AS allowed, \\
+      CASE '%Ls' \\
+        WHEN 'imap' THEN (CASE '%{{real_lport}}' \\
+            WHEN '{p.imap_owa}' THEN store_imap_owa_port \\
+            WHEN '{p.imap_activesync}' THEN store_imap_activesync_port \\
+            ELSE store_imap_port END) \\
+        WHEN 'pop3' THEN store_pop3_port \\
+        WHEN 'lmtp' THEN store_lmtp_port \\
+        END AS port, \\
+      CASE username WHEN '%Lu' THEN 0 ELSE 1 END AS by_login \\
+    FROM dovecot_mailboxes \\
+    WHERE active = 1 AND ( \\
+      ('%Ls' <> 'lmtp' AND (username = '%Lu' OR login = '%Lu')) \\
+      OR ('%Ls' = 'lmtp' AND username IN \\
+          (SELECT username FROM dovecot_addresses WHERE address = '%Lu')))) AS m \\
+  ORDER BY by_login LIMIT 1
+
+# userdb: the proxy has no local users. Reached only for an LMTP recipient the
+# passdb does not know, which must end in "user unknown", not a local delivery.
+user_query = SELECT NULL AS user WHERE 1 = 0
+
+# doveadm -A: nobody here
+iterate_query = SELECT NULL AS user WHERE 1 = 0
 """
 
 
@@ -678,7 +862,8 @@ class PrivateDovecot:
         # Dovecot wants base_dir world-readable (it holds the listener sockets).
         cfg.base_dir.mkdir(exist_ok=True)
         cfg.base_dir.chmod(0o755)
-        cfg.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if cfg.role == "store":  # a proxy has no mail
+            cfg.mail_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         if cfg.as_root:
             self._prepare_root_permissions()
         # They hold the doveadm API key and perhaps the database password. Dovecot
@@ -690,17 +875,19 @@ class PrivateDovecot:
         cfg = self.config
         if os.geteuid() != 0:
             raise MailBackendError("as_root=True, but this process is not root")
-        mail_uid, mail_gids = _uid_gids(cfg.mail_user, cfg.mail_group)
-        mail_gid = grp.getgrnam(cfg.mail_group).gr_gid
-        os.chown(cfg.mail_root, mail_uid, mail_gid)
-        os.chmod(cfg.mail_root, 0o700)
         # Login and mail processes reach the sockets in base_dir: the work dir
         # must be traversable (not readable) for them.
         os.chmod(cfg.work_dir, 0o711)
-        checks = [
-            (cfg.mail_root.parent, cfg.mail_user, mail_uid, mail_gids),
-            (cfg.work_dir, cfg.mail_user, mail_uid, mail_gids),
-        ]
+        checks: list[tuple[Path, str, int, set[int]]] = []
+        if cfg.role == "store":
+            mail_uid, mail_gids = _uid_gids(cfg.mail_user, cfg.mail_group)
+            mail_gid = grp.getgrnam(cfg.mail_group).gr_gid
+            os.chown(cfg.mail_root, mail_uid, mail_gid)
+            os.chmod(cfg.mail_root, 0o700)
+            checks += [
+                (cfg.mail_root.parent, cfg.mail_user, mail_uid, mail_gids),
+                (cfg.work_dir, cfg.mail_user, mail_uid, mail_gids),
+            ]
         for user in ("dovecot", "dovenull"):
             uid, gids = _uid_gids(user)
             checks.append((cfg.work_dir, user, uid, gids))
@@ -935,7 +1122,7 @@ class DoveadmHttp:
                 http_status=resp.status,
             )
         try:
-            by_tag = {str(tag): (kind, payload) for kind, payload, tag in json.loads(raw)}
+            by_tag = {str(tag): (kind, payload) for kind, payload, tag in _doveadm_entries(raw)}
         except (ValueError, TypeError) as e:
             raise MailBackendError(f"doveadm {what}: unexpected response {raw[:200]!r}") from e
         results: list[Any | MailBackendError] = []
@@ -950,6 +1137,63 @@ class DoveadmHttp:
             else:
                 raise MailBackendError(f"doveadm {what}: unexpected response {raw[:200]!r}")
         return results
+
+    def fs_stat(self, path: str | Path) -> bool:
+        """True if ``path`` (absolute, a file or a directory) exists on the Dovecot host."""
+        try:
+            self.call("fsStat", _posix_fs(path))
+        except MailBackendError as e:
+            if e.exit_code == 68:  # not found
+                return False
+            raise
+        return True
+
+    def fs_delete(self, path: str | Path) -> None:
+        """Delete ``path`` (absolute) and everything below it on the Dovecot host.
+
+        doveadm ``fsDelete`` (posix driver, recursive, "dirs": directories go too),
+        run by Dovecot's doveadm service (as root on a root instance). A path that
+        does not exist fails with exit code 75, like other failures: use
+        ``delete_home`` to tell "already gone" apart.
+        """
+        self.call("fsDelete", {**_posix_fs(path), "recursive": True})
+
+    def delete_home(self, mail_root: str | Path, mailbox_id: int) -> bool:
+        """Delete the home ``<mail_root>/<mailbox_id>`` of a mailbox, mail and all.
+
+        True if it existed and is gone now, False if it was gone already (a
+        mailbox that never logged in or received mail has no home). Raises
+        ``MailBackendError`` if ``mail_root`` does not exist on the Dovecot host
+        (the wrong store, or the wrong path: nothing was looked at), or if the
+        home still exists afterwards. One request: stat the root and the home,
+        delete, stat the home again (doveadm runs them in order).
+        """
+        if isinstance(mailbox_id, bool) or not isinstance(mailbox_id, int) or mailbox_id < 0:
+            raise ValueError(f"mailbox_id must be an int >= 0, not {mailbox_id!r}")
+        root = _fs_path(mail_root)
+        home = f"{root}/{int(mailbox_id)}"
+        root_stat, before, deleted, after = self.call_many(
+            [
+                ("fsStat", _posix_fs(root)),
+                ("fsStat", _posix_fs(home)),
+                ("fsDelete", {**_posix_fs(home), "recursive": True}),
+                ("fsStat", _posix_fs(home)),
+            ]
+        )
+        if isinstance(root_stat, MailBackendError):
+            if root_stat.exit_code == 68:
+                raise MailBackendError(
+                    f"cannot delete home {home}: mail root {root} does not exist on the "
+                    f"Dovecot at {self.host}:{self.port}",
+                    exit_code=68,
+                )
+            raise root_stat
+        if not isinstance(after, MailBackendError):
+            reason = deleted if isinstance(deleted, MailBackendError) else "no error reported"
+            raise MailBackendError(f"home {home} still exists after fsDelete ({reason})")
+        if after.exit_code != 68:
+            raise after
+        return not isinstance(before, MailBackendError)
 
     def kick(self, user: str) -> bool:
         """Close every open session of ``user``. False if the user had none."""
@@ -1098,9 +1342,74 @@ def _quota_usage(rows: Any) -> QuotaUsage:
     return usage
 
 
+def _fs_path(path: str | Path) -> str:
+    """An absolute, normalized path other than / for doveadm's fs commands."""
+    text = str(path)
+    parts = text.split("/")
+    if (
+        not text.startswith("/")
+        or text == "/"
+        or not _SAFE_PATH_RE.fullmatch(text)
+        or any(part in (".", "..") for part in parts)
+        or "" in parts[1:]
+    ):
+        raise ValueError(f"{text!r}: an absolute, normalized path other than / is required")
+    return text
+
+
+def _posix_fs(path: str | Path) -> dict[str, object]:
+    # "dirs": the posix driver treats directories as objects too (fsDelete removes
+    # them, not only the files in them)
+    return {"fsDriver": "posix", "fsArgs": "dirs", "path": _fs_path(path)}
+
+
+def _doveadm_entries(raw: bytes) -> list[Any]:
+    """The entries of a doveadm HTTP response (a JSON array of [kind, payload, tag]).
+
+    Dovecot 2.3.19 leaves out the commas between the entries of a response that
+    contains an "unknownMethod" error: ``[[...]["error",...]]``. Such a response
+    is read entry by entry.
+    """
+    text = raw.decode()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        pass
+    else:
+        if not isinstance(parsed, list):
+            raise ValueError("not a JSON array")
+        return parsed
+    decoder = json.JSONDecoder()
+    pos = _skip_space(text, 0)
+    if text[pos : pos + 1] != "[":
+        raise ValueError("not a JSON array")
+    entries: list[Any] = []
+    pos = _skip_space(text, pos + 1)
+    while text[pos : pos + 1] != "]":
+        if entries and text[pos : pos + 1] == ",":
+            pos = _skip_space(text, pos + 1)
+        if pos >= len(text):
+            raise ValueError("truncated JSON array")
+        entry, pos = decoder.raw_decode(text, pos)
+        entries.append(entry)
+        pos = _skip_space(text, pos)
+    if text[pos + 1 :].strip():
+        raise ValueError("data after the JSON array")
+    return entries
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while text[pos : pos + 1] in (" ", "\t", "\r", "\n"):
+        pos += 1
+    return pos
+
+
 def _command_error(
     command: str, parameters: Mapping[str, object], payload: Any
 ) -> MailBackendError:
+    if isinstance(payload, dict) and payload.get("type") not in (None, "exitCode"):
+        # e.g. "unknownMethod"; its exitCode is stale (the previous command's) in 2.3.19
+        return MailBackendError(f"doveadm {command} {_describe(parameters)}: {payload['type']}")
     code = payload.get("exitCode") if isinstance(payload, dict) else None
     what = _DOVEADM_EXIT_CODES.get(code, "failed") if isinstance(code, int) else "failed"
     return MailBackendError(
@@ -1120,4 +1429,6 @@ def _int_or_none(value: object) -> int | None:
 
 def _describe(parameters: Mapping[str, object]) -> str:
     user = parameters.get("user") or parameters.get("mask")
+    if not user and parameters.get("path"):
+        return f"on {parameters['path']}"
     return f"for {user}" if user else ""

@@ -12,13 +12,18 @@ An admin drops two files into a stock Debian Dovecot:
 Unlike the private instance there is no base_dir, state_dir, instance_name or log
 setting (the system's own apply), the auth penalty stays on, and mail belongs to a
 dedicated ``vmail`` user under ``/var/vmail``.
+
+With several mailbox stores, each store's Dovecot gets these two files rendered
+with its ``store_id`` (it serves only its own mailboxes), and a proxy host gets
+``system_proxy_files``: the same two file names, holding a Dovecot that stores no
+mail and forwards every login and LMTP recipient to the mailbox's store.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
 
@@ -42,8 +47,10 @@ __all__ = [
     "database_from_url",
     "dovecot_connect",
     "render_system_dovecot_conf",
+    "render_system_proxy_conf",
     "system_dovecot_config",
     "system_dovecot_files",
+    "system_proxy_files",
 ]
 
 SYSTEM_CONF_DIR: Final = Path("/etc/dovecot")
@@ -148,12 +155,17 @@ def system_dovecot_config(
     mail_user: str = SYSTEM_MAIL_USER,
     mail_group: str = SYSTEM_MAIL_USER,
     password_scheme: str = "BLF-CRYPT",
+    store_id: int | None = None,
+    login_trusted_networks: str = "",
 ) -> DovecotConfig:
     """A ``DovecotConfig`` with a system Dovecot's paths (render_sql_conf reads it).
 
     ``ports`` defaults to the standard 143/110/24 with the webmail (OWA) and
     ActiveSync IMAP listeners on 10144/10145. doveadm's HTTP port is not rendered
     (pemx does not call doveadm on a system Dovecot) but must be set and distinct.
+    ``store_id``: the mailbox store this Dovecot is (only its mailboxes), None for
+    all mailboxes. ``login_trusted_networks``: the proxies' addresses, on a store
+    behind proxies (the real client address reaches the store's log).
     """
     driver, connect = dovecot_connect(db)
     return DovecotConfig(
@@ -168,6 +180,8 @@ def system_dovecot_config(
         as_root=True,
         mail_user=mail_user,
         mail_group=mail_group,
+        store_id=store_id,
+        login_trusted_networks=login_trusted_networks,
     )
 
 
@@ -186,6 +200,18 @@ def render_system_dovecot_conf(
     if not cfg.ports.resolved:
         raise ValueError(f"ports must be chosen before rendering: {cfg.ports}")
     p = cfg.ports
+    networks = " ".join(cfg.login_trusted_networks.split())
+    trusted = (
+        f"# The proxies: they pass the client's address on (ID/XCLIENT).\n"
+        f"login_trusted_networks = {networks}\n"
+        if networks
+        else ""
+    )
+    store = (
+        f"# Mailbox store {cfg.store_id}: only the mailboxes with store_id = {cfg.store_id}.\n"
+        if cfg.store_id is not None
+        else ""
+    )
     namespace = "".join(
         f"  mailbox {role} {{\n    special_use = \\{role}\n    auto = no\n  }}\n" for role in _ROLES
     )
@@ -194,10 +220,10 @@ def render_system_dovecot_conf(
 # Mailboxes come from pemx's database through {sql_conf_path}.
 # Also comment out `!include auth-system.conf.ext` in conf.d/10-auth.conf, so that
 # only pemx's mailboxes can log in.
-protocols = imap pop3 lmtp
+{store}protocols = imap pop3 lmtp
 listen = {listen}
 auth_mechanisms = plain login
-
+{trusted}
 # All mail belongs to one system user; the userdb returns home = {cfg.mail_root}/<mailbox_id>.
 mail_uid = {cfg.mail_user}
 mail_gid = {cfg.mail_group}
@@ -256,10 +282,113 @@ service lmtp {{
 def system_dovecot_files(
     cfg: DovecotConfig, *, listen: str = "*, ::", lmtp_address: str = "127.0.0.1"
 ) -> dict[Path, str]:
-    """{absolute path under ``cfg.work_dir``: content} of both files for a system Dovecot."""
+    """{absolute path under ``cfg.work_dir``: content} of both files for a system Dovecot.
+
+    A store (``cfg.role`` "store", the default); ``system_proxy_files`` for a proxy.
+    """
+    if cfg.role != "store":
+        raise ValueError("system_dovecot_files renders a mailbox store: use system_proxy_files")
     sql_conf_path = cfg.work_dir / SQL_CONF_NAME
     return {
         cfg.work_dir / CONF_D_NAME: render_system_dovecot_conf(
+            cfg, sql_conf_path=sql_conf_path, listen=listen, lmtp_address=lmtp_address
+        ),
+        sql_conf_path: render_sql_conf(cfg),
+    }
+
+
+def render_system_proxy_conf(
+    cfg: DovecotConfig,
+    *,
+    sql_conf_path: Path,
+    listen: str = "*, ::",
+    lmtp_address: str = "127.0.0.1",
+) -> str:
+    """``conf.d/99-pemx.conf`` of a proxy host: a stock Debian Dovecot 2.3 that stores no mail.
+
+    Logins (IMAP, POP3, the OWA and ActiveSync listeners) are checked here and
+    forwarded to the mailbox's store, where the same listener checks them again;
+    LMTP recipients are forwarded too (``lmtp_proxy``). IMAP/POP3 listen on
+    ``listen``, LMTP only on ``lmtp_address``, for the local Postfix.
+    """
+    if not cfg.ports.resolved:
+        raise ValueError(f"ports must be chosen before rendering: {cfg.ports}")
+    p = cfg.ports
+    networks = " ".join(cfg.login_trusted_networks.split())
+    trusted = (
+        f"# Front ends that pass the client's address on (ID/XCLIENT).\n"
+        f"login_trusted_networks = {networks}\n"
+        if networks
+        else ""
+    )
+    return f"""\
+# 99-pemx.conf of a pemx proxy (generated). Dovecot 2.3.
+# The proxy stores no mail: it looks every login and LMTP recipient up in pemx's
+# database through {sql_conf_path} and forwards it to the mailbox's store.
+# Also comment out `!include auth-system.conf.ext` in conf.d/10-auth.conf: with
+# the system's users the proxy would let them log in and deliver to them locally.
+protocols = imap pop3 lmtp
+listen = {listen}
+auth_mechanisms = plain login
+{trusted}
+# LMTP: each recipient (without +detail) is looked up in the passdb and the
+# message forwarded to its store, RCPT TO rewritten to the canonical address. A
+# recipient the passdb does not know falls through to the userdb, which knows
+# nobody: "550 user unknown", never a local delivery.
+lmtp_proxy = yes
+recipient_delimiter = +
+
+passdb {{
+  driver = sql
+  args = {sql_conf_path}
+}}
+userdb {{
+  driver = sql
+  args = {sql_conf_path}
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    port = {p.imap}
+  }}
+  # IMAP for the webmail (OWA) gateway: logins checked against enable_owa
+  inet_listener imap_owa {{
+    port = {p.imap_owa}
+  }}
+  # IMAP for the ActiveSync gateway: logins checked against enable_activesync
+  inet_listener imap_activesync {{
+    port = {p.imap_activesync}
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {p.pop3}
+  }}
+}}
+# Delivery from Postfix (virtual_transport = lmtp:inet:{lmtp_address}:{p.lmtp})
+service lmtp {{
+  inet_listener lmtp {{
+    address = {lmtp_address}
+    port = {p.lmtp}
+  }}
+}}
+"""
+
+
+def system_proxy_files(
+    cfg: DovecotConfig, *, listen: str = "*, ::", lmtp_address: str = "127.0.0.1"
+) -> dict[Path, str]:
+    """{absolute path under ``cfg.work_dir``: content} of both files for a proxy host.
+
+    ``cfg`` as from ``system_dovecot_config`` (its role is taken as "proxy";
+    mail_root, the mail user and store_id do not apply). The proxy's ports and
+    the stores' are independent: the SQL maps each proxy listener to the store's
+    port of the same kind (``store_*_port``), by the proxy's own port numbers.
+    """
+    cfg = replace(cfg, role="proxy", store_id=None)
+    sql_conf_path = cfg.work_dir / SQL_CONF_NAME
+    return {
+        cfg.work_dir / CONF_D_NAME: render_system_proxy_conf(
             cfg, sql_conf_path=sql_conf_path, listen=listen, lmtp_address=lmtp_address
         ),
         sql_conf_path: render_sql_conf(cfg),
