@@ -52,12 +52,6 @@ class Cluster:
     proxy: PrivateDovecot
     nodes: list[Server]
 
-    def pemx(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pemx", "--data-dir", str(self.nodes[0].data_dir), *args],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-
     def proxied(self, name: str) -> tuple[str, int]:
         return self.proxy.config.host, int(getattr(self.proxy.config.ports, name))
 
@@ -285,3 +279,32 @@ def _closed(imap: Any) -> bool:
     except Exception:
         return True
     return bool(typ != "OK")
+
+
+def test_mail_config_renders_each_store_and_the_proxy(cluster: Cluster) -> None:
+    out = cluster.base / "rendered"
+    data_dir = str(cluster.nodes[0].data_dir)
+    store = cluster.stores["store-a"].config
+    _pemx(
+        Path(data_dir), "mail-config", "--kind", "dovecot", "--store", "store-a",
+        "--trusted-networks", "10.0.0.5/32", "--output", str(out / "a"),
+    )  # fmt: skip
+    conf = (out / "a" / "conf.d" / "99-pemx.conf").read_text()
+    sql = (out / "a" / "dovecot-pemx-sql.conf.ext").read_text()
+    assert f"doveadm_api_key = {store.doveadm_api_key}" in conf
+    assert f"port = {store.ports.imap}" in conf and f"port = {store.ports.doveadm_http}" in conf
+    assert "login_trusted_networks = 10.0.0.5/32" in conf
+    assert f"AND store_id = {cluster.store_ids['store-a']}" in sql
+    assert f"'{store.mail_root}/'" in sql
+    assert "user=pemx_mail" in sql  # the read-only role
+    _pemx(Path(data_dir), "mail-config", "--kind", "proxy", "--output", str(out / "p"))
+    proxy_conf = (out / "p" / "conf.d" / "99-pemx.conf").read_text()
+    proxy_sql = (out / "p" / "dovecot-pemx-sql.conf.ext").read_text()
+    assert "lmtp_proxy = yes" in proxy_conf
+    assert "store_host" in proxy_sql and "AS proxy" in proxy_sql
+    refused = subprocess.run(
+        [sys.executable, "-m", "pemx", "--data-dir", data_dir, "mail-config", "--kind",
+         "dovecot", "--store", "nope", "--output", str(out / "x")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "no mailbox store named 'nope'" in refused.stderr

@@ -219,6 +219,14 @@ def list_stores(database: Database) -> list[MailboxStore]:
         return SqlStore(conn).list_stores()
 
 
+def store_named(database: Database, name: str) -> tuple[MailboxStore, str] | None:
+    """A store and its doveadm key, for rendering its Dovecot config."""
+    with database.connect(write=False) as conn:
+        store = SqlStore(conn)
+        found = [s for s in store.list_stores() if s.name == name]
+        return store.store_access(found[0].id) if found else None
+
+
 def add_store(database: Database, name: str, values: dict[str, Any]) -> int:
     """Register a mailbox store (`pemx stores add`), audited as the CLI user."""
     operation = Operation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ from rich.table import Table
 from pemx import __version__
 from pemx.config import Settings, SettingsError, load_settings
 from pemx.domain.errors import PemxError
+from pemx.domain.model import LOCAL_STORE_ID
 
 console = Console(stderr=True)
 
@@ -201,9 +203,21 @@ def migrate(obj: dict[str, Any]) -> None:
 @cli.command("mail-config")
 @click.option(
     "--kind",
-    type=click.Choice(["dovecot", "postfix"]),
+    type=click.Choice(["dovecot", "proxy", "postfix"]),
     required=True,
-    help="dovecot: files for a system Dovecot 2.3; postfix: a Postfix front end (LMTP).",
+    help="dovecot: a system Dovecot 2.3 holding mailboxes (a mailbox store); proxy: a "
+    "Dovecot proxy in front of the stores; postfix: a Postfix front end (LMTP).",
+)
+@click.option(
+    "--store",
+    "store_name",
+    help="dovecot: render the mailbox store NAME (see `pemx stores`): its ports, mail root "
+    "and doveadm key, serving only its mailboxes. Default: store 1 (local).",
+)
+@click.option(
+    "--trusted-networks",
+    default="",
+    help="dovecot: the proxies' addresses (login_trusted_networks), space-separated.",
 )
 @click.option(
     "--output",
@@ -235,8 +249,10 @@ def mail_config(
     lmtp: str | None,
     db_user: str | None,
     db_password: str | None,
+    store_name: str | None,
+    trusted_networks: str,
 ) -> None:
-    """Write the configs for a system Dovecot or a Postfix front end."""
+    """Write the configs for a system Dovecot (store or proxy) or a Postfix front end."""
     from pemx.adapters.mail import postfix, system
     from pemx.adapters.mail.dovecot import MailPorts
 
@@ -250,6 +266,56 @@ def mail_config(
         if kind == "dovecot":
             target = conf_dir or system.SYSTEM_CONF_DIR
             user = mail_user or system.SYSTEM_MAIL_USER
+            if store_name is not None:
+                store, api_key = _store_named(obj, store_name)
+                ports = MailPorts(
+                    imap=store.imap_port,
+                    pop3=store.pop3_port,
+                    lmtp=store.lmtp_port,
+                    imap_owa=store.imap_owa_port,
+                    imap_activesync=store.imap_activesync_port,
+                    doveadm_http=store.doveadm_port,
+                )
+                root, store_id, reach = Path(store.mail_root), store.id, store.host
+            else:
+                api_key = settings.doveadm_api_key or secrets.token_hex(16)
+                ports = MailPorts(
+                    imap=143,
+                    pop3=110,
+                    lmtp=24,
+                    imap_owa=settings.imap_owa_port,
+                    imap_activesync=settings.imap_activesync_port,
+                    doveadm_http=settings.doveadm_port,
+                )
+                root = mail_root or system.SYSTEM_MAIL_ROOT
+                store_id, reach = LOCAL_STORE_ID, "127.0.0.1"
+            cfg = system.system_dovecot_config(
+                db,
+                ports=ports,
+                conf_dir=target,
+                mail_root=root,
+                mail_user=user,
+                mail_group=user,
+                store_id=store_id,
+                login_trusted_networks=trusted_networks,
+                doveadm_api_key=api_key,
+            )
+            files = system.system_dovecot_files(cfg, lmtp_address=reach, doveadm_address=reach)
+            steps = [
+                f"adduser --system --group --home {cfg.mail_root} {user}; "
+                f"install -d -o {user} -g {user} -m 700 {cfg.mail_root}",
+                f"copy the files to {target} (same relative paths)",
+                f"comment out '!include auth-system.conf.ext' in {target}/conf.d/10-auth.conf",
+                "doveconf -n (check), then systemctl restart dovecot",
+                "start pemx without its private Dovecot: pemx serve --no-mail"
+                + (
+                    f", with doveadm_api_key = {api_key} in pemx.toml"
+                    if store_name is None and not settings.doveadm_api_key
+                    else ""
+                ),
+            ]
+        elif kind == "proxy":
+            target = conf_dir or system.SYSTEM_CONF_DIR
             ports = MailPorts(
                 imap=143,
                 pop3=110,
@@ -258,22 +324,14 @@ def mail_config(
                 imap_activesync=settings.imap_activesync_port,
                 doveadm_http=settings.doveadm_port,
             )
-            cfg = system.system_dovecot_config(
-                db,
-                ports=ports,
-                conf_dir=target,
-                mail_root=mail_root or system.SYSTEM_MAIL_ROOT,
-                mail_user=user,
-                mail_group=user,
-            )
-            files = system.system_dovecot_files(cfg)
+            cfg = system.system_dovecot_config(db, ports=ports, conf_dir=target)
+            files = system.system_proxy_files(cfg)
             steps = [
-                f"adduser --system --group --home {cfg.mail_root} {user}; "
-                f"install -d -o {user} -g {user} -m 700 {cfg.mail_root}",
                 f"copy the files to {target} (same relative paths)",
                 f"comment out '!include auth-system.conf.ext' in {target}/conf.d/10-auth.conf",
                 "doveconf -n (check), then systemctl restart dovecot",
-                "start pemx without its private Dovecot: pemx serve --no-mail",
+                "render each store with --kind dovecot --store NAME --trusted-networks "
+                "<this proxy's address>",
             ]
         else:
             target = conf_dir or postfix.POSTFIX_CONF_DIR
@@ -455,6 +513,15 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--accepts-new/--closed", default=None, help="Whether new mailboxes may be placed there."
     )(command)
+
+
+def _store_named(obj: dict[str, Any], name: str) -> tuple[Any, str]:
+    from pemx.bootstrap import store_named
+
+    found = store_named(_database(obj), name)
+    if found is None:
+        raise click.ClickException(f"no mailbox store named {name!r} (see `pemx stores`)")
+    return found
 
 
 def _store_values(options: dict[str, Any]) -> dict[str, Any]:

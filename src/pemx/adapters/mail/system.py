@@ -157,12 +157,13 @@ def system_dovecot_config(
     password_scheme: str = "BLF-CRYPT",
     store_id: int | None = None,
     login_trusted_networks: str = "",
+    doveadm_api_key: str | None = None,
 ) -> DovecotConfig:
     """A ``DovecotConfig`` with a system Dovecot's paths (render_sql_conf reads it).
 
     ``ports`` defaults to the standard 143/110/24 with the webmail (OWA) and
-    ActiveSync IMAP listeners on 10144/10145. doveadm's HTTP port is not rendered
-    (pemx does not call doveadm on a system Dovecot) but must be set and distinct.
+    ActiveSync IMAP listeners on 10144/10145 and doveadm's HTTP API on 10146 (pemx's
+    outbox and mailbox sizes; ``doveadm_api_key`` is the store's key, random if None).
     ``store_id``: the mailbox store this Dovecot is (only its mailboxes), None for
     all mailboxes. ``login_trusted_networks``: the proxies' addresses, on a store
     behind proxies (the real client address reaches the store's log).
@@ -173,7 +174,7 @@ def system_dovecot_config(
         mail_root=mail_root,
         sql_connect=connect,
         sql_driver=driver,
-        doveadm_api_key=secrets.token_hex(16),
+        doveadm_api_key=doveadm_api_key or secrets.token_hex(16),
         ports=ports or MailPorts(143, 110, 24, 10144, 10145, 10146),
         password_scheme=password_scheme,
         auth_penalty=True,
@@ -191,11 +192,13 @@ def render_system_dovecot_conf(
     sql_conf_path: Path,
     listen: str = "*, ::",
     lmtp_address: str = "127.0.0.1",
+    doveadm_address: str = "127.0.0.1",
 ) -> str:
     """``conf.d/99-pemx.conf``: what a stock Debian Dovecot 2.3 needs on top of its own files.
 
     IMAP/POP3 listen on ``listen``; LMTP (delivery, no authentication) only on
-    ``lmtp_address``, for the local Postfix.
+    ``lmtp_address``, for the local Postfix or the proxies; doveadm's HTTP API only on
+    ``doveadm_address``, for the pemx nodes (its key can delete any file of the host).
     """
     if not cfg.ports.resolved:
         raise ValueError(f"ports must be chosen before rendering: {cfg.ports}")
@@ -269,18 +272,31 @@ service pop3-login {{
     port = {p.pop3}
   }}
 }}
-# Delivery from Postfix (virtual_transport = lmtp:inet:{lmtp_address}:{p.lmtp})
+# Delivery from Postfix (virtual_transport = lmtp:inet:{lmtp_address}:{p.lmtp}) or a proxy
 service lmtp {{
   inet_listener lmtp {{
     address = {lmtp_address}
     port = {p.lmtp}
   }}
 }}
+# pemx's outbox (close sessions, rename folders, delete homes) and mailbox sizes.
+# Reachable by the pemx nodes only: the key allows any doveadm command.
+doveadm_api_key = {cfg.doveadm_api_key}
+service doveadm {{
+  inet_listener http {{
+    address = {doveadm_address}
+    port = {p.doveadm_http}
+  }}
+}}
 """
 
 
 def system_dovecot_files(
-    cfg: DovecotConfig, *, listen: str = "*, ::", lmtp_address: str = "127.0.0.1"
+    cfg: DovecotConfig,
+    *,
+    listen: str = "*, ::",
+    lmtp_address: str = "127.0.0.1",
+    doveadm_address: str = "127.0.0.1",
 ) -> dict[Path, str]:
     """{absolute path under ``cfg.work_dir``: content} of both files for a system Dovecot.
 
@@ -291,7 +307,11 @@ def system_dovecot_files(
     sql_conf_path = cfg.work_dir / SQL_CONF_NAME
     return {
         cfg.work_dir / CONF_D_NAME: render_system_dovecot_conf(
-            cfg, sql_conf_path=sql_conf_path, listen=listen, lmtp_address=lmtp_address
+            cfg,
+            sql_conf_path=sql_conf_path,
+            listen=listen,
+            lmtp_address=lmtp_address,
+            doveadm_address=doveadm_address,
         ),
         sql_conf_path: render_sql_conf(cfg),
     }
