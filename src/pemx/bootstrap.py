@@ -163,14 +163,7 @@ def build_application(settings: Settings, database: Database) -> Application:
 def dovecot_config(settings: Settings) -> DovecotConfig:
     """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail."""
     driver, connect = dovecot_connect(mail_database(settings))
-    ports = MailPorts(
-        imap=settings.imap_port,
-        pop3=settings.pop3_port,
-        lmtp=settings.lmtp_port,
-        imap_owa=settings.imap_owa_port,
-        imap_activesync=settings.imap_activesync_port,
-        doveadm_http=settings.doveadm_port,
-    )
+    ports = mail_ports(settings)
     config = DovecotConfig(
         work_dir=settings.data_dir / "dovecot",
         mail_root=mail_root(settings),
@@ -193,6 +186,18 @@ def mail_database(settings: Settings) -> SqlDatabase:
         settings.database,
         user=settings.mail_db_user or None,
         password=settings.mail_db_password if settings.mail_db_user else None,
+    )
+
+
+def mail_ports(settings: Settings) -> MailPorts:
+    """The mail listeners the settings name (0: a free port, chosen at start)."""
+    return MailPorts(
+        imap=settings.imap_port,
+        pop3=settings.pop3_port,
+        lmtp=settings.lmtp_port,
+        imap_owa=settings.imap_owa_port,
+        imap_activesync=settings.imap_activesync_port,
+        doveadm_http=settings.doveadm_port,
     )
 
 
@@ -272,14 +277,7 @@ def register_local_store(
         host, ports, api_key, root = cfg.host, cfg.ports, cfg.doveadm_api_key, cfg.mail_root
     elif settings.doveadm_api_key:
         host, api_key, root = settings.mail_host, settings.doveadm_api_key, mail_root(settings)
-        ports = MailPorts(
-            imap=settings.imap_port,
-            pop3=settings.pop3_port,
-            lmtp=settings.lmtp_port,
-            imap_owa=settings.imap_owa_port,
-            imap_activesync=settings.imap_activesync_port,
-            doveadm_http=settings.doveadm_port,
-        )
+        ports = mail_ports(settings)
     else:
         return  # stores registered with `pemx stores add` (a cluster layout)
     with database.connect(write=True) as conn:

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -253,10 +254,14 @@ def mail_config(
     trusted_networks: str,
 ) -> None:
     """Write the configs for a system Dovecot (store or proxy) or a Postfix front end."""
+    from pemx import bootstrap
     from pemx.adapters.mail import postfix, system
     from pemx.adapters.mail.dovecot import MailPorts
 
     settings = _settings(obj)
+    # A system Dovecot (store or proxy) listens on the standard ports; the webmail,
+    # ActiveSync and doveadm listeners keep the settings' numbers.
+    system_ports = replace(bootstrap.mail_ports(settings), imap=143, pop3=110, lmtp=24)
     try:
         db = system.database_from_url(
             settings.database,
@@ -279,14 +284,7 @@ def mail_config(
                 root, store_id, reach = Path(store.mail_root), store.id, store.host
             else:
                 api_key = settings.doveadm_api_key or secrets.token_hex(16)
-                ports = MailPorts(
-                    imap=143,
-                    pop3=110,
-                    lmtp=24,
-                    imap_owa=settings.imap_owa_port,
-                    imap_activesync=settings.imap_activesync_port,
-                    doveadm_http=settings.doveadm_port,
-                )
+                ports = system_ports
                 root = mail_root or system.SYSTEM_MAIL_ROOT
                 store_id, reach = LOCAL_STORE_ID, "127.0.0.1"
             cfg = system.system_dovecot_config(
@@ -316,14 +314,7 @@ def mail_config(
             ]
         elif kind == "proxy":
             target = conf_dir or system.SYSTEM_CONF_DIR
-            ports = MailPorts(
-                imap=143,
-                pop3=110,
-                lmtp=24,
-                imap_owa=settings.imap_owa_port,
-                imap_activesync=settings.imap_activesync_port,
-                doveadm_http=settings.doveadm_port,
-            )
+            ports = system_ports
             cfg = system.system_dovecot_config(db, ports=ports, conf_dir=target)
             files = system.system_proxy_files(cfg)
             steps = [
