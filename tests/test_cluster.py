@@ -308,3 +308,18 @@ def test_mail_config_renders_each_store_and_the_proxy(cluster: Cluster) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert refused.returncode == 1 and "no mailbox store named 'nope'" in refused.stderr
+
+
+def test_the_mail_role_reads_the_contract_views_only(cluster: Cluster) -> None:
+    import psycopg
+
+    assert cluster.database.postgres is not None
+    with psycopg.connect(cluster.database.postgres.mail_connect) as conn:
+        for view in ("dovecot_mailboxes", "dovecot_addresses", "dovecot_folder_names",
+                     "mail_domains"):  # fmt: skip
+            conn.execute(f"SELECT count(*) FROM {view}").fetchone()  # type: ignore[arg-type]
+        for table in ("mailboxes", "service_users", "mailbox_stores", "members"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"SELECT count(*) FROM {table}")  # type: ignore[arg-type]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("DELETE FROM dovecot_folder_names")
