@@ -10,6 +10,7 @@ delivery through the proxy reaches the store that holds the mailbox.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import subprocess
@@ -93,7 +94,7 @@ def cluster(postgres_cluster: PostgresCluster) -> Iterator[Cluster]:
                 "--doveadm-port", str(ports.doveadm_http), "--doveadm-api-key", key,
                 "--mail-root", str(mail_root),
             )  # fmt: skip
-            listed = {s["name"]: s for s in _json(_pemx(admin_dir, "stores", "--json"))}
+            listed = {s["name"]: s for s in json.loads(_pemx(admin_dir, "stores", "--json"))}
             store_ids[name] = int(listed[name]["id"])
             config = DovecotConfig(
                 work_dir=base / name / "dovecot",
@@ -139,12 +140,6 @@ def cluster(postgres_cluster: PostgresCluster) -> Iterator[Cluster]:
         for dovecot in started:
             dovecot.stop()
         shutil.rmtree(base, ignore_errors=True)
-
-
-def _json(text: str) -> Any:
-    import json
-
-    return json.loads(text)
 
 
 def store_of(cluster: Cluster, mailbox_id: int) -> str:

@@ -228,8 +228,8 @@ def store_named(database: Database, name: str) -> tuple[MailboxStore, str] | Non
     """A store and its doveadm key, for rendering its Dovecot config."""
     with database.connect(write=False) as conn:
         store = SqlStore(conn)
-        found = [s for s in store.list_stores() if s.name == name]
-        return store.store_access(found[0].id) if found else None
+        store_id = store.store_id_by_name(name)
+        return store.store_access(store_id) if store_id is not None else None
 
 
 def add_store(database: Database, name: str, values: dict[str, Any]) -> int:
@@ -239,7 +239,7 @@ def add_store(database: Database, name: str, values: dict[str, Any]) -> int:
     )
     with database.connect(write=True) as conn:
         store = SqlStore(conn, operation)
-        if any(s.name == name for s in store.list_stores()):
+        if store.store_id_by_name(name) is not None:
             raise PemxError(
                 ErrorCode.OBJECT_EXISTS, f'A mailbox store named "{name}" exists.', {"name": name}
             )
@@ -255,11 +255,11 @@ def change_store(database: Database, name: str, values: dict[str, Any]) -> None:
     )
     with database.connect(write=True) as conn:
         store = SqlStore(conn, operation)
-        found = [s for s in store.list_stores() if s.name == name]
-        if not found:
+        store_id = store.store_id_by_name(name)
+        if store_id is None:
             raise not_found("Mailbox store", name)
-        store.update_store(found[0].id, **values)
-        store.note("store", found[0].id, None)
+        store.update_store(store_id, **values)
+        store.note("store", store_id, None)
         store.write_audit()
 
 

@@ -232,7 +232,7 @@ class Mailbox:
     folder_language: str | None
     status: ObjectStatus
     addresses: tuple[str, ...]
-    store_id: int = 1
+    store_id: int
 
     @property
     def deleting(self) -> bool:

@@ -538,9 +538,11 @@ class SqlStore:
             for r in self.conn.execute(sa.select(mailbox_stores).order_by(mailbox_stores.c.id))
         ]
 
-    def get_store(self, store_id: int) -> MailboxStore | None:
-        row = self._one(sa.select(mailbox_stores).where(mailbox_stores.c.id == store_id))
-        return _store(row) if row else None
+    def store_id_by_name(self, name: str) -> int | None:
+        found = self.conn.scalar(
+            sa.select(mailbox_stores.c.id).where(mailbox_stores.c.name == name)
+        )
+        return int(found) if found is not None else None
 
     def store_access(self, store_id: int) -> tuple[MailboxStore, str] | None:
         """A store and its doveadm API key (never part of the domain object or an API)."""
