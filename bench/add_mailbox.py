@@ -35,6 +35,7 @@ from typing import Any
 import bcrypt
 
 ADMIN, ADMIN_PASSWORD, PASSWORD = "admin", "Bench-Admin-Pass-1", "Bench-User-Pass-1"
+SERVER_PID = 0
 
 
 def start_server(data_dir: Path, rounds: int) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -114,10 +115,15 @@ def run(
 ) -> tuple[float, list[float], list[float]]:
     """(seconds, sorted call latencies, sorted login latencies) of the calls over N clients."""
     shares = [(url, calls[i::clients], imap) for i in range(clients)]
-    started = time.perf_counter()
     with mp.Pool(clients) as pool:
+        pool.map(time.sleep, [0] * clients)  # the client processes are up before the clock
+        server_cpu, idle = cpu_seconds(SERVER_PID), idle_seconds()
+        started = time.perf_counter()
         results = pool.map(client, shares)
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        server_cpu, idle = cpu_seconds(SERVER_PID) - server_cpu, idle_seconds() - idle
+    print(f"  [{len(calls)} calls: server CPU {server_cpu / len(calls) * 1000:.2f} ms/call, "
+          f"machine idle {idle / elapsed / (os.cpu_count() or 1):.0%}]")
     return (
         elapsed,
         sorted(x for r in results for x in r[0]),
@@ -129,11 +135,34 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))] * 1000
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_seconds() -> float:
+    """Idle CPU time of the whole machine so far, summed over cores."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return (int(fields[3]) + int(fields[4])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server (all threads, native frames off) until SIGINT."""
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+         "--format", "raw", "--output", str(output), "--rate", "500", "--gil", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)  # py-spy attaches before the measured calls start
+    return spy
 
 
 def floors(url: str, db_path: Path, rounds: int) -> dict[str, float]:
@@ -164,10 +193,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--calls", type=int, default=400, help="calls per mode")
     parser.add_argument("--bcrypt-rounds", type=int, default=10)
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of mode (a) here")
     options = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="pemx-bench-"))
     base.chmod(0o755)
     process, runtime = start_server(base / "data", options.bcrypt_rounds)
+    global SERVER_PID
+    SERVER_PID = process.pid
     try:
         url = f"http://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{runtime['api']['port']}/RPC2"
         imap = (runtime["imap"]["host"], runtime["imap"]["port"])
@@ -195,7 +227,11 @@ def main() -> None:
                                        "password": PASSWORD}))  # fmt: skip
             existing.append({"user_id": user["user_id"], **mailbox_fields(login)})
         live = max(n // 8, 10)  # the ack-to-live runs: a login right after each ack
+        spy = profiler(process.pid, options.profile) if options.profile else None
         elapsed_a, lat_a, _ = run(url, c, existing[live:])
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         _, _, login_a = run(url, c, existing[:live], imap)
         new_users = [
             {"new_user": {"subscription_id": subscription, "login": f"b{i}@{domain}",

@@ -141,7 +141,8 @@ def build_application(settings: Settings, database: Database) -> Application:
         return (member, account) if member and account else None
 
     def unit_of_work(connection: Connection | None, operation: Operation | None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(database, connection, operation)
+        # api.deps.changed is the worker's wake once mail is attached
+        return SqlUnitOfWork(database, connection, operation, lambda: api.deps.changed())
 
     def audit_failure(operation: Operation, error: PemxError) -> None:
         record_refusal(database, operation, error)

@@ -55,7 +55,7 @@ class ApiDependencies:
     # writes the audit entry of a refused call, in a transaction of its own
     audit_failure: Callable[[Operation, PemxError], None]
     mail: MailBackend | None = None
-    changed: Callable[[], None] = lambda: None  # committed changes may have queued tasks
+    changed: Callable[[], None] = lambda: None  # committed work queued tasks: run them now
     max_body_bytes: int = 1024 * 1024
     allowed_networks: Sequence[Network] = ()
 
@@ -191,10 +191,8 @@ class XmlRpcApp:
         if txn_id is None:
             with self._audited(method, raw, caller, None):
                 _check_permission(method, caller)
-                result = self._run_afresh_on_conflict(method, raw, caller)
-            if method.changes_state:
-                self.deps.changed()
-            return result
+                # (its unit of work wakes the worker if it queued tasks)
+                return self._run_afresh_on_conflict(method, raw, caller)
         if not isinstance(txn_id, str) or not txn_id:
             raise invalid("txn_id", "must be a non-empty string")
         # The failure is audited after the transaction has been rolled back (on SQLite it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,6 +47,85 @@ from pemx.service.ports import Operation
 LIVE_MAILBOX = mailboxes.c.status != int(ObjectStatus.DELETING)
 
 
+# The statements of the hot paths (addMailbox, the reads) are built once, with named
+# parameters: SQLAlchemy then finds their compiled form by identity. Building them on
+# every call was a third of the server's CPU per addMailbox (bench/README.md).
+def _where_equals(table: sa.Table, column: str) -> sa.Select[Any]:
+    return sa.select(table).where(table.c[column] == sa.bindparam("value"))
+
+
+_ACCOUNT = _where_equals(accounts, "id")
+_MEMBER = _where_equals(members, "id")
+_MEMBER_BY_LOGIN = _where_equals(members, "login")
+_TEMPLATE = _where_equals(service_templates, "id")
+_DOMAIN = _where_equals(domains, "id")
+_STORE = _where_equals(mailbox_stores, "id")
+_DOMAIN_BY_NAME = _where_equals(domains, "name")
+_USER = _where_equals(service_users, "id")
+_USER_FOR_UPDATE = _USER.with_for_update()
+_USER_BY_LOGIN = _where_equals(service_users, "login")
+_MAILBOX = _where_equals(mailboxes, "id")
+_MAILBOX_FOR_UPDATE = _MAILBOX.with_for_update()
+_MAILBOX_ADDRESSES = (
+    sa.select(email_addresses.c.address)
+    .where(email_addresses.c.mailbox_id == sa.bindparam("value"))
+    .order_by(email_addresses.c.is_primary.desc(), email_addresses.c.address)
+)
+_MAILBOX_OF_USER = (
+    sa.select(mailboxes.c.id)
+    .where(mailboxes.c.user_id == sa.bindparam("value"))
+    .where(LIVE_MAILBOX)
+)
+_ADDRESS_OWNER = sa.select(email_addresses.c.mailbox_id).where(
+    email_addresses.c.address == sa.bindparam("value")
+)
+_SUBSCRIPTIONS = (
+    sa.select(
+        subscriptions,
+        subscription_resources.c.resource_type_id,
+        subscription_resources.c.resource_limit,
+        subscription_resources.c.usage,
+    )
+    .outerjoin(
+        subscription_resources,
+        subscription_resources.c.subscription_id == subscriptions.c.id,
+    )
+    .order_by(subscriptions.c.id)
+)
+_SUBSCRIPTION = _SUBSCRIPTIONS.where(subscriptions.c.id == sa.bindparam("value"))
+_ACCOUNT_SUBSCRIPTIONS = _SUBSCRIPTIONS.where(subscriptions.c.account_id == sa.bindparam("value"))
+_RELEASE_USAGE = (
+    sa.update(subscription_resources)
+    .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))
+    .where(subscription_resources.c.resource_type_id == sa.bindparam("resource"))
+    .values(usage=subscription_resources.c.usage + sa.bindparam("delta"))
+)
+_TAKE_USAGE = _RELEASE_USAGE.where(
+    sa.or_(
+        subscription_resources.c.resource_limit < 0,
+        subscription_resources.c.usage + sa.bindparam("delta")
+        <= subscription_resources.c.resource_limit,
+    )
+)
+_STORES = sa.select(mailbox_stores).order_by(mailbox_stores.c.id)
+_TAKE_STORE_SLOT = (
+    sa.update(mailbox_stores)
+    .where(mailbox_stores.c.id == sa.bindparam("value"))
+    .where(mailbox_stores.c.accepts_new.is_(True))
+    .where(mailbox_stores.c.status == int(ObjectStatus.READY))
+    .where(
+        sa.or_(
+            mailbox_stores.c.max_mailboxes == 0,
+            mailbox_stores.c.mailbox_count < mailbox_stores.c.max_mailboxes,
+        )
+    )
+    .values(mailbox_count=mailbox_stores.c.mailbox_count + 1)
+)
+_INSERTS = {table.name: sa.insert(table) for table in (accounts, members, service_templates,
+            subscriptions, domains, service_users, mailboxes, email_addresses, mailbox_stores,
+            tasks)}  # fmt: skip
+
+
 class SqlStore:
     def __init__(
         self, conn: Connection, operation: Operation | None = None, *, lock_rows: bool = False
@@ -59,15 +138,13 @@ class SqlStore:
         # serializes all writes anyway (the clause is not rendered there).
         self.lock_rows = lock_rows
         self.noted: dict[tuple[str, int], int | None] = {}
+        self.queued_tasks = False
 
-    def _locked(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.with_for_update() if self.lock_rows else query
-
-    def _one(self, query: sa.Select[Any]) -> Row[Any] | None:
-        return self.conn.execute(query).first()
+    def _one(self, query: sa.Select[Any], value: Any) -> Row[Any] | None:
+        return self.conn.execute(query, {"value": value}).first()
 
     def _insert(self, table: sa.Table, values: dict[str, Any]) -> int:
-        result = self.conn.execute(sa.insert(table).values(**values))
+        result = self.conn.execute(_INSERTS[table.name], values)
         key = result.inserted_primary_key
         assert key is not None
         if "id" in values and self.conn.dialect.name == "postgresql":
@@ -83,7 +160,7 @@ class SqlStore:
 
     # accounts and staff -------------------------------------------------------------
     def get_account(self, account_id: int) -> Account | None:
-        row = self._one(sa.select(accounts).where(accounts.c.id == account_id))
+        row = self._one(_ACCOUNT, account_id)
         if row is None:
             return None
         return Account(
@@ -133,11 +210,11 @@ class SqlStore:
         return dict(value or {})
 
     def get_member(self, member_id: int) -> Member | None:
-        row = self._one(sa.select(members).where(members.c.id == member_id))
+        row = self._one(_MEMBER, member_id)
         return _member(row) if row else None
 
     def get_member_by_login(self, login: str) -> Member | None:
-        row = self._one(sa.select(members).where(members.c.login == login))
+        row = self._one(_MEMBER_BY_LOGIN, login)
         return _member(row) if row else None
 
     def insert_member(
@@ -197,7 +274,7 @@ class SqlStore:
         return new_id
 
     def get_template(self, template_id: int) -> ServiceTemplate | None:
-        row = self._one(sa.select(service_templates).where(service_templates.c.id == template_id))
+        row = self._one(_TEMPLATE, template_id)
         if row is None:
             return None
         limits = {
@@ -254,29 +331,15 @@ class SqlStore:
         return new_id
 
     def get_subscription(self, subscription_id: int) -> Subscription | None:
-        rows = self._subscriptions(subscriptions.c.id == subscription_id)
+        rows = self._subscriptions(_SUBSCRIPTION, subscription_id)
         return rows[0] if rows else None
 
     def account_subscriptions(self, account_id: int) -> list[Subscription]:
-        return self._subscriptions(subscriptions.c.account_id == account_id)
+        return self._subscriptions(_ACCOUNT_SUBSCRIPTIONS, account_id)
 
-    def _subscriptions(self, condition: sa.ColumnElement[bool]) -> list[Subscription]:
-        query = (
-            sa.select(
-                subscriptions,
-                subscription_resources.c.resource_type_id,
-                subscription_resources.c.resource_limit,
-                subscription_resources.c.usage,
-            )
-            .outerjoin(
-                subscription_resources,
-                subscription_resources.c.subscription_id == subscriptions.c.id,
-            )
-            .where(condition)
-            .order_by(subscriptions.c.id)
-        )
+    def _subscriptions(self, query: sa.Select[Any], value: int) -> list[Subscription]:
         found: dict[int, Subscription] = {}
-        for row in self.conn.execute(query):
+        for row in self.conn.execute(query, {"value": value}):
             subscription = found.get(row.id)
             if subscription is None:
                 subscription = found[row.id] = Subscription(
@@ -304,26 +367,17 @@ class SqlStore:
         )
 
     def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
-        table = subscription_resources
-        query = (
-            sa.update(table)
-            .where(table.c.subscription_id == subscription_id)
-            .where(table.c.resource_type_id == int(resource))
-            .values(usage=table.c.usage + delta)
-        )
-        if delta > 0:
-            query = query.where(
-                sa.or_(table.c.resource_limit < 0, table.c.usage + delta <= table.c.resource_limit)
-            )
-        return self.conn.execute(query).rowcount == 1
+        query = _TAKE_USAGE if delta > 0 else _RELEASE_USAGE
+        params = {"subscription": subscription_id, "resource": int(resource), "delta": delta}
+        return self.conn.execute(query, params).rowcount == 1
 
     # domains ------------------------------------------------------------------------
     def get_domain(self, domain_id: int) -> Domain | None:
-        row = self._one(sa.select(domains).where(domains.c.id == domain_id))
+        row = self._one(_DOMAIN, domain_id)
         return _domain(row) if row else None
 
     def get_domain_by_name(self, name: str) -> Domain | None:
-        row = self._one(sa.select(domains).where(domains.c.name == name))
+        row = self._one(_DOMAIN_BY_NAME, name)
         return _domain(row) if row else None
 
     def insert_domain(
@@ -346,11 +400,11 @@ class SqlStore:
 
     # service users ------------------------------------------------------------------
     def get_user(self, user_id: int) -> ServiceUser | None:
-        row = self._one(self._locked(sa.select(service_users).where(service_users.c.id == user_id)))
+        row = self._one(_USER_FOR_UPDATE if self.lock_rows else _USER, user_id)
         return _user(row) if row else None
 
     def get_user_by_login(self, login: str) -> ServiceUser | None:
-        row = self._one(sa.select(service_users).where(service_users.c.login == login))
+        row = self._one(_USER_BY_LOGIN, login)
         return _user(row) if row else None
 
     def insert_user(
@@ -410,14 +464,10 @@ class SqlStore:
 
     # mailboxes and addresses --------------------------------------------------------
     def get_mailbox(self, mailbox_id: int) -> Mailbox | None:
-        row = self._one(self._locked(sa.select(mailboxes).where(mailboxes.c.id == mailbox_id)))
+        row = self._one(_MAILBOX_FOR_UPDATE if self.lock_rows else _MAILBOX, mailbox_id)
         if row is None:
             return None
-        addresses = self.conn.scalars(
-            sa.select(email_addresses.c.address)
-            .where(email_addresses.c.mailbox_id == mailbox_id)
-            .order_by(email_addresses.c.is_primary.desc(), email_addresses.c.address)
-        ).all()
+        addresses = self.conn.scalars(_MAILBOX_ADDRESSES, {"value": mailbox_id}).all()
         return Mailbox(
             id=row.id,
             user_id=row.user_id,
@@ -449,14 +499,10 @@ class SqlStore:
         )
 
     def mailbox_of_user(self, user_id: int) -> int | None:
-        return self.conn.scalar(
-            sa.select(mailboxes.c.id).where(mailboxes.c.user_id == user_id).where(LIVE_MAILBOX)
-        )
+        return self.conn.scalar(_MAILBOX_OF_USER, {"value": user_id})
 
     def address_owner(self, address: str) -> int | None:
-        return self.conn.scalar(
-            sa.select(email_addresses.c.mailbox_id).where(email_addresses.c.address == address)
-        )
+        return self.conn.scalar(_ADDRESS_OWNER, {"value": address})
 
     def insert_mailbox(
         self,
@@ -489,9 +535,13 @@ class SqlStore:
         self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
     ) -> None:
         self.conn.execute(
-            sa.insert(email_addresses).values(
-                address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=is_primary
-            )
+            _INSERTS[email_addresses.name],
+            {
+                "address": address,
+                "mailbox_id": mailbox_id,
+                "domain_id": domain_id,
+                "is_primary": is_primary,
+            },
         )
 
     def delete_address(self, address: str) -> None:
@@ -533,10 +583,7 @@ class SqlStore:
 
     # mailbox stores -------------------------------------------------------------------
     def list_stores(self) -> list[MailboxStore]:
-        return [
-            _store(r)
-            for r in self.conn.execute(sa.select(mailbox_stores).order_by(mailbox_stores.c.id))
-        ]
+        return [_store(r) for r in self.conn.execute(_STORES)]
 
     def store_id_by_name(self, name: str) -> int | None:
         found = self.conn.scalar(
@@ -546,7 +593,7 @@ class SqlStore:
 
     def store_access(self, store_id: int) -> tuple[MailboxStore, str] | None:
         """A store and its doveadm API key (never part of the domain object or an API)."""
-        row = self._one(sa.select(mailbox_stores).where(mailbox_stores.c.id == store_id))
+        row = self._one(_STORE, store_id)
         return (_store(row), row.doveadm_api_key) if row else None
 
     def insert_store(self, **values: Any) -> int:
@@ -560,18 +607,7 @@ class SqlStore:
     def take_store_slot(self, store_id: int) -> bool:
         """Count one more mailbox on the store if it still takes one (one conditional
         UPDATE: concurrent placements never pass max_mailboxes)."""
-        table = mailbox_stores
-        result = self.conn.execute(
-            sa.update(table)
-            .where(table.c.id == store_id)
-            .where(table.c.accepts_new.is_(True))
-            .where(table.c.status == int(ObjectStatus.READY))
-            .where(
-                sa.or_(table.c.max_mailboxes == 0, table.c.mailbox_count < table.c.max_mailboxes)
-            )
-            .values(mailbox_count=table.c.mailbox_count + 1)
-        )
-        return result.rowcount == 1
+        return self.conn.execute(_TAKE_STORE_SLOT, {"value": store_id}).rowcount == 1
 
     def _update_mailbox(self, mailbox_id: int, **values: Any) -> None:
         self.conn.execute(sa.update(mailboxes).where(mailboxes.c.id == mailbox_id).values(values))
@@ -639,6 +675,7 @@ class SqlStore:
     # outbox and audit ---------------------------------------------------------------
     def enqueue_task(self, kind: str, mailbox_id: int | None, payload: Mapping[str, Any]) -> int:
         now = utcnow()
+        self.queued_tasks = True
         return self._insert(
             tasks,
             {
@@ -681,10 +718,14 @@ class SqlUnitOfWork:
         database: Database,
         open_connection: Connection | None = None,
         operation: Operation | None = None,
+        tasks_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.database = database
         self.open_connection = open_connection
         self.operation = operation
+        # Called after a commit that queued tasks (the worker looks at once); a call that
+        # queued none wakes nobody.
+        self.tasks_queued = tasks_queued
 
     @contextmanager
     def read(self) -> Iterator[SqlStore]:
@@ -707,6 +748,8 @@ class SqlUnitOfWork:
             store = SqlStore(conn, self.operation, lock_rows=True)
             yield store
             store.write_audit()
+        if store.queued_tasks:
+            self.tasks_queued()
 
 
 def _settings_values(settings: MailboxSettings) -> dict[str, Any]:
