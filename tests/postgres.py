@@ -77,7 +77,7 @@ class PostgresDatabase:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    def __init__(self, options: tuple[str, ...] = POSTGRES_OPTS) -> None:
         bindir = pg_bindir()
         if bindir is None:
             raise PostgresMissing("PostgreSQL server binaries (initdb, postgres) not found")
@@ -90,6 +90,7 @@ class PostgresCluster:
         self.data = self.base / "data"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.options = options
 
     def start(self) -> None:
         import psycopg
@@ -110,7 +111,7 @@ class PostgresCluster:
         log = open(self.base / "server.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [self.bindir / "postgres", "-D", self.data, "-p", str(self.port), "-k", self.data,
-             *POSTGRES_OPTS],
+             *self.options],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.base, start_new_session=True,
             **run_as,
         )  # fmt: skip

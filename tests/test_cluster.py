@@ -185,9 +185,11 @@ def test_mailboxes_are_spread_over_the_stores_and_reached_through_the_proxy(
         # The files are on the mailbox's store, and only there.
         assert (cluster.home(store, mailbox_id) / "Maildir").is_dir()
         assert not cluster.home(other, mailbox_id).exists()
-        # Sizes come from the right store, whichever node answers.
+        # Each store's Dovecot wrote the usage to PostgreSQL (as the mail role) before
+        # the 250; every node reads it from there.
         info = ok(apis[2].pem.exchange.getMailboxInfo({"mailbox_id": mailbox_id}))
         assert info["size"] > 0, info
+        assert used_bytes(cluster, address) > 0
 
     # A store's Dovecot serves its own mailboxes only, even when reached directly.
     mailbox_id, login, _, _ = created[0]
@@ -305,7 +307,19 @@ def test_mail_config_renders_each_store_and_the_proxy(cluster: Cluster) -> None:
     assert refused.returncode == 1 and "no mailbox store named 'nope'" in refused.stderr
 
 
-def test_the_mail_role_reads_the_contract_views_only(cluster: Cluster) -> None:
+def used_bytes(cluster: Cluster, username: str) -> int:
+    import psycopg
+
+    assert cluster.database.postgres is not None
+    with psycopg.connect(cluster.database.postgres.mail_connect) as conn:
+        row = conn.execute(
+            "SELECT storage_bytes FROM mailbox_usage WHERE username = %s", (username,)
+        ).fetchone()
+    assert row is not None, username
+    return int(row[0])
+
+
+def test_the_mail_role_reads_the_contract_views_and_writes_only_the_usage(cluster: Cluster) -> None:
     import psycopg
 
     assert cluster.database.postgres is not None
@@ -318,3 +332,8 @@ def test_the_mail_role_reads_the_contract_views_only(cluster: Cluster) -> None:
                 conn.execute(f"SELECT count(*) FROM {table}")  # type: ignore[arg-type]
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
             conn.execute("DELETE FROM dovecot_folder_names")
+        # ... and writes one table: the usage (quota_clone), which it cannot delete from
+        with conn.transaction():
+            conn.execute("UPDATE mailbox_usage SET messages = messages WHERE false")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("DELETE FROM mailbox_usage")

@@ -374,12 +374,19 @@ def test_system_files_for_stores_and_proxy(tmp_path: Path) -> None:
     assert f"login_trusted_networks = {TRUSTED}\n" in conf
     assert "only the mailboxes with store_id = 3" in conf
     assert "AND store_id = 3) AS m" in sql and "'%{real_lport}'" in sql
+    # quota_clone: the store's dict process writes the usage to pemx's database
+    usage = files[tmp_path / "dovecot-dict-usage.conf.ext"]
+    assert f"pemxusage = sqlite:{tmp_path}/dovecot-dict-usage.conf.ext\n" in conf
+    assert "quota_clone_dict = proxy::pemxusage" in conf
+    assert "quota listescape quota_clone\n" in conf and "  user = root\n" in conf
+    assert f"connect = {tmp_path / 'pemx.db'}\n" in usage
+    assert "pattern = priv/quota/storage\n  table = mailbox_usage\n" in usage
     plain = system_dovecot_files(system_dovecot_config(db, conf_dir=tmp_path))
     assert "store_id" not in "".join(plain.values())
     assert "login_trusted_networks =" not in "".join(plain.values())
 
     proxy = system_proxy_files(cfg)
-    assert set(proxy) == set(files)
+    assert set(proxy) == set(files) - {tmp_path / "dovecot-dict-usage.conf.ext"}
     conf = proxy[tmp_path / "conf.d/99-pemx.conf"]
     sql = proxy[tmp_path / "dovecot-pemx-sql.conf.ext"]
     assert "lmtp_proxy = yes\n" in conf and "mail_location" not in conf

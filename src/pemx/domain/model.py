@@ -287,6 +287,7 @@ class MailboxSummary:
     alias: str
     primary_email_address: str
     store_id: int
+    used_bytes: int | None = None  # as Dovecot last reported it; None: not known here
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ from pemx.adapters.db.tables import audit_log, audit_objects
 from pemx.domain.errors import PemxError
 from pemx.service.ports import Operation
 
+# Built once: every state-changing call writes an entry (see store.py on why).
+_INSERT_ENTRY = sa.insert(audit_log)
+_INSERT_OBJECTS = sa.insert(audit_objects)
+
 
 def utcnow() -> datetime:
     """Naive UTC, as every DateTime column of pemx stores it."""
@@ -33,21 +37,22 @@ def write_audit(
     objects: Mapping[tuple[str, int], int | None],
 ) -> None:
     key = conn.execute(
-        sa.insert(audit_log).values(
-            at=utcnow(),
-            actor=operation.actor,
-            member_id=operation.member_id,
-            method=operation.method,
-            request_id=operation.request_id,
-            outcome=outcome,
-            message=message,
-            params=dict(operation.params),
-        )
+        _INSERT_ENTRY,
+        {
+            "at": utcnow(),
+            "actor": operation.actor,
+            "member_id": operation.member_id,
+            "method": operation.method,
+            "request_id": operation.request_id,
+            "outcome": outcome,
+            "message": message,
+            "params": dict(operation.params),
+        },
     ).inserted_primary_key
     assert key is not None
     if objects:
         conn.execute(
-            sa.insert(audit_objects),
+            _INSERT_OBJECTS,
             [
                 {"audit_id": key[0], "kind": kind, "object_id": oid, "account_id": account}
                 for (kind, oid), account in objects.items()

@@ -67,7 +67,8 @@ class Database:
             _sync_folder_names(conn)
 
     def grant_contract(self, role: str) -> None:
-        """PostgreSQL: let ``role`` (the mail servers' login) read the contract views only."""
+        """PostgreSQL: let ``role`` (the mail servers' login) read the contract views and
+        write the usage table, nothing else."""
         if self.is_sqlite:
             return
         quoted = self.engine.dialect.identifier_preparer.quote(role)
@@ -79,6 +80,9 @@ class Database:
                 raise RuntimeError(f"PostgreSQL role {role!r} does not exist (mail_db_user)")
             conn.exec_driver_sql(
                 f"GRANT SELECT ON {', '.join(tables.CONTRACT_OBJECTS)} TO {quoted}"
+            )
+            conn.exec_driver_sql(
+                f"GRANT SELECT, INSERT, UPDATE ON {tables.USAGE_TABLE} TO {quoted}"
             )
 
     @contextmanager

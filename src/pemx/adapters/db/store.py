@@ -16,6 +16,7 @@ from pemx.adapters.db.tables import (
     domains,
     email_addresses,
     mailbox_stores,
+    mailbox_usage,
     mailboxes,
     members,
     service_templates,
@@ -107,6 +108,15 @@ _TAKE_USAGE = _RELEASE_USAGE.where(
         <= subscription_resources.c.resource_limit,
     )
 )
+_PRIMARY_ADDRESS = (
+    sa.select(mailboxes.c.primary_address)
+    .where(mailboxes.c.id == sa.bindparam("mailbox_id"))
+    .scalar_subquery()
+)
+_FORGET_USAGE = sa.delete(mailbox_usage).where(mailbox_usage.c.username == sa.bindparam("value"))
+_USAGE = sa.select(mailbox_usage.c.username, mailbox_usage.c.storage_bytes).where(
+    mailbox_usage.c.username.in_(sa.bindparam("value", expanding=True))
+)
 _STORES = sa.select(mailbox_stores).order_by(mailbox_stores.c.id)
 _TAKE_STORE_SLOT = (
     sa.update(mailbox_stores)
@@ -123,7 +133,7 @@ _TAKE_STORE_SLOT = (
 )
 _INSERTS = {table.name: sa.insert(table) for table in (accounts, members, service_templates,
             subscriptions, domains, service_users, mailboxes, email_addresses, mailbox_stores,
-            tasks)}  # fmt: skip
+            mailbox_usage, tasks)}  # fmt: skip
 
 
 class SqlStore:
@@ -516,6 +526,10 @@ class SqlStore:
         folder_language: str | None,
         store_id: int,
     ) -> int:
+        # A new mailbox holds nothing yet; a row left by an earlier owner of the
+        # address must not speak for it.
+        self.conn.execute(_FORGET_USAGE, {"value": primary_address})
+        self.conn.execute(_INSERTS[mailbox_usage.name], {"username": primary_address})
         return self._insert(
             mailboxes,
             {
@@ -548,6 +562,14 @@ class SqlStore:
         self.conn.execute(sa.delete(email_addresses).where(email_addresses.c.address == address))
 
     def set_primary_address(self, mailbox_id: int, address: str) -> None:
+        # Dovecot keys the usage by username: it follows the mailbox to its new name.
+        self.conn.execute(_FORGET_USAGE, {"value": address})
+        self.conn.execute(
+            sa.update(mailbox_usage)
+            .where(mailbox_usage.c.username == _PRIMARY_ADDRESS)
+            .values(username=address),
+            {"mailbox_id": mailbox_id},
+        )
         self.conn.execute(
             sa.update(email_addresses)
             .where(email_addresses.c.mailbox_id == mailbox_id)
@@ -565,6 +587,10 @@ class SqlStore:
         self._update_mailbox(mailbox_id, folder_language=language)
 
     def remove_mailbox(self, mailbox_id: int) -> None:
+        self.conn.execute(
+            sa.delete(mailbox_usage).where(mailbox_usage.c.username == _PRIMARY_ADDRESS),
+            {"mailbox_id": mailbox_id},
+        )
         self.conn.execute(
             sa.delete(email_addresses).where(email_addresses.c.mailbox_id == mailbox_id)
         )
@@ -622,8 +648,10 @@ class SqlStore:
                 mailboxes.c.store_id,
                 service_users.c.login,
                 service_users.c.display_name,
+                mailbox_usage.c.storage_bytes,
             )
             .join(service_users, service_users.c.id == mailboxes.c.user_id)
+            .outerjoin(mailbox_usage, mailbox_usage.c.username == mailboxes.c.primary_address)
             .where(mailboxes.c.subscription_id == subscription_id)
             .where(LIVE_MAILBOX)
             .order_by(mailboxes.c.id)
@@ -637,9 +665,15 @@ class SqlStore:
                 alias=row.alias,
                 primary_email_address=row.primary_address,
                 store_id=row.store_id,
+                used_bytes=row.storage_bytes,
             )
             for row in self.conn.execute(query)
         ]
+
+    def used_bytes(self, usernames: list[str]) -> dict[str, int]:
+        """Bytes held, as Dovecot last wrote them, of the mailboxes that have a row."""
+        rows = self.conn.execute(_USAGE, {"value": usernames})
+        return {row.username: row.storage_bytes for row in rows}
 
     def account_domains(self, account_id: int) -> list[Domain]:
         query = sa.select(domains).where(domains.c.account_id == account_id)

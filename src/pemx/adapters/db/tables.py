@@ -26,6 +26,8 @@ CONTRACT_OBJECTS = (
     "dovecot_folder_names",
     "mail_domains",
 )
+# ... and the one table they write (the mail servers' role may SELECT, INSERT, UPDATE it)
+USAGE_TABLE = "mailbox_usage"
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 
 accounts = sa.Table(
@@ -272,6 +274,19 @@ requests = sa.Table(
     sa.Column("messages", sa.JSON, nullable=False, default=list),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     sa.Column("finished_at", sa.DateTime),
+)
+
+mailbox_usage = sa.Table(
+    "mailbox_usage",
+    metadata,
+    # What each mailbox holds, written by Dovecot itself (quota_clone through its dict
+    # process) before it acknowledges a delivery, and after IMAP/POP3 changes. Keyed by
+    # the Dovecot username (the primary address). pemx writes a zero row for a new
+    # mailbox, moves it with a changed primary address and deletes it with the mailbox,
+    # so a row never speaks for another mailbox that had the address before.
+    sa.Column("username", sa.String(320), primary_key=True),
+    sa.Column("storage_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 tasks = sa.Table(

@@ -278,6 +278,10 @@ class DovecotConfig:
         return self.work_dir / "dovecot-sql.conf.ext"
 
     @property
+    def usage_conf_path(self) -> Path:
+        return self.work_dir / USAGE_CONF_NAME
+
+    @property
     def base_dir(self) -> Path:
         return self.work_dir / "run"
 
@@ -326,6 +330,60 @@ protocol imap {
 """
 
 
+USAGE_CONF_NAME = "dovecot-dict-usage.conf.ext"
+
+
+def usage_settings(cfg: DovecotConfig, usage_conf_path: Path, *, dict_as_root: bool) -> str:
+    """A store's quota_clone: Dovecot writes each mailbox's usage to pemx's database.
+
+    Only the dict process has the SQL dict driver, so the mail processes reach it
+    through ``proxy::``. ``dict_as_root``: the dict process runs as root, which can write
+    a root-owned SQLite file and read the map file (it holds the database password).
+    """
+    out = [
+        f"""# Each mailbox's usage (bytes, messages) goes to pemx's table mailbox_usage,
+# written by the dict process before a delivery is acknowledged and after
+# IMAP/POP3 changes: pemx reads the sizes of many mailboxes with one SELECT.
+dict {{
+  pemxusage = {cfg.sql_driver}:{usage_conf_path}
+}}
+plugin {{
+  quota_clone_dict = proxy::pemxusage
+}}
+"""
+    ]
+    if cfg.as_root:
+        owner = "  user = root\n" if dict_as_root else ""
+        out.append(
+            "service dict {\n"
+            f"{owner}"
+            "  # the mail processes, and doveadm run as root (it drops to the mail user)\n"
+            f"  unix_listener dict {{\n    mode = 0600\n    user = {cfg.mail_user}\n  }}\n"
+            "}\n"
+        )
+    return "".join(out)
+
+
+def render_usage_conf(cfg: DovecotConfig) -> str:
+    """The dict map file of quota_clone: the two quota keys into ``mailbox_usage``."""
+    maps = "".join(
+        f"""map {{
+  pattern = priv/quota/{key}
+  table = mailbox_usage
+  username_field = username
+  value_field = {field}
+  value_type = uint
+}}
+"""
+        for key, field in (("storage", "storage_bytes"), ("messages", "messages"))
+    )
+    return (
+        "# The quota_clone dict of a pemx mailbox store (generated). Dovecot upserts\n"
+        "# one row per username (ON CONFLICT (username) DO UPDATE).\n"
+        f"connect = {cfg.sql_connect}\n{maps}"
+    )
+
+
 def _require_resolved(cfg: DovecotConfig) -> None:
     if not cfg.ports.resolved:
         raise ValueError(f"ports must be chosen before rendering (with_free_ports): {cfg.ports}")
@@ -355,7 +413,8 @@ mail_gid = {cfg.mail_group}
 # Maildir++ with listescape (folder names may contain "."): LAYOUT=fs, sdbox and
 # mdbox failed under concurrent first deliveries in 2.3.19.
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins quota listescape
+# quota_clone here, not later: protocol imap's mail_plugins expands this line
+mail_plugins = $mail_plugins quota listescape quota_clone
 recipient_delimiter = +
 lmtp_rcpt_check_quota = yes
 doveadm_api_key = {cfg.doveadm_api_key}
@@ -384,6 +443,7 @@ userdb {{
 {SHARED_MAIL_SETTINGS}
 """
     )
+    out.append(usage_settings(cfg, cfg.usage_conf_path, dict_as_root=True))
     out.append(_service_settings(cfg, chroot))
     return "".join(out)
 
@@ -870,6 +930,8 @@ class PrivateDovecot:
         # reads them as root (or as the invoking user): 0600 is enough (tested).
         _write_private(cfg.conf_path, render_dovecot_conf(cfg), 0o600)
         _write_private(cfg.sql_conf_path, render_sql_conf(cfg), 0o600)
+        if cfg.role == "store":
+            _write_private(cfg.usage_conf_path, render_usage_conf(cfg), 0o600)
 
     def _prepare_root_permissions(self) -> None:
         cfg = self.config
