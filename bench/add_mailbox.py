@@ -90,9 +90,10 @@ def main() -> None:
     base.chmod(0o755)
     n, c = options.calls, options.clients
     live = max(n // 8, 10)  # the ack-to-live runs: a login right after each ack
-    with database(options.database) as db_env, server(
-        base / "data", db_env, options.bcrypt_rounds
-    ) as srv:
+    with (
+        database(options.database) as db_env,
+        server(base / "data", db_env, options.bcrypt_rounds) as srv,
+    ):
         api = srv.api()
         domain = f"bench{uuid.uuid4().hex[:6]}.example"
         _, subscription = customer_subscription(api, domain)
@@ -131,8 +132,10 @@ def main() -> None:
         print(f"{name}: {run.summary()}; mean {mean * 1000:.1f} ms = "
               f"{mean / floor['rpc']:.0f}x the no-op round trip, "
               f"{mean / floor['txn']:.0f}x the empty write txn")  # fmt: skip
-    print(f"(b) vs hashing ceiling: {run_b.rate / hash_ceiling:.0%}; "
-          f"(b) mean vs one hash: {statistics.mean(run_b.latencies) / floor['hash']:.1f}x")
+    print(
+        f"(b) vs hashing ceiling: {run_b.rate / hash_ceiling:.0%}; "
+        f"(b) mean vs one hash: {statistics.mean(run_b.latencies) / floor['hash']:.1f}x"
+    )
     logins = sorted(live_a.logins + live_b.logins)
     refused = live_a.logins_refused + live_b.logins_refused
     print(f"live at the ack: {len(logins)}/{len(logins) + refused} IMAP logins right after "

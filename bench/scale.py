@@ -229,14 +229,18 @@ def main() -> None:
             steps.append(measure(srv, loader, size, load_s, options))
             print(f"... {size:,} mailboxes loaded in {load_s:.1f} s", flush=True)
     first = steps[0]
-    print(f"pemx scale bench: {options.database}, {options.clients} client processes, "
-          f"{options.calls} addMailbox calls and {options.logins} IMAP logins per size")
-    print("| mailboxes | load | addMailbox calls/s | p50 | p99 | p50 vs first | "
-          "IMAP login p50 | p95 | vs first | getMailboxes |")
+    print(
+        f"pemx scale bench: {options.database}, {options.clients} client processes, "
+        f"{options.calls} addMailbox calls and {options.logins} IMAP logins per size"
+    )
+    print(
+        "| mailboxes | load | addMailbox calls/s | p50 | p99 | p50 vs first | "
+        "IMAP login p50 | p95 | vs first | getMailboxes |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for step in steps:
         lat, login = step.add.latencies, step.logins
-        rows_s = (step.size - (steps[steps.index(step) - 1].size if step is not first else 0))
+        rows_s = step.size - (steps[steps.index(step) - 1].size if step is not first else 0)
         print(
             f"| {step.size:,} | {rows_s / step.load_s:,.0f} mailboxes/s | "
             f"{step.add.rate:.0f} | {pct(lat, 0.5):.1f} ms | {pct(lat, 0.99):.1f} ms | "
