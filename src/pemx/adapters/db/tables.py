@@ -233,6 +233,10 @@ mailboxes = sa.Table(
         sqlite_where=sa.text(f"status <> {DELETING}"),
         postgresql_where=sa.text(f"status <> {DELETING}"),
     ),
+    # Dovecot's lookups (the views do not say status <> 2, so the live-only indexes above
+    # cannot serve them).
+    sa.Index("ix_mailboxes_primary_address", "primary_address"),
+    sa.Index("ix_mailboxes_user_id", "user_id"),
     # The home directory is keyed on the id: a reused id could meet an old one's files.
     sqlite_autoincrement=True,
 )

@@ -649,7 +649,8 @@ driver = {cfg.sql_driver}
 connect = {cfg.sql_connect}
 default_pass_scheme = {cfg.password_scheme}
 {store_note}
-# passdb: login by the primary address or by the login name, any letter case.
+# passdb: login by the primary address or by the login name, any letter case
+# (a union, not an OR across two tables, so that both lookups use an index).
 # The protocol switch is chosen by service (%Ls) and, for IMAP, by the listener
 # port: {p.imap_owa} = webmail (OWA) gateway, {p.imap_activesync} = ActiveSync gateway.
 # %{{real_lport}}, not %{{lport}}: a trusted proxy (login_trusted_networks) forwards
@@ -668,7 +669,9 @@ password_query = SELECT username AS user, password, \\
         ELSE 0 END AS allowed, \\
       CASE username WHEN '%Lu' THEN 0 ELSE 1 END AS by_login \\
     FROM dovecot_mailboxes \\
-    WHERE (username = '%Lu' OR login = '%Lu') AND active = 1{only}) AS m \\
+    WHERE username IN (SELECT '%Lu' \\
+                       UNION ALL SELECT username FROM dovecot_mailboxes WHERE login = '%Lu') \\
+      AND active = 1{only}) AS m \\
   ORDER BY by_login LIMIT 1
 
 # userdb (after login, LMTP, doveadm): any address of a mailbox resolves to its
@@ -742,10 +745,11 @@ password_query = SELECT username AS user, password, \\
         END AS port, \\
       CASE username WHEN '%Lu' THEN 0 ELSE 1 END AS by_login \\
     FROM dovecot_mailboxes \\
-    WHERE active = 1 AND ( \\
-      ('%Ls' <> 'lmtp' AND (username = '%Lu' OR login = '%Lu')) \\
-      OR ('%Ls' = 'lmtp' AND username IN \\
-          (SELECT username FROM dovecot_addresses WHERE address = '%Lu')))) AS m \\
+    WHERE active = 1 AND username IN ( \\
+      SELECT '%Lu' WHERE '%Ls' <> 'lmtp' \\
+      UNION ALL SELECT username FROM dovecot_mailboxes WHERE '%Ls' <> 'lmtp' AND login = '%Lu' \\
+      UNION ALL SELECT username FROM dovecot_addresses \\
+                WHERE '%Ls' = 'lmtp' AND address = '%Lu')) AS m \\
   ORDER BY by_login LIMIT 1
 
 # userdb: the proxy has no local users. Reached only for an LMTP recipient the
