@@ -291,7 +291,7 @@ def test_mail_config_renders_each_store_and_the_proxy(cluster: Cluster) -> None:
     assert f"doveadm_api_key = {store.doveadm_api_key}" in conf
     assert f"port = {store.ports.imap}" in conf and f"port = {store.ports.doveadm_http}" in conf
     assert "login_trusted_networks = 10.0.0.5/32" in conf
-    assert f"AND store_id = {cluster.store_ids['store-a']}" in sql
+    assert f"AND +store_id = {cluster.store_ids['store-a']}" in sql
     assert f"'{store.mail_root}/'" in sql
     assert "user=pemx_mail" in sql  # the read-only role
     _pemx(Path(data_dir), "mail-config", "--kind", "proxy", "--output", str(out / "p"))

@@ -158,9 +158,9 @@ def test_rendered_configs(cluster: Cluster) -> None:
         assert text == render_sql_conf(cfg)
         assert f"WHEN '{cfg.ports.imap_owa}' THEN enable_owa" in text
         assert "'%{real_lport}'" in text and "'%{lport}'" not in text
-        assert f"AND active = 1 AND store_id = {store_id}) AS m" in text
-        assert f"WHERE a.address = '%Lu' AND m.active = 1 AND m.store_id = {store_id}\n" in text
-        assert f"WHERE active = 1 AND store_id = {store_id}\n" in text
+        assert f"AND active = 1 AND +store_id = {store_id}) AS m" in text
+        assert f"WHERE a.address = '%Lu' AND m.active = 1 AND +m.store_id = {store_id}\n" in text
+        assert f"WHERE active = 1 AND +store_id = {store_id}\n" in text
         assert f"login_trusted_networks = {TRUSTED}\n" in cfg.conf_path.read_text()
     # without a store_id: every mailbox, as before stores existed
     single = replace(cluster.stores[1].cfg, store_id=None, login_trusted_networks="")
@@ -373,7 +373,7 @@ def test_system_files_for_stores_and_proxy(tmp_path: Path) -> None:
     sql = files[tmp_path / "dovecot-pemx-sql.conf.ext"]
     assert f"login_trusted_networks = {TRUSTED}\n" in conf
     assert "only the mailboxes with store_id = 3" in conf
-    assert "AND store_id = 3) AS m" in sql and "'%{real_lport}'" in sql
+    assert "AND +store_id = 3) AS m" in sql and "'%{real_lport}'" in sql
     # quota_clone: the store's dict process writes the usage to pemx's database
     usage = files[tmp_path / "dovecot-dict-usage.conf.ext"]
     assert f"pemxusage = sqlite:{tmp_path}/dovecot-dict-usage.conf.ext\n" in conf

@@ -626,7 +626,11 @@ def render_sql_conf(cfg: DovecotConfig) -> str:
     if cfg.store_id is None:
         only, only_m, store_note = "", "", ""
     else:
-        only, only_m = f" AND store_id = {cfg.store_id}", f" AND m.store_id = {cfg.store_id}"
+        # Unary +: the store is a filter, never the index to search by (without table
+        # statistics, SQLite took store_id's index and read all of a store's mailboxes
+        # at every login: 105 ms at 1,000,000 mailboxes instead of 0.4 ms).
+        only = f" AND +store_id = {cfg.store_id}"
+        only_m = f" AND +m.store_id = {cfg.store_id}"
         store_note = (
             f"\n# Mailbox store {cfg.store_id}: every query reads only the mailboxes with"
             f" store_id = {cfg.store_id};\n# the others are unknown here (a proxy sends"
