@@ -82,7 +82,7 @@ class Database:
                 f"GRANT SELECT ON {', '.join(tables.CONTRACT_OBJECTS)} TO {quoted}"
             )
             conn.exec_driver_sql(
-                f"GRANT SELECT, INSERT, UPDATE ON {tables.USAGE_TABLE} TO {quoted}"
+                f"GRANT SELECT, INSERT, UPDATE ON {tables.mailbox_usage.name} TO {quoted}"
             )
 
     @contextmanager

@@ -26,8 +26,6 @@ CONTRACT_OBJECTS = (
     "dovecot_folder_names",
     "mail_domains",
 )
-# ... and the one table they write (the mail servers' role may SELECT, INSERT, UPDATE it)
-USAGE_TABLE = "mailbox_usage"
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 
 accounts = sa.Table(

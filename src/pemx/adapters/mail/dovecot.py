@@ -279,7 +279,7 @@ class DovecotConfig:
 
     @property
     def usage_conf_path(self) -> Path:
-        return self.work_dir / USAGE_CONF_NAME
+        return self.work_dir / "dovecot-dict-usage.conf.ext"
 
     @property
     def base_dir(self) -> Path:
@@ -330,10 +330,7 @@ protocol imap {
 """
 
 
-USAGE_CONF_NAME = "dovecot-dict-usage.conf.ext"
-
-
-def usage_settings(cfg: DovecotConfig, usage_conf_path: Path, *, dict_as_root: bool) -> str:
+def usage_settings(cfg: DovecotConfig, *, dict_as_root: bool) -> str:
     """A store's quota_clone: Dovecot writes each mailbox's usage to pemx's database.
 
     Only the dict process has the SQL dict driver, so the mail processes reach it
@@ -345,7 +342,7 @@ def usage_settings(cfg: DovecotConfig, usage_conf_path: Path, *, dict_as_root: b
 # written by the dict process before a delivery is acknowledged and after
 # IMAP/POP3 changes: pemx reads the sizes of many mailboxes with one SELECT.
 dict {{
-  pemxusage = {cfg.sql_driver}:{usage_conf_path}
+  pemxusage = {cfg.sql_driver}:{cfg.usage_conf_path}
 }}
 plugin {{
   quota_clone_dict = proxy::pemxusage
@@ -443,7 +440,7 @@ userdb {{
 {SHARED_MAIL_SETTINGS}
 """
     )
-    out.append(usage_settings(cfg, cfg.usage_conf_path, dict_as_root=True))
+    out.append(usage_settings(cfg, dict_as_root=True))
     out.append(_service_settings(cfg, chroot))
     return "".join(out)
 
