@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Server, Tenant, make_tenant, new_user_mailbox, ok, unique
+from conftest import Server, Tenant, mailbox_params, make_tenant, new_user_mailbox, ok, unique
 from mail.mailclient import imap_login, lmtp_deliver
 
 PASSWORD = "Usage-Pass-1"
@@ -73,12 +73,10 @@ def test_a_new_mailbox_on_a_reused_address_starts_empty(
     ok(provider.pem.exchange.removeMailbox({"mailbox_id": first}))
     assert stored_bytes(server, address) is None
     login = unique("us")
-    second = ok(provider.pem.exchange.addMailbox({
-        "new_user": {"subscription_id": tenant.subscription_id, "login": login,
-                     "password": PASSWORD},
-        "alias": login, "primary_email_address": address, "owa": True, "mapi": True,
-        "active_sync": True, "imap4": True, "pop3": True, "size_limit": 1024,
-    }))["mailbox_id"]  # fmt: skip
+    new_user = {"subscription_id": tenant.subscription_id, "login": login, "password": PASSWORD}
+    second = ok(provider.pem.exchange.addMailbox(mailbox_params(address, new_user=new_user)))[
+        "mailbox_id"
+    ]
     assert size(provider, second) == 0
     imap_login(*server.mail("imap"), address, PASSWORD).logout()
 

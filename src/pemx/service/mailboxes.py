@@ -135,7 +135,7 @@ def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
         mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
         # None once the user of a mailbox being deleted is removed too
         user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
-        used = store.used_bytes([mailbox.primary_email_address])
+        used = store.used_bytes(mailbox.primary_email_address)
     return _info(ctx, mailbox, user, used)
 
 
@@ -143,7 +143,7 @@ def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
     with ctx.uow.read() as store:
         user = visible_user(store, ctx.caller, user_id)
         mailbox = user_mailbox(store, user.id)
-        used = store.used_bytes([mailbox.primary_email_address]) if mailbox else {}
+        used = store.used_bytes(mailbox.primary_email_address) if mailbox else None
     if mailbox is None:
         raise PemxError(
             ErrorCode.OBJECT_NOT_FOUND,
@@ -164,7 +164,7 @@ def get_mailbox_by_email_address(ctx: Context, *, email_address: str) -> dict[st
         except PemxError:
             raise not_found("Mailbox with e-mail address", address) from None
         user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
-        used = store.used_bytes([mailbox.primary_email_address])
+        used = store.used_bytes(mailbox.primary_email_address)
     return _info(ctx, mailbox, user, used)
 
 
@@ -172,8 +172,7 @@ def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]
     with ctx.uow.read() as store:
         subscription = visible_subscription(store, ctx.caller, subscription_id)
         rows = store.subscription_mailboxes(subscription.id)
-    used = {r.primary_email_address: r.used_bytes for r in rows if r.used_bytes is not None}
-    sizes = _sizes(ctx, [(row.store_id, row.primary_email_address) for row in rows], used)
+    sizes = _sizes(ctx, [(row.store_id, row.primary_email_address, row.used_bytes) for row in rows])
     return [
         {
             "mailbox_id": row.id,
@@ -242,18 +241,19 @@ _LIMIT_FIELDS = (
 )
 
 
-def _sizes(
-    ctx: Context, mailboxes: list[tuple[int, str]], used_bytes: dict[str, int]
-) -> dict[str, int]:
-    """KB used per username: from the bytes Dovecot wrote to the database (quota_clone)
-    where there are some, else asked of the mailbox's store (one batch per store)."""
-    sizes = {name: -(-used // 1024) for name, used in used_bytes.items()}  # KB, rounded up
+def _sizes(ctx: Context, mailboxes: list[tuple[int, str, int | None]]) -> dict[str, int]:
+    """KB used per username, of (store, username, bytes Dovecot wrote to the database or
+    None): the stored bytes where there are some, else asked of the mailbox's store (one
+    batch per store)."""
+    sizes: dict[str, int] = {}
+    by_store: dict[int, list[str]] = {}
+    for store_id, username, used in mailboxes:
+        if used is not None:
+            sizes[username] = -(-used // 1024)  # KB, rounded up
+        else:
+            by_store.setdefault(store_id, []).append(username)
     if ctx.mail is None:
         return sizes
-    by_store: dict[int, list[str]] = {}
-    for store_id, username in mailboxes:
-        if username not in sizes:
-            by_store.setdefault(store_id, []).append(username)
     for store_id, usernames in by_store.items():
         try:
             found = ctx.mail.mailbox_sizes(store_id, usernames)
@@ -279,13 +279,13 @@ def place_mailbox(store: Store) -> int:
 
 
 def _info(
-    ctx: Context, mailbox: Mailbox, user: ServiceUser | None, used_bytes: dict[str, int]
+    ctx: Context, mailbox: Mailbox, user: ServiceUser | None, used_bytes: int | None
 ) -> dict[str, Any]:
     settings = mailbox.settings
     size = SIZE_UNKNOWN
     if not mailbox.deleting:
         address = mailbox.primary_email_address
-        size = _sizes(ctx, [(mailbox.store_id, address)], used_bytes).get(address, SIZE_UNKNOWN)
+        size = _sizes(ctx, [(mailbox.store_id, address, used_bytes)]).get(address, SIZE_UNKNOWN)
     return {
         "mailbox_id": mailbox.id,
         "user_id": user.id if user else 0,

@@ -114,8 +114,8 @@ _PRIMARY_ADDRESS = (
     .scalar_subquery()
 )
 _FORGET_USAGE = sa.delete(mailbox_usage).where(mailbox_usage.c.username == sa.bindparam("value"))
-_USAGE = sa.select(mailbox_usage.c.username, mailbox_usage.c.storage_bytes).where(
-    mailbox_usage.c.username.in_(sa.bindparam("value", expanding=True))
+_USED_BYTES = sa.select(mailbox_usage.c.storage_bytes).where(
+    mailbox_usage.c.username == sa.bindparam("value")
 )
 _STORES = sa.select(mailbox_stores).order_by(mailbox_stores.c.id)
 _TAKE_STORE_SLOT = (
@@ -670,10 +670,10 @@ class SqlStore:
             for row in self.conn.execute(query)
         ]
 
-    def used_bytes(self, usernames: list[str]) -> dict[str, int]:
-        """Bytes held, as Dovecot last wrote them, of the mailboxes that have a row."""
-        rows = self.conn.execute(_USAGE, {"value": usernames})
-        return {row.username: row.storage_bytes for row in rows}
+    def used_bytes(self, username: str) -> int | None:
+        """Bytes held, as Dovecot last wrote them; None if the mailbox has no row."""
+        found = self.conn.scalar(_USED_BYTES, {"value": username})
+        return int(found) if found is not None else None
 
     def account_domains(self, account_id: int) -> list[Domain]:
         query = sa.select(domains).where(domains.c.account_id == account_id)
