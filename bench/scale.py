@@ -41,6 +41,7 @@ from common import (
     server,
 )
 
+from pemx.adapters.db.store import advance_id_sequence
 from pemx.adapters.db.tables import (
     email_addresses,
     mailbox_stores,
@@ -106,7 +107,7 @@ class BulkLoader:
             conn.execute(sa.insert(service_users), [
                 self._user(first + i, customer, login, now) for i, login in enumerate(logins)
             ])  # fmt: skip
-            self._advance_sequence(conn, service_users)
+            advance_id_sequence(conn, service_users)
         return [(first + i, login) for i, login in enumerate(logins)]
 
     def _load(self, customer: Customer, count: int) -> None:
@@ -151,7 +152,7 @@ class BulkLoader:
                 .values(mailbox_count=mailbox_stores.c.mailbox_count + count)
             )
             for table in (service_users, mailboxes):
-                self._advance_sequence(conn, table)
+                advance_id_sequence(conn, table)
         customer.mailboxes += count
 
     def _user(self, user_id: int, customer: Customer, login: str, now: datetime) -> dict[str, Any]:
@@ -165,16 +166,6 @@ class BulkLoader:
     @staticmethod
     def _next_id(conn: sa.Connection, table: sa.Table) -> int:
         return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) or 0) + 1
-
-    @staticmethod
-    def _advance_sequence(conn: sa.Connection, table: sa.Table) -> None:
-        """Explicit ids: move the id generator past them (SQLite's AUTOINCREMENT follows
-        the highest id by itself)."""
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"(SELECT MAX(id) FROM {table.name}))"
-            ))  # fmt: skip
 
 
 @dataclass
@@ -238,11 +229,12 @@ def main() -> None:
         "IMAP login p50 | p95 | vs first | getMailboxes |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    previous_size = 0
     for step in steps:
         lat, login = step.add.latencies, step.logins
-        rows_s = step.size - (steps[steps.index(step) - 1].size if step is not first else 0)
+        loaded, previous_size = step.size - previous_size, step.size
         print(
-            f"| {step.size:,} | {rows_s / step.load_s:,.0f} mailboxes/s | "
+            f"| {step.size:,} | {loaded / step.load_s:,.0f} mailboxes/s | "
             f"{step.add.rate:.0f} | {pct(lat, 0.5):.1f} ms | {pct(lat, 0.99):.1f} ms | "
             f"{pct(lat, 0.5) / pct(first.add.latencies, 0.5):.2f}x | "
             f"{pct(login, 0.5):.1f} ms | {pct(login, 0.95):.1f} ms | "

@@ -136,6 +136,19 @@ _INSERTS = {table.name: sa.insert(table) for table in (accounts, members, servic
             mailbox_usage, tasks)}  # fmt: skip
 
 
+def advance_id_sequence(conn: Connection, table: sa.Table) -> None:
+    """After rows inserted with explicit ids: on PostgreSQL they do not advance the serial
+    sequence, so move it past the highest id for the next insert to fit. (SQLite's
+    AUTOINCREMENT follows the highest id by itself.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"GREATEST((SELECT MAX(id) FROM {table.name}), 1))"
+            )
+        )
+
+
 class SqlStore:
     def __init__(
         self, conn: Connection, operation: Operation | None = None, *, lock_rows: bool = False
@@ -157,15 +170,8 @@ class SqlStore:
         result = self.conn.execute(_INSERTS[table.name], values)
         key = result.inserted_primary_key
         assert key is not None
-        if "id" in values and self.conn.dialect.name == "postgresql":
-            # An explicit id (OA lets callers choose ids) does not advance the serial
-            # sequence on PostgreSQL; move it past the highest id so the next insert fits.
-            self.conn.execute(
-                sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"GREATEST((SELECT MAX(id) FROM {table.name}), 1))"
-                )
-            )
+        if "id" in values:  # OA lets callers choose ids
+            advance_id_sequence(self.conn, table)
         return int(key[0])
 
     # accounts and staff -------------------------------------------------------------
