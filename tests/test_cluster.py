@@ -22,23 +22,20 @@ from typing import Any
 
 import pytest
 
-from conftest import (
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
+from tests.support.builders import mailbox_params, make_tenant, new_user_mailbox
+from tests.support.calls import err, eventually, ok
+from tests.support.errors import NO_MAILBOX_STORE
+from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, pop3_login
+from tests.support.postgres import PostgresCluster
+from tests.support.server import (
     Server,
     ServerDatabase,
-    err,
-    eventually,
-    mailbox_params,
-    make_tenant,
-    new_user_mailbox,
-    ok,
     require_dovecot,
     server_base,
     start_server,
     stop_server,
 )
-from mail.mailclient import imap_login, inbox_subjects, lmtp_deliver, pop3_login
-from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
-from postgres import PostgresCluster
 
 PASSWORD = "Cluster-Pass-1"
 NODES = 3
@@ -215,7 +212,7 @@ def test_store_limits_and_closed_stores_steer_placement(cluster: Cluster) -> Non
             {"new_user": {**new_user, "password": PASSWORD},
              **mailbox_params(f"{login}@{tenant.domain}")}
         )  # fmt: skip
-        err(refused, "pemx", 1209)
+        err(refused, NO_MAILBOX_STORE)
         # Nothing was left behind by the refused call.
         assert cluster.nodes[0].rows("SELECT id FROM service_users WHERE login = :l", l=login) == []
     finally:

@@ -9,9 +9,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import ServerDatabase
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import metadata
+from tests.support.server import ServerDatabase
 
 
 def test_migrated_schema_matches_the_tables(

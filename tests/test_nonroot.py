@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, ok, require_dovecot, server_base, start_server, stop_server
-from mail.mailclient import imap_login, lmtp_deliver
+from tests.support.calls import ok
+from tests.support.mailclient import imap_login, lmtp_deliver
+from tests.support.server import IN_CI, require_dovecot, server_base, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import ADMIN_PASSWORD, Server
-from mail.mailclient import imap_login
+from tests.support.mailclient import imap_login
+from tests.support.server import ADMIN_PASSWORD, Server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

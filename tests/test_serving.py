@@ -15,9 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_LOGIN, ADMIN_PASSWORD, Server, ok, server_base, start_server, stop_server
 from pemx.api.auth import Authenticator
 from pemx.domain.model import Account, AccountType, Member
+from tests.support.calls import ok
+from tests.support.server import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    Server,
+    server_base,
+    start_server,
+    stop_server,
+)
 
 CALL = xmlrpc.client.dumps(({"account_id": 1},), "pem.getAccountInfo").encode()
 

@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ServerDatabase
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.store import SqlStore
 from pemx.adapters.db.taskqueue import TaskQueue
+from tests.support.server import ServerDatabase
 
 WORKERS = 8
 MAILBOXES = 40

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from .helpers import Reseller, Server, make_reseller_with_pool
+from tests.support.builders import Reseller, make_reseller_with_pool
+from tests.support.server import Server
 
 
 @pytest.fixture(scope="session")

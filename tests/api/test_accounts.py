@@ -7,21 +7,12 @@ from typing import Any
 
 import pytest
 
-from .helpers import (
-    ADMIN_LOGIN,
-    INVALID,
-    Reseller,
-    Server,
-    add_customer,
-    add_reseller_account,
-    assert_not_found,
-    basic,
-    err,
-    missing_id,
-    ok,
-    raw_call,
-    unique,
-)
+from tests.support.builders import Reseller, add_customer, add_reseller_account, missing_id, unique
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import INVALID_ARGUMENTS, LOGIN_IN_USE, OBJECT_EXISTS
+from tests.support.server import ADMIN_LOGIN, Server
+
+from .helpers import basic, raw_call
 
 
 def _free_id() -> int:
@@ -73,13 +64,14 @@ def test_add_reseller(provider: Any) -> None:
 @pytest.mark.parametrize("kind", ["A", "X", "c", "", "CR"])
 def test_bad_account_type(provider: Any, kind: str) -> None:
     response = err(
-        provider.pem.addAccount({"account_type": kind, "person": {"first_name": "X"}}), *INVALID
+        provider.pem.addAccount({"account_type": kind, "person": {"first_name": "X"}}),
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "account_type"
 
 
 def test_person_is_required(provider: Any) -> None:
-    response = err(provider.pem.addAccount({"account_type": "C"}), *INVALID)
+    response = err(provider.pem.addAccount({"account_type": "C"}), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == "person"
 
 
@@ -117,7 +109,7 @@ def test_requested_account_id(provider: Any) -> None:
     wanted = _free_id()
     params = {"account_id": wanted, "account_type": "C", "person": {"first_name": "X"}}
     assert ok(provider.pem.addAccount(params))["account_id"] == wanted
-    response = err(provider.pem.addAccount(params), "pemx", 1002)
+    response = err(provider.pem.addAccount(params), OBJECT_EXISTS)
     assert response["properties"]["field"] == "account_id"
     assert ok(provider.pem.getAccountInfo({"account_id": wanted}))["account_type"] == "C"
 
@@ -165,7 +157,7 @@ def test_duplicate_member_login(provider: Any) -> None:
         "account_id": reseller_id,
         "auth": {"login": login.upper(), "password": "Other-Pass-1"},
     }
-    err(provider.pem.addAccountMember(again), "pemx", 1003)
+    err(provider.pem.addAccountMember(again), LOGIN_IN_USE)
     err(
         provider.pem.addAccountMember(
             {"account_id": reseller_id, "auth": {"login": ADMIN_LOGIN, "password": "Other-Pass-1"}}
@@ -224,6 +216,6 @@ def test_bad_member_login(provider: Any, reseller: Reseller) -> None:
         provider.pem.addAccountMember(
             {"account_id": reseller.account_id, "auth": {"login": "a b", "password": "Pass-word-1"}}
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "auth.login"

@@ -7,19 +7,12 @@ from typing import Any
 
 import pytest
 
-from .helpers import (
-    ADMIN_LOGIN,
-    ADMIN_PASSWORD,
-    PERMISSION_DENIED,
-    Reseller,
-    Server,
-    add_customer,
-    basic,
-    err,
-    ok,
-    raw_call,
-    unique,
-)
+from tests.support.builders import Reseller, add_customer, unique
+from tests.support.calls import err, ok
+from tests.support.errors import PERMISSION_DENIED
+from tests.support.server import ADMIN_LOGIN, ADMIN_PASSWORD, Server
+
+from .helpers import basic, raw_call
 
 
 def _listing(server: Server, auth: str) -> int:
@@ -98,7 +91,7 @@ def test_reseller_calling_provider_only_method(
     call = reseller.api
     for part in method.split("."):
         call = getattr(call, part)
-    response = err(call(params), *PERMISSION_DENIED)
+    response = err(call(params), PERMISSION_DENIED)
     assert method in response["error_message"]
     assert response["properties"] == {"method": method}
 
@@ -114,10 +107,10 @@ def test_reseller_may_not_batch_provider_only_method(reseller: Reseller) -> None
                 },
             }
         ),
-        *PERMISSION_DENIED,
+        PERMISSION_DENIED,
     )
 
 
 def test_reseller_permission_denied_before_validation(reseller: Reseller) -> None:
     # Even a malformed call to a provider-only method is refused as a permission matter.
-    err(reseller.api.pem.addServiceTemplate({"bogus": 1}), *PERMISSION_DENIED)
+    err(reseller.api.pem.addServiceTemplate({"bogus": 1}), PERMISSION_DENIED)

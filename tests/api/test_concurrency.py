@@ -18,33 +18,35 @@ from typing import Any
 
 import pytest
 
-from conftest import (
-    ServerDatabase,
+from tests.support.builders import (
+    DOMAINS,
+    MAILBOXES,
+    STORAGE,
+    USERS,
+    add_user,
     mailbox_params,
+    make_reseller_with_pool,
     make_tenant,
+    resources,
+    unique,
+)
+from tests.support.calls import ok
+from tests.support.errors import (
+    ADDRESS_IN_USE,
+    LOGIN_IN_USE,
+    RESOURCE_LIMIT_EXCEEDED,
+    USER_HAS_MAILBOX,
+)
+from tests.support.server import (
+    Server,
+    ServerDatabase,
     require_dovecot,
     server_base,
     start_server,
     stop_server,
 )
 
-from .helpers import (
-    DOMAINS,
-    LIMIT,
-    MAILBOXES,
-    STORAGE,
-    USERS,
-    Server,
-    add_user,
-    make_reseller_with_pool,
-    ok,
-    resources,
-    unique,
-)
-
 CLIENTS = 40
-ADDRESS_IN_USE = ("pemx", 1005)
-LOGIN_IN_USE = ("pemx", 1003)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +107,10 @@ def test_the_last_mailbox_slots_go_to_exactly_that_many_callers(
     tenant = make_tenant(api, limits={MAILBOXES: 5, STORAGE: -1, USERS: CLIENTS, DOMAINS: 1})
     users = users_of(api, tenant.subscription_id, CLIENTS)
     calls = [add_mailbox_for(u, f"{unique('slot')}@{tenant.domain}") for u in users]
-    assert outcomes(race(busy_server.url(), calls)) == {"ok": 5, LIMIT: CLIENTS - 5}
+    assert outcomes(race(busy_server.url(), calls)) == {
+        "ok": 5,
+        RESOURCE_LIMIT_EXCEEDED: CLIENTS - 5,
+    }
     assert resources(api, tenant.subscription_id)[MAILBOXES]["usage"] == 5
     assert len(live_mailboxes(api, tenant.subscription_id)) == 5
 
@@ -115,7 +120,10 @@ def test_the_last_storage_goes_to_exactly_that_many_callers(busy_server: Server,
     tenant = make_tenant(api, limits={MAILBOXES: -1, STORAGE: 7 * size, USERS: CLIENTS, DOMAINS: 1})
     users = users_of(api, tenant.subscription_id, CLIENTS)
     calls = [add_mailbox_for(u, f"{unique('kb')}@{tenant.domain}", size_limit=size) for u in users]
-    assert outcomes(race(busy_server.url(), calls)) == {"ok": 7, LIMIT: CLIENTS - 7}
+    assert outcomes(race(busy_server.url(), calls)) == {
+        "ok": 7,
+        RESOURCE_LIMIT_EXCEEDED: CLIENTS - 7,
+    }
     assert resources(api, tenant.subscription_id)[STORAGE]["usage"] == 7 * size
     # The storage freed by a smaller mailbox is taken by exactly one of many growers.
     mailboxes = live_mailboxes(api, tenant.subscription_id)
@@ -133,7 +141,7 @@ def test_the_last_storage_goes_to_exactly_that_many_callers(busy_server: Server,
     responses = race(busy_server.url(), growers)
     grown = {m for m, r in zip(targets, responses, strict=True) if r["status"] == 0}
     assert len(grown) == 1, outcomes(responses)
-    assert outcomes(responses)[LIMIT] == len(targets) - targets.count(grown.pop())
+    assert outcomes(responses)[RESOURCE_LIMIT_EXCEEDED] == len(targets) - targets.count(grown.pop())
     assert resources(api, tenant.subscription_id)[STORAGE]["usage"] == 7 * size
 
 
@@ -157,7 +165,7 @@ def test_a_reseller_pool_is_never_over_allocated(busy_server: Server, api: Any) 
         user_id = add_user(reseller.api, tenant.subscription_id)
         calls.append(add_mailbox_for(user_id, f"{unique('pool')}@{tenant.domain}"))
     url = busy_server.url(reseller.login, reseller.password)
-    assert outcomes(race(url, calls)) == {"ok": 6, LIMIT: CLIENTS - 6}
+    assert outcomes(race(url, calls)) == {"ok": 6, RESOURCE_LIMIT_EXCEEDED: CLIENTS - 6}
     pool = resources(provider, reseller.pool_subscription_id)[MAILBOXES]
     assert pool["usage"] == 6
     per_customer = [resources(reseller.api, t.subscription_id)[MAILBOXES]["usage"] for t in tenants]
@@ -226,7 +234,7 @@ def test_one_login_wanted_by_many_is_created_once(busy_server: Server, api: Any)
     calls = [add_mailbox_of_new_user(f"{login}-{i}@{tenant.domain}") for i in range(CLIENTS)]
     results = outcomes(race(busy_server.url(), calls))
     assert results["ok"] == 1, results
-    assert set(results) - {"ok"} == {("pemx", 1205)}, results  # USER_HAS_MAILBOX
+    assert set(results) - {"ok"} == {USER_HAS_MAILBOX}, results
     assert resources(api, tenant.subscription_id)[USERS]["usage"] == 2
     assert resources(api, tenant.subscription_id)[MAILBOXES]["usage"] == 1
 

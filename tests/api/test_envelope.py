@@ -9,19 +9,12 @@ import pytest
 
 from pemx.api.app import BUILTIN_METHODS
 from pemx.api.methods import REGISTRY
+from tests.support.builders import add_customer, missing_id, unique
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import INVALID_ARGUMENTS
+from tests.support.server import Server
 
-from .helpers import (
-    INVALID,
-    Server,
-    add_customer,
-    assert_not_found,
-    err,
-    missing_id,
-    ok,
-    raw_call,
-    raw_request,
-    unique,
-)
+from .helpers import raw_call, raw_request
 
 # ---------------------------------------------------------------------------------------
 # envelope
@@ -83,26 +76,26 @@ def test_get_method_signature(provider: Any) -> None:
 
 
 def test_get_method_signature_unknown(provider: Any) -> None:
-    response = err(provider.pem.getMethodSignature({"method_name": "pem.nope"}), *INVALID)
+    response = err(provider.pem.getMethodSignature({"method_name": "pem.nope"}), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == "method_name"
 
 
 def test_zero_params(provider: Any) -> None:
-    response = err(provider.pem.getAccountInfo(), *INVALID)
+    response = err(provider.pem.getAccountInfo(), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == "params"
 
 
 def test_two_params(provider: Any) -> None:
-    err(provider.pem.getAccountInfo({"account_id": 1}, {"account_id": 1}), *INVALID)
+    err(provider.pem.getAccountInfo({"account_id": 1}, {"account_id": 1}), INVALID_ARGUMENTS)
 
 
 @pytest.mark.parametrize("param", [1, "x", [{"account_id": 1}], True])
 def test_non_struct_param(provider: Any, param: Any) -> None:
-    err(provider.pem.getAccountInfo(param), *INVALID)
+    err(provider.pem.getAccountInfo(param), INVALID_ARGUMENTS)
 
 
 def test_empty_struct_reports_the_missing_field(provider: Any) -> None:
-    response = err(provider.pem.getAccountInfo({}), *INVALID)
+    response = err(provider.pem.getAccountInfo({}), INVALID_ARGUMENTS)
     assert response["properties"] == {"field": "account_id", "reason": "is required"}
 
 
@@ -212,7 +205,9 @@ def test_body_just_under_the_cap_is_served(server: Server) -> None:
 
 
 def test_unknown_field_is_named(provider: Any) -> None:
-    response = err(provider.pem.getAccountInfo({"account_id": 1, "acount_idd": 2}), *INVALID)
+    response = err(
+        provider.pem.getAccountInfo({"account_id": 1, "acount_idd": 2}), INVALID_ARGUMENTS
+    )
     assert response["properties"]["field"] == "acount_idd"
     assert "acount_idd" in response["error_message"]
 
@@ -222,7 +217,7 @@ def test_unknown_nested_field_is_named(provider: Any) -> None:
         provider.pem.addAccount(
             {"account_type": "C", "person": {"first_name": "A", "shoe_size": "44"}}
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "person.shoe_size"
 
@@ -255,7 +250,7 @@ def test_wrong_types_and_ranges(
     call = provider
     for part in method.split("."):
         call = getattr(call, part)
-    response = err(call(params), *INVALID)
+    response = err(call(params), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == field, response
 
 
@@ -282,7 +277,7 @@ def test_int_beyond_int32_via_i8(server: Server) -> None:
         b"</methodCall>"
     )
     value = raw_request(server, body).value()
-    assert (value["status"], value["module_id"], value["extype_id"]) == (-1, "OpenAPI", 21)
+    assert (value["status"], value["module_id"], value["extype_id"]) == (-1, *INVALID_ARGUMENTS)
     assert value["properties"]["field"] == "account_id"
 
 
@@ -313,6 +308,6 @@ def test_too_many_array_items(provider: Any) -> None:
                 "properties": [{"name": "display_name", "value": "x"}] * 21,
             }
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "properties"

@@ -8,28 +8,30 @@ from typing import Any
 
 import pytest
 
-from conftest import mailbox_params
-
-from .helpers import (
+from tests.support.builders import (
     DOMAINS,
-    LIMIT,
     MAILBOXES,
     STORAGE,
     USERS,
     Reseller,
-    Server,
     add_customer,
     add_template,
     add_user,
-    assert_not_found,
-    err,
+    mailbox_params,
     make_reseller_with_pool,
     missing_id,
-    ok,
     resources,
     subscribe,
     unique,
 )
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import (
+    INVALID_ACCOUNT_TREE,
+    INVALID_ARGUMENTS,
+    OBJECT_NOT_FOUND,
+    RESOURCE_LIMIT_EXCEEDED,
+)
+from tests.support.server import Server
 
 
 @dataclass
@@ -173,8 +175,8 @@ def test_foreign_bind_looks_missing(reseller: Reseller, estate: Estate) -> None:
 def test_foreign_login_lookup_looks_missing(reseller: Reseller, estate: Estate) -> None:
     foreign = reseller.api.pem.getUserByLogin({"login": estate.user_login})
     missing = reseller.api.pem.getUserByLogin({"login": unique("nobody")})
-    err(foreign, "pemx", 1001)
-    err(missing, "pemx", 1001)
+    err(foreign, OBJECT_NOT_FOUND)
+    err(missing, OBJECT_NOT_FOUND)
     assert foreign["properties"].keys() == missing["properties"].keys()
 
 
@@ -244,7 +246,10 @@ def test_reseller_builds_under_itself(reseller: Reseller) -> None:
 def test_reseller_cannot_create_a_reseller(reseller: Reseller) -> None:
     response = reseller.api.pem.addAccount({"account_type": "R", "person": {"first_name": "X"}})
     assert response["status"] == -1
-    assert (response["module_id"], response["extype_id"]) in {("pemx", 1010), ("pemx", 1001)}
+    assert (response["module_id"], response["extype_id"]) in {
+        INVALID_ACCOUNT_TREE,
+        OBJECT_NOT_FOUND,
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,7 +266,7 @@ def test_template_limit_above_pool_refused(provider: Any, reseller: Reseller) ->
                 "resource_types": [{"resource_type_id": MAILBOXES, "resource_limit": limit}],
             }
         )
-        err(response, *LIMIT)
+        err(response, RESOURCE_LIMIT_EXCEEDED)
     # Unlimited storage in the pool allows any storage limit.
     add_template(
         provider,
@@ -279,7 +284,7 @@ def test_reseller_template_needs_its_own_subscription(
         "owner_account_id": reseller.account_id,
         "resource_types": [{"resource_type_id": MAILBOXES, "resource_limit": 1}],
     }
-    err(provider.pem.addServiceTemplate(base), "OpenAPI", 21)
+    err(provider.pem.addServiceTemplate(base), INVALID_ARGUMENTS)
     assert_not_found(
         provider.pem.addServiceTemplate(
             {**base, "source_subscription_id": other_reseller.pool_subscription_id}
@@ -296,7 +301,7 @@ def test_subscription_override_above_pool_refused(reseller: Reseller) -> None:
             "resource_limits": [{"resource_id": MAILBOXES, "resource_limit": 1000}],
         }
     )
-    err(response, *LIMIT)
+    err(response, RESOURCE_LIMIT_EXCEEDED)
 
 
 def test_customer_usage_counts_against_the_pool(provider: Any, server: Server) -> None:
@@ -321,7 +326,7 @@ def test_customer_usage_counts_against_the_pool(provider: Any, server: Server) -
     assert (own["usage"], own["limit"]) == (1, 2)
     response = err(
         api.pem.addDomain({"subscription_id": second, "domain_name": unique("p") + ".example"}),
-        *LIMIT,
+        RESOURCE_LIMIT_EXCEEDED,
     )
     assert response["error_message"] == (
         f'The usage of the resource "Domains" for subscription with ID '

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from .helpers import MAILBOXES, USERS, Server, add_template, missing_id, unique
+from tests.support.builders import MAILBOXES, USERS, add_template, missing_id, unique
+from tests.support.errors import OBJECT_NOT_FOUND
+from tests.support.server import ADMIN_LOGIN, ADMIN_PASSWORD, Server
 
 osaapi = pytest.importorskip("osaapi")
 
 
 def test_osaapi_client(server: Server, provider: Any) -> None:
-    from conftest import ADMIN_LOGIN, ADMIN_PASSWORD
-
     api = osaapi.OSA("127.0.0.1", user=ADMIN_LOGIN, password=ADMIN_PASSWORD, port=server.port)
     template = add_template(provider, {MAILBOXES: 5, USERS: 5})
 
@@ -26,7 +26,7 @@ def test_osaapi_client(server: Server, provider: Any) -> None:
     # Errors come back as OA's envelope, which osaapi hands over as a dict.
     missing = api.getAccountInfo(account_id=missing_id())
     assert missing["status"] == -1
-    assert (missing["module_id"], missing["extype_id"]) == ("pemx", 1001)
+    assert (missing["module_id"], missing["extype_id"]) == OBJECT_NOT_FOUND
 
     # osaapi.Transaction: txn.Begin {request_id}, calls, txn.Commit, poll getRequestStatus.
     login = unique("osa")

@@ -6,25 +6,30 @@ from typing import Any
 
 import pytest
 
-from .helpers import (
+from tests.support.builders import (
     DOMAINS,
-    INVALID,
-    LIMIT,
     MAILBOXES,
-    NOT_IN_TEMPLATE,
     STORAGE,
     USERS,
     add_customer,
     add_template,
-    assert_not_found,
-    err,
     missing_id,
-    ok,
-    raw_request,
     resources,
     subscribe,
     unique,
 )
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import (
+    ACCOUNT_WIDE_EXISTS,
+    DOMAIN_IN_USE,
+    INVALID_ARGUMENTS,
+    MODE_IRREVERSIBLE,
+    OBJECT_EXISTS,
+    RESOURCE_LIMIT_EXCEEDED,
+    RESOURCE_NOT_IN_TEMPLATE,
+)
+
+from .helpers import raw_request
 
 FULL = {MAILBOXES: 5, STORAGE: 1_000_000, USERS: 5, DOMAINS: 2}
 
@@ -77,7 +82,7 @@ def test_template_unknown_resource_type(provider: Any, resource_type_id: int) ->
                 resource_types=[{"resource_type_id": resource_type_id, "resource_limit": 1}]
             )
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "resource_types[0].resource_type_id"
 
@@ -92,7 +97,7 @@ def test_template_duplicate_resource(provider: Any) -> None:
                 ]
             )
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "resource_types[1]"
 
@@ -103,20 +108,22 @@ def test_template_limit_below_minus_one(provider: Any, limit: int) -> None:
         provider.pem.addServiceTemplate(
             _template_params(resource_types=[{"resource_type_id": 1, "resource_limit": limit}])
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "resource_types[0].resource_limit"
 
 
 def test_template_resource_types_required(provider: Any) -> None:
-    response = err(provider.pem.addServiceTemplate({"name": unique("t")}), *INVALID)
+    response = err(provider.pem.addServiceTemplate({"name": unique("t")}), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == "resource_types"
 
 
 def test_template_requested_id_twice(provider: Any) -> None:
     wanted = 1_500_000_000 + (hash(unique()) % 10**8)
     ok(provider.pem.addServiceTemplate(_template_params(service_template_id=wanted)))
-    err(provider.pem.addServiceTemplate(_template_params(service_template_id=wanted)), "pemx", 1002)
+    err(
+        provider.pem.addServiceTemplate(_template_params(service_template_id=wanted)), OBJECT_EXISTS
+    )
     assert (
         ok(provider.pem.getServiceTemplate({"service_template_id": wanted}))["service_template_id"]
         == wanted
@@ -126,13 +133,17 @@ def test_template_requested_id_twice(provider: Any) -> None:
 def test_template_owned_by_customer_refused(provider: Any) -> None:
     customer = add_customer(provider)
     response = err(
-        provider.pem.addServiceTemplate(_template_params(owner_account_id=customer)), *INVALID
+        provider.pem.addServiceTemplate(_template_params(owner_account_id=customer)),
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "owner_account_id"
 
 
 def test_provider_template_with_source_refused(provider: Any) -> None:
-    err(provider.pem.addServiceTemplate(_template_params(source_subscription_id=1)), *INVALID)
+    err(
+        provider.pem.addServiceTemplate(_template_params(source_subscription_id=1)),
+        INVALID_ARGUMENTS,
+    )
 
 
 def test_get_missing_template(provider: Any) -> None:
@@ -204,7 +215,7 @@ def test_override_of_resource_not_in_template(provider: Any) -> None:
                 "resource_limits": [{"resource_id": DOMAINS, "resource_limit": 1}],
             }
         ),
-        *NOT_IN_TEMPLATE,
+        RESOURCE_NOT_IN_TEMPLATE,
     )
     assert response["properties"]["resource_id"] == str(DOMAINS)
 
@@ -219,7 +230,7 @@ def test_override_below_minus_one(provider: Any) -> None:
                 "resource_limits": [{"resource_id": MAILBOXES, "resource_limit": -5}],
             }
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
 
 
@@ -248,7 +259,7 @@ def test_requested_subscription_id_twice(provider: Any) -> None:
             "subscription_id": wanted,
         }
     )
-    err(response, "pemx", 1002)
+    err(response, OBJECT_EXISTS)
 
 
 def test_get_subscription_without_resources(provider: Any) -> None:
@@ -296,7 +307,7 @@ def test_account_wide_needs_exchange(provider: Any) -> None:
                 "account_wide_su": True,
             }
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "account_wide_su"
 
@@ -314,7 +325,7 @@ def test_switch_to_account_wide_is_irreversible(provider: Any) -> None:
     assert ok(provider.pem.getSubscription({"subscription_id": sub}))["exchange_mode"] == (
         "account-wide"
     )
-    err(provider.pem.switchSubscriptionToAccountWide({"subscription_id": sub}), "pemx", 1203)
+    err(provider.pem.switchSubscriptionToAccountWide({"subscription_id": sub}), MODE_IRREVERSIBLE)
     # Its users became account-wide users; their count stays on the subscription.
     assert ok(provider.pem.getUsers({"subscription_id": sub})) == []
     account_users = ok(provider.pem.getAccountServiceUsers({"account_id": customer}))
@@ -322,12 +333,15 @@ def test_switch_to_account_wide_is_irreversible(provider: Any) -> None:
     assert resources(provider, sub)[USERS]["usage"] == 1
     # A second subscription of that account cannot become account-wide too.
     other = subscribe(provider, customer, template)
-    err(provider.pem.switchSubscriptionToAccountWide({"subscription_id": other}), "pemx", 1202)
+    err(
+        provider.pem.switchSubscriptionToAccountWide({"subscription_id": other}),
+        ACCOUNT_WIDE_EXISTS,
+    )
 
 
 def test_switch_without_exchange(provider: Any) -> None:
     sub = subscribe(provider, add_customer(provider), add_template(provider, {DOMAINS: 1}))
-    err(provider.pem.switchSubscriptionToAccountWide({"subscription_id": sub}), *INVALID)
+    err(provider.pem.switchSubscriptionToAccountWide({"subscription_id": sub}), INVALID_ARGUMENTS)
 
 
 def test_switch_missing(provider: Any) -> None:
@@ -373,7 +387,9 @@ def test_add_domain(provider: Any) -> None:
 )
 def test_add_domain_invalid_name(provider: Any, name: str) -> None:
     sub = _sub(provider)
-    response = err(provider.pem.addDomain({"subscription_id": sub, "domain_name": name}), *INVALID)
+    response = err(
+        provider.pem.addDomain({"subscription_id": sub, "domain_name": name}), INVALID_ARGUMENTS
+    )
     assert response["properties"]["field"] == "domain_name"
     assert resources(provider, sub)[DOMAINS]["usage"] == 0
 
@@ -382,7 +398,9 @@ def test_add_domain_duplicate_case_insensitive(provider: Any) -> None:
     sub = _sub(provider)
     name = unique("dup") + ".example"
     ok(provider.pem.addDomain({"subscription_id": sub, "domain_name": name}))
-    err(provider.pem.addDomain({"subscription_id": sub, "domain_name": name.upper()}), "pemx", 1004)
+    err(
+        provider.pem.addDomain({"subscription_id": sub, "domain_name": name.upper()}), DOMAIN_IN_USE
+    )
     # In another customer's subscription, too.
     err(
         provider.pem.addDomain({"subscription_id": _sub(provider), "domain_name": name}),
@@ -397,7 +415,7 @@ def test_domain_limit_reached(provider: Any) -> None:
     ok(provider.pem.addDomain({"subscription_id": sub, "domain_name": unique("l") + ".example"}))
     response = err(
         provider.pem.addDomain({"subscription_id": sub, "domain_name": unique("l") + ".example"}),
-        *LIMIT,
+        RESOURCE_LIMIT_EXCEEDED,
     )
     assert response["error_message"] == (
         f'The usage of the resource "Domains" for subscription with ID "{sub}" exceeds the value '
@@ -410,7 +428,7 @@ def test_domain_limit_zero(provider: Any) -> None:
     sub = _sub(provider, domains=0)
     response = err(
         provider.pem.addDomain({"subscription_id": sub, "domain_name": unique("z") + ".example"}),
-        *LIMIT,
+        RESOURCE_LIMIT_EXCEEDED,
     )
     assert response["error_message"].endswith('exceeds the value of "0"')
 

@@ -14,23 +14,16 @@ from typing import Any
 
 import pytest
 
-from .helpers import (
-    INVALID,
-    MAILBOXES,
+from tests.support.builders import MAILBOXES, Reseller, add_template, missing_id, unique
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import (
+    INVALID_ARGUMENTS,
     REQUEST_ID_USED,
+    REQUEST_NOT_FOUND,
+    TXN_ID_IN_USE,
     TXN_NOT_FOUND,
-    Reseller,
-    Server,
-    add_template,
-    assert_not_found,
-    err,
-    missing_id,
-    ok,
-    unique,
 )
-
-REQUEST_NOT_FOUND = ("OpenAPI", 3004)
-TXN_ID_IN_USE = ("OpenAPI", 3003)
+from tests.support.server import Server
 
 
 def _customer(**extra: Any) -> dict[str, Any]:
@@ -79,8 +72,8 @@ def test_commit_makes_calls_visible(provider: Any, template: int) -> None:
     assert ok(provider.pem.getAccountInfo({"account_id": account_id}))["account_id"] == account_id
     assert ok(provider.pem.getSubscription({"subscription_id": sub}))["account_id"] == account_id
     # The transaction is over.
-    err(provider.txn.Commit({"txn_id": txn_id}), *TXN_NOT_FOUND)
-    err(provider.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}), *TXN_NOT_FOUND)
+    err(provider.txn.Commit({"txn_id": txn_id}), TXN_NOT_FOUND)
+    err(provider.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}), TXN_NOT_FOUND)
 
 
 def test_rollback_leaves_nothing(provider: Any) -> None:
@@ -88,8 +81,8 @@ def test_rollback_leaves_nothing(provider: Any) -> None:
         account_id = ok(provider.pem.addAccount({**_customer(), "txn_id": txn_id}))["account_id"]
         assert provider.txn.Rollback({"txn_id": txn_id}) == {"status": 0}
     assert_not_found(provider.pem.getAccountInfo({"account_id": account_id}))
-    err(provider.txn.Rollback({"txn_id": txn_id}), *TXN_NOT_FOUND)
-    err(provider.pem.addAccount({**_customer(), "txn_id": txn_id}), *TXN_NOT_FOUND)
+    err(provider.txn.Rollback({"txn_id": txn_id}), TXN_NOT_FOUND)
+    err(provider.pem.addAccount({**_customer(), "txn_id": txn_id}), TXN_NOT_FOUND)
 
 
 @pytest.mark.parametrize(
@@ -108,8 +101,8 @@ def test_failing_call_rolls_back_the_whole_txn(provider: Any, failing: dict[str,
         response = getattr(provider.pem, failing["method"])({**failing["params"], "txn_id": txn_id})
         assert response["status"] == -1
         # The transaction is gone: later calls and the commit are refused.
-        err(provider.pem.getAccountInfo({"account_id": wanted, "txn_id": txn_id}), *TXN_NOT_FOUND)
-        err(provider.txn.Commit({"txn_id": txn_id}), *TXN_NOT_FOUND)
+        err(provider.pem.getAccountInfo({"account_id": wanted, "txn_id": txn_id}), TXN_NOT_FOUND)
+        err(provider.txn.Commit({"txn_id": txn_id}), TXN_NOT_FOUND)
     assert_not_found(provider.pem.getAccountInfo({"account_id": wanted}))
 
 
@@ -142,11 +135,11 @@ def test_another_member_cannot_use_my_txn(
         for stranger, visible in ((colleague, 1), (reseller.api, reseller.account_id)):
             response = err(
                 stranger.pem.getAccountInfo({"account_id": visible, "txn_id": txn_id}),
-                *TXN_NOT_FOUND,
+                TXN_NOT_FOUND,
             )
             assert response["properties"] == {"txn_id": txn_id}
-            err(stranger.txn.Commit({"txn_id": txn_id}), *TXN_NOT_FOUND)
-            err(stranger.txn.Rollback({"txn_id": txn_id}), *TXN_NOT_FOUND)
+            err(stranger.txn.Commit({"txn_id": txn_id}), TXN_NOT_FOUND)
+            err(stranger.txn.Rollback({"txn_id": txn_id}), TXN_NOT_FOUND)
         # Their attempts did not end it.
         assert ok(provider.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}))
         ok(provider.txn.Commit({"txn_id": txn_id}))
@@ -158,8 +151,8 @@ def test_txn_timeout(provider: Any) -> None:
     with txn(provider, timeout=1) as txn_id:
         ok(provider.pem.addAccount({**_customer(account_id=wanted), "txn_id": txn_id}))
         time.sleep(2)
-        err(provider.pem.getAccountInfo({"account_id": wanted, "txn_id": txn_id}), *TXN_NOT_FOUND)
-        err(provider.txn.Commit({"txn_id": txn_id}), *TXN_NOT_FOUND)
+        err(provider.pem.getAccountInfo({"account_id": wanted, "txn_id": txn_id}), TXN_NOT_FOUND)
+        err(provider.txn.Commit({"txn_id": txn_id}), TXN_NOT_FOUND)
     assert_not_found(provider.pem.getAccountInfo({"account_id": wanted}))
 
 
@@ -167,7 +160,7 @@ def test_requested_txn_id(provider: Any) -> None:
     wanted = unique("txn")
     with txn(provider, txn_id=wanted) as txn_id:
         assert txn_id == wanted
-        err(provider.txn.Begin({"txn_id": wanted}), *TXN_ID_IN_USE)
+        err(provider.txn.Begin({"txn_id": wanted}), TXN_ID_IN_USE)
         ok(provider.pem.getAccountInfo({"account_id": 1, "txn_id": txn_id}))
         ok(provider.txn.Commit({"txn_id": txn_id}))
 
@@ -185,17 +178,19 @@ def test_requested_txn_id(provider: Any) -> None:
     ],
 )
 def test_begin_validation(provider: Any, params: dict[str, Any], field: str) -> None:
-    response = err(provider.txn.Begin(params), *INVALID)
+    response = err(provider.txn.Begin(params), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == field
 
 
 def test_bad_txn_id_in_a_call(provider: Any) -> None:
     for bad in (5, "", True):
-        response = err(provider.pem.getAccountInfo({"account_id": 1, "txn_id": bad}), *INVALID)
+        response = err(
+            provider.pem.getAccountInfo({"account_id": 1, "txn_id": bad}), INVALID_ARGUMENTS
+        )
         assert response["properties"]["field"] == "txn_id"
-    err(provider.pem.getAccountInfo({"account_id": 1, "txn_id": unique("none")}), *TXN_NOT_FOUND)
-    err(provider.txn.Commit({"txn_id": unique("none")}), *TXN_NOT_FOUND)
-    err(provider.txn.Commit({}), *INVALID)
+    err(provider.pem.getAccountInfo({"account_id": 1, "txn_id": unique("none")}), TXN_NOT_FOUND)
+    err(provider.txn.Commit({"txn_id": unique("none")}), TXN_NOT_FOUND)
+    err(provider.txn.Commit({}), INVALID_ARGUMENTS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,7 +236,7 @@ def test_request_id_reuse(provider: Any) -> None:
     request_id = unique("req")
     with txn(provider, request_id=request_id) as txn_id:
         ok(provider.txn.Commit({"txn_id": txn_id}))
-    response = err(provider.txn.Begin({"request_id": request_id}), *REQUEST_ID_USED)
+    response = err(provider.txn.Begin({"request_id": request_id}), REQUEST_ID_USED)
     assert request_id in response["error_message"]
     # The refused Begin did not open a transaction or change the request.
     assert ok(provider.pem.getRequestStatus({"request_id": request_id}))["request_status"] == 0
@@ -250,16 +245,16 @@ def test_request_id_reuse(provider: Any) -> None:
             {"request_id": request_id},
             {"operation": "pem.getAccountInfo", "parameters": {"account_id": 1}},
         ),
-        *REQUEST_ID_USED,
+        REQUEST_ID_USED,
     )
 
 
 def test_request_status_unknown_and_foreign(provider: Any, reseller: Reseller) -> None:
-    err(provider.pem.getRequestStatus({"request_id": unique("none")}), *REQUEST_NOT_FOUND)
+    err(provider.pem.getRequestStatus({"request_id": unique("none")}), REQUEST_NOT_FOUND)
     request_id = unique("req")
     with txn(provider, request_id=request_id) as txn_id:
         ok(provider.txn.Commit({"txn_id": txn_id}))
-    err(reseller.api.pem.getRequestStatus({"request_id": request_id}), *REQUEST_NOT_FOUND)
+    err(reseller.api.pem.getRequestStatus({"request_id": request_id}), REQUEST_NOT_FOUND)
     # The reseller sees its own; the provider sees every request.
     own = unique("req")
     with txn(reseller.api, request_id=own) as txn_id:
@@ -270,7 +265,7 @@ def test_request_status_unknown_and_foreign(provider: Any, reseller: Reseller) -
 
 def test_get_request_status_takes_no_txn_id(provider: Any) -> None:
     response = err(
-        provider.pem.getRequestStatus({"request_id": unique("r"), "txn_id": "x"}), *INVALID
+        provider.pem.getRequestStatus({"request_id": unique("r"), "txn_id": "x"}), INVALID_ARGUMENTS
     )
     assert response["properties"]["field"] == "txn_id"
 
@@ -347,7 +342,7 @@ def test_batch_validation_failure_applies_nothing(provider: Any) -> None:
             {"operation": "pem.addAccount", "parameters": _customer(account_id=first)},
             {"operation": "pem.addAccount", "parameters": _customer(bogus="x")},
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "bogus"
     assert_not_found(provider.pem.getAccountInfo({"account_id": first}))
@@ -383,7 +378,7 @@ def test_batch_validation_failure_applies_nothing(provider: Any) -> None:
     ],
 )
 def test_batch_malformed(provider: Any, items: list[Any], field: str) -> None:
-    response = err(provider.pem.batchRequest(*items), *INVALID)
+    response = err(provider.pem.batchRequest(*items), INVALID_ARGUMENTS)
     assert response["properties"]["field"] == field
 
 
@@ -409,5 +404,5 @@ def test_refused_call_inside_a_txn_ends_it(reseller: Reseller) -> None:
             "OpenAPI",
             403,
         )
-        err(api.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}), *TXN_NOT_FOUND)
+        err(api.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}), TXN_NOT_FOUND)
     assert_not_found(api.pem.getAccountInfo({"account_id": account_id}))

@@ -6,26 +6,22 @@ from typing import Any
 
 import pytest
 
-from conftest import mailbox_params
-
-from .helpers import (
+from tests.support.builders import (
     DOMAINS,
-    INVALID,
-    LIMIT,
     MAILBOXES,
     STORAGE,
     USERS,
     add_customer,
     add_template,
     add_user,
-    assert_not_found,
-    err,
+    mailbox_params,
     missing_id,
-    ok,
     resources,
     subscribe,
     unique,
 )
+from tests.support.calls import assert_not_found, err, ok
+from tests.support.errors import INVALID_ARGUMENTS, RESOURCE_LIMIT_EXCEEDED
 
 FULL = {MAILBOXES: 5, STORAGE: 1_000_000, USERS: 3, DOMAINS: 2}
 
@@ -84,7 +80,7 @@ def test_subscription_xor_owner(provider: Any, local: tuple[int, int]) -> None:
     customer, sub = local
     base = {"login": unique("x"), "password": "User-Pass-1"}
     for extra in ({}, {"subscription_id": sub, "owner_account_id": customer}):
-        response = err(provider.pem.addUser({**base, **extra}), *INVALID)
+        response = err(provider.pem.addUser({**base, **extra}), INVALID_ARGUMENTS)
         assert "subscription_id" in response["properties"]["field"]
 
 
@@ -116,7 +112,7 @@ def test_owner_must_be_a_customer(provider: Any) -> None:
         provider.pem.addUser(
             {"owner_account_id": reseller_id, "login": unique("x"), "password": "User-Pass-1"}
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "owner_account_id"
 
@@ -128,7 +124,7 @@ def test_account_wide_subscription_refused(provider: Any) -> None:
         provider.pem.addUser(
             {"subscription_id": aw, "login": unique("x"), "password": "Pass-word-1"}
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "subscription_id"
     assert resources(provider, aw)[USERS]["usage"] == 0
@@ -215,7 +211,7 @@ def test_unknown_property(provider: Any, local: tuple[int, int]) -> None:
                 "properties": [{"name": "shoe_size", "value": "44"}],
             }
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "properties[0].name"
     assert "shoe_size" in response["error_message"]
@@ -231,7 +227,7 @@ def test_property_struct_checked(provider: Any, local: tuple[int, int]) -> None:
                 "properties": [{"name": "display_name"}],
             }
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "properties[0].value"
 
@@ -242,7 +238,7 @@ def test_invalid_login(provider: Any, local: tuple[int, int], login: str) -> Non
         provider.pem.addUser(
             {"subscription_id": local[1], "login": login, "password": "Pass-word-1"}
         ),
-        *INVALID,
+        INVALID_ARGUMENTS,
     )
     assert response["properties"]["field"] == "login"
 
@@ -255,7 +251,7 @@ def test_service_user_limit(provider: Any, local: tuple[int, int]) -> None:
         provider.pem.addUser(
             {"subscription_id": sub, "login": unique("l"), "password": "Pass-word-1"}
         ),
-        *LIMIT,
+        RESOURCE_LIMIT_EXCEEDED,
     )
     assert response["error_message"] == (
         f'The usage of the resource "Service users" for subscription with ID "{sub}" exceeds the '
@@ -386,7 +382,10 @@ def test_bind_over_the_limit(provider: Any) -> None:
     customer = add_customer(provider)
     sub = subscribe(provider, customer, add_template(provider, {**FULL, USERS: 0}))
     user_id = _unbound(provider, customer)
-    err(provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": sub}), *LIMIT)
+    err(
+        provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": sub}),
+        RESOURCE_LIMIT_EXCEEDED,
+    )
     assert ok(provider.pem.getUserInfo({"user_id": user_id}))["subscription_id"] == 0
 
 

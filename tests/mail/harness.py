@@ -21,8 +21,13 @@ import pytest
 
 from pemx.adapters.mail.dovecot import DoveadmHttp, DovecotConfig, PrivateDovecot, find_dovecot
 from pemx.domain.folders import FolderNames
-
-from .mailclient import LmtpReply, imap_login, lmtp_deliver, lmtp_transaction, pop3_login
+from tests.support.mailclient import (
+    LmtpReply,
+    imap_login,
+    lmtp_deliver,
+    lmtp_transaction,
+    pop3_login,
+)
 
 AUTH_FAILED = "[AUTHENTICATIONFAILED] Authentication failed."
 DISABLED = "This protocol is disabled for this mailbox"

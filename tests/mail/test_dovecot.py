@@ -34,6 +34,15 @@ from pemx.adapters.mail.dovecot import (
     render_sql_conf,
 )
 from pemx.domain.folders import CATALOGUE, ROLES
+from tests.support.mailclient import (
+    imap_append,
+    imap_create,
+    imap_utf7_encode,
+    inbox_subjects,
+    list_folders,
+    lmtp_deliver,
+    make_message,
+)
 
 from .contract import Mailbox, add_mailbox, create_contract_db
 from .harness import (
@@ -45,15 +54,6 @@ from .harness import (
     make_config,
     require_dovecot,
     special_folders,
-)
-from .mailclient import (
-    imap_append,
-    imap_create,
-    imap_utf7_encode,
-    inbox_subjects,
-    list_folders,
-    lmtp_deliver,
-    make_message,
 )
 
 # --------------------------------------------------------------------- fixture data

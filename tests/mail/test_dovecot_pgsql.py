@@ -16,7 +16,8 @@ import pytest
 
 from pemx.adapters.mail.dovecot import PrivateDovecot
 from pemx.domain.folders import CATALOGUE, catalogue_rows
-from postgres import PostgresCluster
+from tests.support.mailclient import inbox_subjects, list_folders
+from tests.support.postgres import PostgresCluster
 
 from .contract import blf_crypt
 from .harness import (
@@ -27,7 +28,6 @@ from .harness import (
     require_dovecot,
     special_folders,
 )
-from .mailclient import inbox_subjects, list_folders
 
 
 def missing(what: str) -> None:

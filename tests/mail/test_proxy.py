@@ -39,10 +39,16 @@ from pemx.adapters.mail.system import (
     system_dovecot_files,
     system_proxy_files,
 )
+from tests.support.mailclient import (
+    imap_login,
+    inbox_subjects,
+    list_folders,
+    make_message,
+    pop3_login,
+)
 
 from .contract import Mailbox, StoreAddress, add_mailbox, create_contract_db
 from .harness import AUTH_FAILED, DISABLED, MailEnv, make_config, missing, require_dovecot
-from .mailclient import imap_login, inbox_subjects, list_folders, make_message, pop3_login
 
 # ----------------------------------------------------------------------- mailboxes
 

@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import Server, mailbox_params, make_tenant, ok, unique
 from pemx.adapters.mail.dovecot import MailPorts, find_dovecot
 from pemx.adapters.mail.postfix import postfix_files
 from pemx.adapters.mail.system import (
@@ -39,8 +38,10 @@ from pemx.adapters.mail.system import (
     system_dovecot_files,
 )
 from pemx.cli.main import cli
-
-from .mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message
+from tests.support.builders import mailbox_params, make_tenant, unique
+from tests.support.calls import ok
+from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message
+from tests.support.server import Server
 
 IN_CI = os.environ.get("CI") == "true"
 SBIN = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/sbin", "/sbin"])

@@ -12,17 +12,19 @@ from typing import Any
 
 import pytest
 
-from conftest import (
-    Server,
-    Tenant,
-    err,
-    mailbox_params,
-    make_reseller,
-    make_tenant,
-    ok,
-    unique,
+from tests.support.builders import Tenant, mailbox_params, make_reseller, make_tenant, unique
+from tests.support.calls import err, ok
+from tests.support.errors import (
+    ADDRESS_IN_USE,
+    FOREIGN_DOMAIN,
+    INVALID_ARGUMENTS,
+    NO_EXCHANGE_SERVICE,
+    OBJECT_NOT_FOUND,
+    PASSWORD_REJECTED,
+    RESOURCE_LIMIT_EXCEEDED,
+    WireError,
 )
-from mail.mailclient import (
+from tests.support.mailclient import (
     imap_append,
     imap_login,
     inbox_subjects,
@@ -31,6 +33,7 @@ from mail.mailclient import (
     make_message,
     pop3_login,
 )
+from tests.support.server import Server
 
 SPECIAL_USE = {"\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive"}
 
@@ -356,7 +359,7 @@ def test_no_exchange_service_error_then_bind(server: Server, provider: Any) -> N
     )["user_id"]
     params = mailbox_params(f"{login}@{tenant.domain}")
     before = usage(provider, tenant.subscription_id)
-    response = err(add(provider, user_id=user_id, **params), "pemx", 1201)
+    response = err(add(provider, user_id=user_id, **params), NO_EXCHANGE_SERVICE)
     assert "pem.bindUserToSubscription" in response["error_message"]
     assert usage(provider, tenant.subscription_id) == before
 
@@ -462,27 +465,27 @@ def test_reseller_adds_mailboxes_for_its_own_customers_only(server: Server, prov
 
 
 @pytest.mark.parametrize(
-    ("case", "module_id", "extype_id"),
+    ("case", "expected"),
     [
-        ("both_user_id_and_new_user", "OpenAPI", 21),
-        ("neither", "OpenAPI", 21),
-        ("foreign_primary", "pemx", 1006),
-        ("foreign_alternative", "pemx", 1006),
-        ("unknown_domain", "pemx", 1006),
-        ("address_in_use", "pemx", 1005),
-        ("address_in_use_other_case", "pemx", 1005),
-        ("duplicate_in_request", "OpenAPI", 21),
-        ("password_too_long", "pemx", 1301),
-        ("storage_limit", "pemx", 1101),
-        ("bad_address", "OpenAPI", 21),
-        ("zero_size_limit", "OpenAPI", 21),
-        ("missing_required", "OpenAPI", 21),
-        ("string_for_int", "OpenAPI", 21),
-        ("unknown_field", "OpenAPI", 21),
+        ("both_user_id_and_new_user", INVALID_ARGUMENTS),
+        ("neither", INVALID_ARGUMENTS),
+        ("foreign_primary", FOREIGN_DOMAIN),
+        ("foreign_alternative", FOREIGN_DOMAIN),
+        ("unknown_domain", FOREIGN_DOMAIN),
+        ("address_in_use", ADDRESS_IN_USE),
+        ("address_in_use_other_case", ADDRESS_IN_USE),
+        ("duplicate_in_request", INVALID_ARGUMENTS),
+        ("password_too_long", PASSWORD_REJECTED),
+        ("storage_limit", RESOURCE_LIMIT_EXCEEDED),
+        ("bad_address", INVALID_ARGUMENTS),
+        ("zero_size_limit", INVALID_ARGUMENTS),
+        ("missing_required", INVALID_ARGUMENTS),
+        ("string_for_int", INVALID_ARGUMENTS),
+        ("unknown_field", INVALID_ARGUMENTS),
     ],
 )
 def test_errors_leave_nothing_behind(
-    server: Server, provider: Any, tenant: Tenant, case: str, module_id: str, extype_id: int
+    server: Server, provider: Any, tenant: Tenant, case: str, expected: WireError
 ) -> None:
     taken = unique("taken")
     ok(
@@ -530,9 +533,9 @@ def test_errors_leave_nothing_behind(
     elif case == "unknown_field":
         params["quota"] = 5
     before = usage(provider, tenant.subscription_id)
-    err(add(provider, **params), module_id, extype_id)
+    err(add(provider, **params), expected)
     assert usage(provider, tenant.subscription_id) == before
-    err(provider.pem.getUserByLogin({"login": login}), "pemx", 1001)
+    err(provider.pem.getUserByLogin({"login": login}), OBJECT_NOT_FOUND)
     # The addresses are still free: the same login and address work now.
     result = ok(
         add(
@@ -569,7 +572,7 @@ def test_mailbox_limit_reached(server: Server, provider: Any) -> None:
         f'"{tenant.subscription_id}" exceeds the value of "1"'
     )
     assert usage(provider, tenant.subscription_id)[1] == 1
-    err(provider.pem.getUserByLogin({"login": second}), "pemx", 1001)
+    err(provider.pem.getUserByLogin({"login": second}), OBJECT_NOT_FOUND)
     rcpt, _ = lmtp_deliver(*server.mail("lmtp"), f"{second}@{tenant.domain}", "nobody home")
     assert rcpt == 550
 

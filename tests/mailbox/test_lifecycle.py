@@ -15,19 +15,27 @@ from typing import Any
 
 import pytest
 
-from conftest import (
-    Server,
+from pemx.adapters.mail.dovecot import DoveadmHttp
+from tests.support.builders import (
     Tenant,
-    err,
-    eventually,
     mailbox_params,
     make_reseller,
     make_tenant,
     new_user_mailbox,
-    ok,
     unique,
 )
-from mail.mailclient import (
+from tests.support.calls import err, eventually, ok
+from tests.support.errors import (
+    ADDRESS_IN_USE,
+    FOREIGN_DOMAIN,
+    INVALID_ARGUMENTS,
+    MAILBOX_DELETING,
+    OBJECT_NOT_FOUND,
+    PASSWORD_REJECTED,
+    PRIMARY_ADDRESS_REQUIRED,
+    RESOURCE_LIMIT_EXCEEDED,
+)
+from tests.support.mailclient import (
     imap_append,
     imap_login,
     inbox_subjects,
@@ -36,7 +44,7 @@ from mail.mailclient import (
     make_message,
     pop3_login,
 )
-from pemx.adapters.mail.dovecot import DoveadmHttp
+from tests.support.server import Server
 
 PASSWORD = "Lifecycle-Pass-1"
 
@@ -126,15 +134,17 @@ def test_reads_report_every_field_and_the_real_size(
     domains = ok(provider.pem.exchange.getEmailDomains({"subscription_id": tenant.subscription_id}))
     assert [d["domain_name"] for d in domains] == [tenant.domain]
 
-    err(provider.pem.exchange.getMailboxByEmailAddress({"email_address": f"no@{tenant.domain}"}),
-        "pemx", 1001)  # fmt: skip
+    err(
+        provider.pem.exchange.getMailboxByEmailAddress({"email_address": f"no@{tenant.domain}"}),
+        OBJECT_NOT_FOUND,
+    )
     bare = ok(
         provider.pem.addUser(
             {"subscription_id": tenant.subscription_id, "login": unique("bare"),
              "password": PASSWORD}
         )
     )["user_id"]  # fmt: skip
-    err(provider.pem.exchange.getUserMailbox({"user_id": bare}), "pemx", 1001)
+    err(provider.pem.exchange.getUserMailbox({"user_id": bare}), OBJECT_NOT_FOUND)
 
 
 def test_another_resellers_objects_look_missing(server: Server, provider: Any) -> None:
@@ -158,8 +168,10 @@ def test_another_resellers_objects_look_missing(server: Server, provider: Any) -
         reseller.pem.removeUser({"user_id": user_id}),
         reseller.pem.exchange.getMailboxes({"subscription_id": other.subscription_id}),
     ):
-        err(response, "pemx", 1001)
-    err(reseller.pem.exchange.getMailboxByEmailAddress({"email_address": address}), "pemx", 1001)
+        err(response, OBJECT_NOT_FOUND)
+    err(
+        reseller.pem.exchange.getMailboxByEmailAddress({"email_address": address}), OBJECT_NOT_FOUND
+    )
     assert info(provider, mailbox_id) == before
     imap_login(*server.mail("imap"), address, PASSWORD).logout()
 
@@ -265,19 +277,21 @@ def test_bad_changes_leave_nothing_changed(server: Server, provider: Any, tenant
     mailbox_id, _, _, _ = new_mailbox(provider, small, size_limit=20_000)
     before, used = info(provider, mailbox_id), usage(provider, small.subscription_id)
     cases = [
-        ({"size_limit": 40_000}, ("pemx", 1101)),  # storage limit of the subscription
-        ({"warning_limit": 30_000}, ("OpenAPI", 21)),  # above size_limit
-        ({"prohibit_send_limit": 10, "warning_limit": 20}, ("OpenAPI", 21)),
-        ({"size_limit": 0}, ("OpenAPI", 21)),
-        ({"message_retention": -1}, ("OpenAPI", 21)),
-        ({"imap4": "yes"}, ("OpenAPI", 21)),
-        ({"quota": 5}, ("OpenAPI", 21)),  # unknown field
-        ({"alias": "bad alias"}, ("OpenAPI", 21)),
+        ({"size_limit": 40_000}, RESOURCE_LIMIT_EXCEEDED),  # storage limit of the subscription
+        ({"warning_limit": 30_000}, INVALID_ARGUMENTS),  # above size_limit
+        ({"prohibit_send_limit": 10, "warning_limit": 20}, INVALID_ARGUMENTS),
+        ({"size_limit": 0}, INVALID_ARGUMENTS),
+        ({"message_retention": -1}, INVALID_ARGUMENTS),
+        ({"imap4": "yes"}, INVALID_ARGUMENTS),
+        ({"quota": 5}, INVALID_ARGUMENTS),  # unknown field
+        ({"alias": "bad alias"}, INVALID_ARGUMENTS),
     ]
     for change, code in cases:
-        err(provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, **change}), *code)
-    err(provider.pem.exchange.modifyMailbox({"mailbox_id": 2_000_000_000, "imap4": False}),
-        "pemx", 1001)  # fmt: skip
+        err(provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, **change}), code)
+    err(
+        provider.pem.exchange.modifyMailbox({"mailbox_id": 2_000_000_000, "imap4": False}),
+        OBJECT_NOT_FOUND,
+    )
     assert info(provider, mailbox_id) == before
     assert usage(provider, small.subscription_id) == used
 
@@ -314,18 +328,18 @@ def test_address_errors_leave_nothing_changed(
     before = ok(provider.pem.exchange.getEmailAddresses({"mailbox_id": mailbox_id}))
     fresh = f"fresh-{unique()}@{tenant.domain}"
     add = provider.pem.exchange.addEmailAddresses
-    err(add({"mailbox_id": mailbox_id, "emails": [fresh, f"x@{foreign.domain}"]}), "pemx", 1006)
-    err(add({"mailbox_id": mailbox_id, "emails": [fresh, other_address.upper()]}), "pemx", 1005)
-    err(add({"mailbox_id": mailbox_id, "emails": [fresh, fresh]}), "OpenAPI", 21)
-    err(add({"mailbox_id": mailbox_id, "emails": []}), "OpenAPI", 21)
-    err(add({"mailbox_id": mailbox_id, "emails": ["not-an-address"]}), "OpenAPI", 21)
-    err(add({"mailbox_id": mailbox_id, "emails": [f"a*b@{tenant.domain}"]}), "OpenAPI", 21)
+    err(add({"mailbox_id": mailbox_id, "emails": [fresh, f"x@{foreign.domain}"]}), FOREIGN_DOMAIN)
+    err(add({"mailbox_id": mailbox_id, "emails": [fresh, other_address.upper()]}), ADDRESS_IN_USE)
+    err(add({"mailbox_id": mailbox_id, "emails": [fresh, fresh]}), INVALID_ARGUMENTS)
+    err(add({"mailbox_id": mailbox_id, "emails": []}), INVALID_ARGUMENTS)
+    err(add({"mailbox_id": mailbox_id, "emails": ["not-an-address"]}), INVALID_ARGUMENTS)
+    err(add({"mailbox_id": mailbox_id, "emails": [f"a*b@{tenant.domain}"]}), INVALID_ARGUMENTS)
     remove = provider.pem.exchange.removeEmailAddresses
-    err(remove({"mailbox_id": mailbox_id, "emails": [address]}), "pemx", 1208)
-    err(remove({"mailbox_id": mailbox_id, "emails": [other_address]}), "OpenAPI", 21)
+    err(remove({"mailbox_id": mailbox_id, "emails": [address]}), PRIMARY_ADDRESS_REQUIRED)
+    err(remove({"mailbox_id": mailbox_id, "emails": [other_address]}), INVALID_ARGUMENTS)
     change = provider.pem.exchange.changePrimaryEmailAddress
-    err(change({"mailbox_id": mailbox_id, "email_address": f"p@{foreign.domain}"}), "pemx", 1006)
-    err(change({"mailbox_id": mailbox_id, "email_address": other_address}), "pemx", 1005)
+    err(change({"mailbox_id": mailbox_id, "email_address": f"p@{foreign.domain}"}), FOREIGN_DOMAIN)
+    err(change({"mailbox_id": mailbox_id, "email_address": other_address}), ADDRESS_IN_USE)
     assert ok(provider.pem.exchange.getEmailAddresses({"mailbox_id": mailbox_id})) == before
     assert lmtp_deliver(*server.mail("lmtp"), fresh, "nobody")[0] >= 500
     del other_login
@@ -386,7 +400,7 @@ def test_removed_mailbox_is_gone_everywhere_and_its_resources_free_at_once(
     # Changes are refused while the files go (MAILBOX_DELETING, see test_outbox), and
     # the mailbox does not exist once they are gone.
     refusal = provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "pop3": False})
-    assert (refusal["module_id"], refusal["extype_id"]) in (("pemx", 1207), ("pemx", 1001))
+    assert (refusal["module_id"], refusal["extype_id"]) in (MAILBOX_DELETING, OBJECT_NOT_FOUND)
     # The last slot and the same address are usable at once, by the same user too.
     again = ok(provider.pem.exchange.addMailbox({"user_id": user_id, **mailbox_params(address)}))[
         "mailbox_id"
@@ -426,8 +440,10 @@ def test_disable_enable_and_password_change(server: Server, provider: Any, tenan
     assert refused(*imap_port, login, PASSWORD)
     imap_login(*imap_port, login, "Brand-New-Pass-2").logout()
     eventually(lambda: session_closed(session), what="session with the old password closed")
-    err(provider.pem.changeUserPassword({"user_id": user_id, "password": "short"}),
-        "pemx", 1301)  # fmt: skip
+    err(
+        provider.pem.changeUserPassword({"user_id": user_id, "password": "short"}),
+        PASSWORD_REJECTED,
+    )
     imap_login(*imap_port, login, "Brand-New-Pass-2").logout()
     eventually(lambda: info(provider, mailbox_id)["status"] == 0, what="status back to 0")
 
@@ -462,7 +478,7 @@ def test_remove_user_removes_its_mailbox_and_frees_both(server: Server, provider
     ok(provider.pem.removeUser({"user_id": user_id}))
     after = usage(provider, small.subscription_id)
     assert (after[1], after[2], after[3]) == (before[1] - 1, before[2] - 10_240, before[3] - 1)
-    err(provider.pem.getUserInfo({"user_id": user_id}), "pemx", 1001)
+    err(provider.pem.getUserInfo({"user_id": user_id}), OBJECT_NOT_FOUND)
     assert refused(*server.mail("imap"), login, PASSWORD)
     assert lmtp_deliver(*server.mail("lmtp"), address, "x")[0] >= 500
     # The login is free again at once.
@@ -488,8 +504,10 @@ def test_changes_are_audited_without_passwords(
     secret = "Audit-Secret-Pass-7"
     ok(provider.pem.changeUserPassword({"user_id": user_id, "password": secret}))
     ok(provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "pop3": False}))
-    err(provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "size_limit": 0}),
-        "OpenAPI", 21)  # fmt: skip
+    err(
+        provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "size_limit": 0}),
+        INVALID_ARGUMENTS,
+    )
     run = pemx_cli(server, "audit", "--object", f"mailbox:{mailbox_id}", "--json")
     assert run.returncode == 0, run.stderr
     entries = json.loads(run.stdout)

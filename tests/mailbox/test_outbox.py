@@ -17,22 +17,19 @@ from typing import Any
 
 import pytest
 
-from conftest import (
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
+from tests.support.builders import make_tenant, new_user_mailbox, unique
+from tests.support.calls import err, eventually, ok
+from tests.support.errors import MAILBOX_DELETING
+from tests.support.mailclient import imap_login, lmtp_deliver
+from tests.support.server import (
     Server,
     ServerDatabase,
-    err,
-    eventually,
-    make_tenant,
-    new_user_mailbox,
-    ok,
     require_dovecot,
     server_base,
     start_server,
     stop_server,
-    unique,
 )
-from mail.mailclient import imap_login, lmtp_deliver
-from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
 
 PASSWORD = "Outbox-Pass-1"
 
@@ -145,7 +142,7 @@ def test_tasks_wait_for_a_stopped_backend_and_complete_when_it_is_back(
     running = ok(api.pem.getRequestStatus({"request_id": request_id}))
     assert running["request_status"] == 1, running
     assert home.is_dir()  # nothing lost, nothing done yet
-    err(api.pem.exchange.modifyMailbox({"mailbox_id": removed, "pop3": False}), "pemx", 1207)
+    err(api.pem.exchange.modifyMailbox({"mailbox_id": removed, "pop3": False}), MAILBOX_DELETING)
 
     layout.start_mail()
     eventually(lambda: status(api, switched) == 0, what="the kick task completed")

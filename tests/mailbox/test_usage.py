@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from conftest import Server, Tenant, mailbox_params, make_tenant, new_user_mailbox, ok, unique
-from mail.mailclient import imap_login, lmtp_deliver
+from tests.support.builders import Tenant, mailbox_params, make_tenant, new_user_mailbox, unique
+from tests.support.calls import ok
+from tests.support.mailclient import imap_login, lmtp_deliver
+from tests.support.server import Server
 
 PASSWORD = "Usage-Pass-1"
 
