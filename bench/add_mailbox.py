@@ -70,7 +70,7 @@ def floors(srv: Server, rounds: int) -> dict[str, float]:
     for _ in range(10):
         bcrypt.hashpw(PASSWORD.encode(), salt)
     hash_s = (time.perf_counter() - started) / 10
-    api = srv.api()
+    api = srv.proxy()
     started = time.perf_counter()
     for _ in range(200):
         api.system.listMethods()
@@ -94,7 +94,7 @@ def main() -> None:
         database(options.database) as db_env,
         server(base / "data", db_env, options.bcrypt_rounds) as srv,
     ):
-        api = srv.api()
+        api = srv.proxy()
         domain = f"bench{uuid.uuid4().hex[:6]}.example"
         _, subscription = customer_subscription(api, domain)
 

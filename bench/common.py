@@ -4,11 +4,8 @@ client processes with ordinary XML-RPC clients, percentiles, CPU and memory figu
 from __future__ import annotations
 
 import imaplib
-import json
 import multiprocessing as mp
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,32 +17,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the throw-away PostgreSQL cluster of the tests
+# `python bench/x.py` puts bench/ on sys.path; the shared test support is tests.support.
+sys.path.insert(0, str(ROOT))
 
-from postgres import PostgresCluster  # noqa: E402
+from tests.support.builders import mailbox_params  # noqa: E402
+from tests.support.calls import ok  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
+from tests.support.server import Server, start_server, stop_server  # noqa: E402
 
-ADMIN, ADMIN_PASSWORD, PASSWORD = "admin", "Bench-Admin-Pass-1", "Bench-User-Pass-1"
+__all__ = ["PASSWORD", "Server", "ok"]
+
+PASSWORD = "Bench-User-Pass-1"
 # Durable like pemx's SQLite (WAL, synchronous=NORMAL): fsync on, commits not waited for.
 POSTGRES_OPTIONS = ("-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
                     "-c", "synchronous_commit=off", "-c", "shared_buffers=512MB")  # fmt: skip
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    runtime: dict[str, Any]
-    database_url: str
-
-    @property
-    def url(self) -> str:
-        return f"http://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{self.runtime['api']['port']}/RPC2"
-
-    @property
-    def imap(self) -> tuple[str, int]:
-        return self.runtime["imap"]["host"], int(self.runtime["imap"]["port"])
-
-    def api(self) -> Any:
-        return xmlrpc.client.ServerProxy(self.url)
 
 
 @contextmanager
@@ -65,69 +50,19 @@ def database(kind: str) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def server(data_dir: Path, db_env: dict[str, str], rounds: int = 10) -> Iterator[Server]:
-    env = {
-        **os.environ,
-        **db_env,
-        "PEMX_ADMIN_LOGIN": ADMIN,
-        "PEMX_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "PEMX_BCRYPT_ROUNDS": str(rounds),
-        "PEMX_LOG_LEVEL": "WARNING",
-        "PEMX_MAIL_AUTH_PENALTY": "0",
-        **{f"PEMX_{name}_PORT": "0" for name in ("IMAP", "POP3", "LMTP", "IMAP_OWA",
-                                                  "IMAP_ACTIVESYNC", "DOVEADM")},
-    }  # fmt: skip
+    """`pemx serve` as the tests start it, with the benchmark's database and bcrypt cost
+    (a large PostgreSQL database may take longer to come up and to stop)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir.parent / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pemx", "--data-dir", str(data_dir), "serve", "--port", "0"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    running = start_server(data_dir, env={**db_env, "PEMX_BCRYPT_ROUNDS": str(rounds)}, timeout=120)
     try:
-        runtime = _wait_for(process, data_dir / "runtime.json", log_path)
-        url = db_env.get("PEMX_DATABASE_URL") or f"sqlite:///{data_dir / 'pemx.db'}"
-        yield Server(process, runtime, url)
+        yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-
-
-def _wait_for(
-    process: subprocess.Popen[bytes], runtime_file: Path, log_path: Path
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if runtime_file.exists():
-            runtime: dict[str, Any] = json.loads(runtime_file.read_text())
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", runtime["api"]["port"])) == 0:
-                    return runtime
-        if process.poll() is not None:
-            raise SystemExit(log_path.read_text())
-        time.sleep(0.05)
-    raise SystemExit("pemx serve did not start")
-
-
-def ok(response: dict[str, Any]) -> Any:
-    if response["status"] != 0:
-        raise RuntimeError(response)
-    return response.get("result")
+        stop_server(running, timeout=60)
 
 
 def mailbox_fields(address: str) -> dict[str, Any]:
-    return {
-        "alias": address.split("@")[0],
-        "primary_email_address": address,
-        "owa": True,
-        "mapi": True,
-        "active_sync": True,
-        "imap4": True,
-        "pop3": True,
-        "size_limit": 1024,
-    }
+    """addMailbox fields of a small (1 MB) mailbox with every protocol on."""
+    return mailbox_params(address, size_limit=1024)
 
 
 def imap_login(imap: tuple[str, int], username: str) -> float:
@@ -190,8 +125,8 @@ def add_mailboxes(
     login_after_ack: bool = False,
 ) -> Run:
     """addMailbox calls spread over N client processes (started before the clock)."""
-    imap = server.imap if login_after_ack else None
-    shares = [(server.url, calls[i::clients], imap) for i in range(clients)]
+    imap = server.mail("imap") if login_after_ack else None
+    shares = [(server.url(), calls[i::clients], imap) for i in range(clients)]
     with mp.Pool(clients) as pool:
         pool.map(time.sleep, [0] * clients)
         cpu, idle = cpu_seconds(server.process.pid), idle_seconds()

@@ -79,7 +79,7 @@ class BulkLoader:
 
     def new_customer(self) -> Customer:
         domain = f"c{len(self.customers)}-{uuid.uuid4().hex[:6]}.example"
-        account_id, subscription_id = customer_subscription(self.srv.api(), domain)
+        account_id, subscription_id = customer_subscription(self.srv.proxy(), domain)
         with self.engine.connect() as conn:
             domain_id = conn.scalar(sa.text("SELECT id FROM domains WHERE name = :n"),
                                     {"n": domain})  # fmt: skip
@@ -179,7 +179,7 @@ class Step:
 
 
 def measure(srv: Server, loader: BulkLoader, size: int, load_s: float, options: Any) -> Step:
-    api = srv.api()
+    api = srv.proxy()
     # addMailbox for existing users of a customer of their own (its subscription is small)
     target = loader.new_customer()
     users = loader.spare_users(target, options.calls)
@@ -188,7 +188,7 @@ def measure(srv: Server, loader: BulkLoader, size: int, load_s: float, options: 
     run = add_mailboxes(srv, options.clients, calls[16:])
     # IMAP logins to random pre-filled mailboxes
     rng = random.Random(size)
-    logins = sorted(imap_login(srv.imap, rng.choice(loader.addresses))
+    logins = sorted(imap_login(srv.mail("imap"), rng.choice(loader.addresses))
                     for _ in range(options.logins))  # fmt: skip
     # getMailboxes of the largest subscription
     largest = max(loader.customers, key=lambda c: c.mailboxes)
