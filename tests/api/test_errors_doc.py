@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 from pemx.domain.errors import ErrorCode
-from tests.support.errors import INTERNAL, TXN_NOT_FOUND
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -56,4 +55,4 @@ def test_table_parser() -> None:
         "| `INTERNAL` | OpenAPI | 1 | boom |\n| TXN_NOT_FOUND | `OpenAPI` | 3002 | gone |\n\n"
         "| other | table |\n|---|---|\n| a | b |\n"
     )
-    assert _table_rows(sample) == {"INTERNAL": INTERNAL, "TXN_NOT_FOUND": TXN_NOT_FOUND}
+    assert _table_rows(sample) == {"INTERNAL": ("OpenAPI", 1), "TXN_NOT_FOUND": ("OpenAPI", 3002)}

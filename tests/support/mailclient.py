@@ -148,7 +148,7 @@ def inbox_subjects(imap: imaplib.IMAP4) -> list[str]:
     if int(data[0] or 0) == 0:
         return []
     typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-    subjects = []
+    subjects: list[str] = []
     for part in data:
         if isinstance(part, tuple):
             header = part[1].decode(errors="replace")

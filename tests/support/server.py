@@ -16,16 +16,14 @@ import tomllib
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
-import sqlalchemy as sa
-
-from pemx.adapters.mail.system import SqlDatabase
-from pemx.bootstrap import mail_database
-from pemx.config import load_settings
 
 from .postgres import PostgresDatabase
+
+if TYPE_CHECKING:
+    from pemx.adapters.mail.system import SqlDatabase
 
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Provider-Secret-1"
@@ -76,12 +74,20 @@ class Server:
     process: subprocess.Popen[bytes]
     database_url: str = ""
 
+    # pemx and SQLAlchemy are imported where they are used: the fast tier (tests/unit)
+    # loads this module through conftest.py and needs neither (about 0.4 s).
+
     def mail_database(self) -> SqlDatabase:
         """The database as this server's mail servers reach it (read-only role on PG)."""
+        from pemx.bootstrap import mail_database
+        from pemx.config import load_settings
+
         return mail_database(load_settings({"data_dir": self.data_dir}))
 
     def rows(self, query: str, **params: Any) -> list[Any]:
         """Rows of a query on the server's database (named :params), committed."""
+        import sqlalchemy as sa
+
         engine = sa.create_engine(self.database_url, poolclass=sa.pool.NullPool)
         try:
             with engine.begin() as conn:
