@@ -9,7 +9,13 @@ import pytest
 
 from tests.support.builders import Reseller, add_customer, add_reseller_account, missing_id, unique
 from tests.support.calls import assert_not_found, err, ok
-from tests.support.errors import INVALID_ARGUMENTS, LOGIN_IN_USE, OBJECT_EXISTS
+from tests.support.errors import (
+    INVALID_ACCOUNT_TREE,
+    INVALID_ARGUMENTS,
+    LOGIN_IN_USE,
+    OBJECT_EXISTS,
+    PASSWORD_REJECTED,
+)
 from tests.support.server import ADMIN_LOGIN, Server
 
 from .helpers import basic, raw_call
@@ -81,8 +87,7 @@ def test_customer_under_customer_refused(provider: Any) -> None:
         provider.pem.addAccount(
             {"account_type": "C", "parent_account_id": customer, "person": {"first_name": "X"}}
         ),
-        "pemx",
-        1010,
+        INVALID_ACCOUNT_TREE,
     )
 
 
@@ -92,8 +97,7 @@ def test_reseller_under_reseller_refused(provider: Any) -> None:
         provider.pem.addAccount(
             {"account_type": "R", "parent_account_id": reseller_id, "person": {"first_name": "X"}}
         ),
-        "pemx",
-        1010,
+        INVALID_ACCOUNT_TREE,
     )
 
 
@@ -162,8 +166,7 @@ def test_duplicate_member_login(provider: Any) -> None:
         provider.pem.addAccountMember(
             {"account_id": reseller_id, "auth": {"login": ADMIN_LOGIN, "password": "Other-Pass-1"}}
         ),
-        "pemx",
-        1003,
+        LOGIN_IN_USE,
     )
 
 
@@ -174,8 +177,7 @@ def test_member_password_rules(provider: Any) -> None:
             provider.pem.addAccountMember(
                 {"account_id": reseller_id, "auth": {"login": unique("m"), "password": password}}
             ),
-            "pemx",
-            1301,
+            PASSWORD_REJECTED,
         )
         assert response["properties"]["field"] == "auth.password"
 
@@ -202,8 +204,7 @@ def test_member_requested_id(provider: Any) -> None:
         provider.pem.addAccountMember(
             {**base, "auth": {"login": unique("m"), "password": "Pass-word-1"}}
         ),
-        "pemx",
-        1002,
+        OBJECT_EXISTS,
     )
 
 

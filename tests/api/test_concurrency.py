@@ -36,6 +36,7 @@ from tests.support.errors import (
     LOGIN_IN_USE,
     RESOURCE_LIMIT_EXCEEDED,
     USER_HAS_MAILBOX,
+    wire_error,
 )
 from tests.support.server import (
     Server,
@@ -82,9 +83,7 @@ def race(url: str, calls: list[Callable[[Any], dict[str, Any]]]) -> list[dict[st
 
 def outcomes(responses: list[dict[str, Any]]) -> Counter[Any]:
     """How many calls succeeded (key "ok") and how many failed with each OA error."""
-    return Counter(
-        "ok" if r["status"] == 0 else (r["module_id"], r["extype_id"]) for r in responses
-    )
+    return Counter("ok" if r["status"] == 0 else wire_error(r) for r in responses)
 
 
 def users_of(api: Any, subscription_id: int, count: int) -> list[int]:

@@ -30,6 +30,7 @@ from tests.support.errors import (
     INVALID_ARGUMENTS,
     OBJECT_NOT_FOUND,
     RESOURCE_LIMIT_EXCEEDED,
+    wire_error,
 )
 from tests.support.server import Server
 
@@ -246,7 +247,7 @@ def test_reseller_builds_under_itself(reseller: Reseller) -> None:
 def test_reseller_cannot_create_a_reseller(reseller: Reseller) -> None:
     response = reseller.api.pem.addAccount({"account_type": "R", "person": {"first_name": "X"}})
     assert response["status"] == -1
-    assert (response["module_id"], response["extype_id"]) in {
+    assert wire_error(response) in {
         INVALID_ACCOUNT_TREE,
         OBJECT_NOT_FOUND,
     }

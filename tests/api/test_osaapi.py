@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.support.builders import MAILBOXES, USERS, add_template, missing_id, unique
-from tests.support.errors import OBJECT_NOT_FOUND
+from tests.support.errors import OBJECT_NOT_FOUND, wire_error
 from tests.support.server import ADMIN_LOGIN, ADMIN_PASSWORD, Server
 
 osaapi = pytest.importorskip("osaapi")
@@ -26,7 +26,7 @@ def test_osaapi_client(server: Server, provider: Any) -> None:
     # Errors come back as OA's envelope, which osaapi hands over as a dict.
     missing = api.getAccountInfo(account_id=missing_id())
     assert missing["status"] == -1
-    assert (missing["module_id"], missing["extype_id"]) == OBJECT_NOT_FOUND
+    assert wire_error(missing) == OBJECT_NOT_FOUND
 
     # osaapi.Transaction: txn.Begin {request_id}, calls, txn.Commit, poll getRequestStatus.
     login = unique("osa")

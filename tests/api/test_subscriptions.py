@@ -289,8 +289,7 @@ def test_account_wide_subscription(provider: Any) -> None:
         provider.pem.activateSubscription(
             {"account_id": customer, "service_template_id": template, "account_wide_su": True}
         ),
-        "pemx",
-        1202,
+        ACCOUNT_WIDE_EXISTS,
     )
     assert response["properties"]["subscription_id"] == str(sub)
     # ... a subscription-local one is fine.
@@ -404,8 +403,7 @@ def test_add_domain_duplicate_case_insensitive(provider: Any) -> None:
     # In another customer's subscription, too.
     err(
         provider.pem.addDomain({"subscription_id": _sub(provider), "domain_name": name}),
-        "pemx",
-        1004,
+        DOMAIN_IN_USE,
     )
     assert resources(provider, sub)[DOMAINS]["usage"] == 1
 
@@ -464,8 +462,7 @@ def test_domain_requested_id_twice(provider: Any) -> None:
         provider.pem.addDomain(
             {"subscription_id": sub, "domain_name": unique("r") + ".example", "domain_id": wanted}
         ),
-        "pemx",
-        1002,
+        OBJECT_EXISTS,
     )
     assert resources(provider, sub)[DOMAINS]["usage"] == 1
 
@@ -495,7 +492,7 @@ def test_limit_beyond_int32_refused(server: Any, provider: Any) -> None:
         2**31,
     )
     value = raw_request(server, body).value()
-    assert (value["status"], value["extype_id"]) == (-1, 21), value
+    err(value, INVALID_ARGUMENTS)
     assert value["properties"]["field"] == "resource_types[0].resource_limit"
     # The largest int32 limit works and reads back.
     template = add_template(provider, {STORAGE: 2**31 - 1})
@@ -511,6 +508,6 @@ def test_limit_beyond_int32_refused(server: Any, provider: Any) -> None:
         "</data></array></value></member>"
     )
     value = raw_request(server, _i8_limit_call("pem.activateSubscription", override, 2**40)).value()
-    assert (value["status"], value["extype_id"]) == (-1, 21), value
+    err(value, INVALID_ARGUMENTS)
     assert value["properties"]["field"] == "resource_limits[0].resource_limit"
     assert resources(provider, sub)[STORAGE]["limit"] == 2**31 - 1

@@ -18,6 +18,8 @@ from tests.support.builders import MAILBOXES, Reseller, add_template, missing_id
 from tests.support.calls import assert_not_found, err, ok
 from tests.support.errors import (
     INVALID_ARGUMENTS,
+    OBJECT_NOT_FOUND,
+    PERMISSION_DENIED,
     REQUEST_ID_USED,
     REQUEST_NOT_FOUND,
     TXN_ID_IN_USE,
@@ -217,8 +219,7 @@ def test_request_status_after_failure(provider: Any) -> None:
     with txn(provider, request_id=request_id) as txn_id:
         err(
             provider.pem.getAccountInfo({"account_id": missing_id(), "txn_id": txn_id}),
-            "pemx",
-            1001,
+            OBJECT_NOT_FOUND,
         )
     status = ok(provider.pem.getRequestStatus({"request_id": request_id}))
     assert status["request_status"] == 2
@@ -401,8 +402,7 @@ def test_refused_call_inside_a_txn_ends_it(reseller: Reseller) -> None:
         account_id = ok(api.pem.addAccount({**_customer(), "txn_id": txn_id}))["account_id"]
         err(
             api.pem.addServiceTemplate({"name": "t", "resource_types": [], "txn_id": txn_id}),
-            "OpenAPI",
-            403,
+            PERMISSION_DENIED,
         )
         err(api.pem.getAccountInfo({"account_id": account_id, "txn_id": txn_id}), TXN_NOT_FOUND)
     assert_not_found(api.pem.getAccountInfo({"account_id": account_id}))

@@ -21,7 +21,13 @@ from tests.support.builders import (
     unique,
 )
 from tests.support.calls import assert_not_found, err, ok
-from tests.support.errors import INVALID_ARGUMENTS, RESOURCE_LIMIT_EXCEEDED
+from tests.support.errors import (
+    BIND_NOT_ALLOWED,
+    INVALID_ARGUMENTS,
+    LOGIN_IN_USE,
+    PASSWORD_REJECTED,
+    RESOURCE_LIMIT_EXCEEDED,
+)
 
 FULL = {MAILBOXES: 5, STORAGE: 1_000_000, USERS: 3, DOMAINS: 2}
 
@@ -138,8 +144,7 @@ def test_duplicate_login_case_insensitive(provider: Any, local: tuple[int, int])
         provider.pem.addUser(
             {"subscription_id": sub, "login": login.upper(), "password": "Pass-word-1"}
         ),
-        "pemx",
-        1003,
+        LOGIN_IN_USE,
     )
     # Across customers and modes too.
     err(
@@ -150,8 +155,7 @@ def test_duplicate_login_case_insensitive(provider: Any, local: tuple[int, int])
                 "password": "Pass-word-1",
             }
         ),
-        "pemx",
-        1003,
+        LOGIN_IN_USE,
     )
     assert resources(provider, sub)[USERS]["usage"] == 1
 
@@ -172,8 +176,7 @@ def test_password_rejected(
         provider.pem.addUser(
             {"subscription_id": local[1], "login": unique("p"), "password": password}
         ),
-        "pemx",
-        1301,
+        PASSWORD_REJECTED,
     )
     assert response["properties"]["reason"] == reason
 
@@ -196,8 +199,7 @@ def test_password_quality_off_does_not_lift_the_cap(provider: Any, local: tuple[
                 "check_password_quality": False,
             }
         ),
-        "pemx",
-        1301,
+        PASSWORD_REJECTED,
     )
 
 
@@ -325,8 +327,7 @@ def test_bind_other_account(provider: Any, local: tuple[int, int]) -> None:
     user_id = _unbound(provider, add_customer(provider))
     err(
         provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": local[1]}),
-        "pemx",
-        1204,
+        BIND_NOT_ALLOWED,
     )
     assert ok(provider.pem.getUsers({"subscription_id": local[1]})) == []
 
@@ -337,8 +338,7 @@ def test_bind_to_account_wide_subscription(provider: Any) -> None:
     user_id = _unbound(provider, customer)
     err(
         provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": aw}),
-        "pemx",
-        1204,
+        BIND_NOT_ALLOWED,
     )
 
 
@@ -349,8 +349,7 @@ def test_bind_already_bound(provider: Any, local: tuple[int, int]) -> None:
     for target in (other, sub):
         err(
             provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": target}),
-            "pemx",
-            1204,
+            BIND_NOT_ALLOWED,
         )
     assert ok(provider.pem.getUserInfo({"user_id": user_id}))["subscription_id"] == sub
 
@@ -371,8 +370,7 @@ def test_bind_user_with_a_mailbox(provider: Any) -> None:
     sub = subscribe(provider, customer, template)
     response = err(
         provider.pem.bindUserToSubscription({"user_id": user_id, "subscription_id": sub}),
-        "pemx",
-        1204,
+        BIND_NOT_ALLOWED,
     )
     assert "mailbox" in response["error_message"]
     assert ok(provider.pem.getUsers({"subscription_id": sub})) == []

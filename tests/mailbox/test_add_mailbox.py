@@ -22,6 +22,7 @@ from tests.support.errors import (
     OBJECT_NOT_FOUND,
     PASSWORD_REJECTED,
     RESOURCE_LIMIT_EXCEEDED,
+    USER_HAS_MAILBOX,
     WireError,
 )
 from tests.support.mailclient import (
@@ -443,8 +444,7 @@ def test_reseller_adds_mailboxes_for_its_own_customers_only(server: Server, prov
             new_user={"subscription_id": 999_999, "login": other},
             **mailbox_params(f"{other}@{foreign.domain}"),
         ),
-        "pemx",
-        1001,
+        OBJECT_NOT_FOUND,
     )
     hidden = err(
         add(
@@ -452,8 +452,7 @@ def test_reseller_adds_mailboxes_for_its_own_customers_only(server: Server, prov
             new_user={"subscription_id": foreign.subscription_id, "login": other},
             **mailbox_params(f"{other}@{foreign.domain}"),
         ),
-        "pemx",
-        1001,
+        OBJECT_NOT_FOUND,
     )
     assert hidden["error_message"].replace(str(foreign.subscription_id), "N") == missing[
         "error_message"
@@ -564,8 +563,7 @@ def test_mailbox_limit_reached(server: Server, provider: Any) -> None:
             new_user={"subscription_id": tenant.subscription_id, "login": second},
             **mailbox_params(f"{second}@{tenant.domain}"),
         ),
-        "pemx",
-        1101,
+        RESOURCE_LIMIT_EXCEEDED,
     )
     assert response["error_message"] == (
         f'The usage of the resource "Mailboxes" for subscription with ID '
@@ -589,7 +587,6 @@ def test_a_user_has_at_most_one_mailbox(server: Server, provider: Any, tenant: T
     before = usage(provider, tenant.subscription_id)
     err(
         add(provider, user_id=user_id, **mailbox_params(f"second-{login}@{tenant.domain}")),
-        "pemx",
-        1205,
+        USER_HAS_MAILBOX,
     )
     assert usage(provider, tenant.subscription_id) == before

@@ -34,6 +34,7 @@ from tests.support.errors import (
     PASSWORD_REJECTED,
     PRIMARY_ADDRESS_REQUIRED,
     RESOURCE_LIMIT_EXCEEDED,
+    wire_error,
 )
 from tests.support.mailclient import (
     imap_append,
@@ -400,7 +401,7 @@ def test_removed_mailbox_is_gone_everywhere_and_its_resources_free_at_once(
     # Changes are refused while the files go (MAILBOX_DELETING, see test_outbox), and
     # the mailbox does not exist once they are gone.
     refusal = provider.pem.exchange.modifyMailbox({"mailbox_id": mailbox_id, "pop3": False})
-    assert (refusal["module_id"], refusal["extype_id"]) in (MAILBOX_DELETING, OBJECT_NOT_FOUND)
+    assert wire_error(refusal) in (MAILBOX_DELETING, OBJECT_NOT_FOUND)
     # The last slot and the same address are usable at once, by the same user too.
     again = ok(provider.pem.exchange.addMailbox({"user_id": user_id, **mailbox_params(address)}))[
         "mailbox_id"
