@@ -13,7 +13,7 @@ from pemx.api.method import Method
 from pemx.api.methods import accounts, exchange, subscriptions, users
 
 
-def _by_name(methods: Iterable[Method]) -> dict[str, Method]:
+def by_name(methods: Iterable[Method]) -> dict[str, Method]:
     registry: dict[str, Method] = {}
     for method in methods:
         if method.name in registry:
@@ -22,6 +22,6 @@ def _by_name(methods: Iterable[Method]) -> dict[str, Method]:
     return registry
 
 
-REGISTRY: dict[str, Method] = _by_name(
+REGISTRY: dict[str, Method] = by_name(
     (*accounts.METHODS, *subscriptions.METHODS, *users.METHODS, *exchange.METHODS, *BUILTINS)
 )
