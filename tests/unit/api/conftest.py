@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_harness import ADMIN_LOGIN, ADMIN_PASSWORD, WsgiClient, ok, proxy
 
 from pemx.adapters.db.database import Database
 from pemx.bootstrap import Application, build_application, ensure_provider, prepare_database
 from pemx.config import Settings
+
+from .inprocess import ADMIN_LOGIN, ADMIN_PASSWORD, WsgiClient, ok, proxy
 
 # Fast hashes (bcrypt's minimum cost): the tests exercise the API, not the hash.
 _SETTINGS = Settings(data_dir=Path("unused"), bcrypt_rounds=4, mail=False, worker=False)

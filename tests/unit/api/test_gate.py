@@ -7,8 +7,9 @@ import xmlrpc.client
 from typing import Any
 
 import pytest
-from api_harness import ADMIN_LOGIN, Response, WsgiClient, basic
 from cheroot.errors import MaxSizeExceeded
+
+from .inprocess import ADMIN_LOGIN, Response, WsgiClient, basic
 
 LIST_METHODS = xmlrpc.client.dumps((), methodname="system.listMethods").encode()
 

@@ -6,10 +6,11 @@ import xmlrpc.client
 from typing import Any
 
 import pytest
-from api_harness import WsgiClient, err, invalid_field, ok
 
 from pemx.api.schema import INT32_MAX
 from pemx.domain.errors import ErrorCode
+
+from .inprocess import WsgiClient, err, invalid_field, ok
 
 
 def call(api: Any, method: str, params: Any) -> Any:

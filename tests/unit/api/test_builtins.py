@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_harness import err, invalid_field, ok
 
 from pemx.api.builtins import BUILTIN_METHODS
 from pemx.api.methods import REGISTRY
 from pemx.domain.errors import ErrorCode
+
+from .inprocess import err, invalid_field, ok
 
 CUSTOMER = {"account_type": "C", "person": {"first_name": "C"}}
 

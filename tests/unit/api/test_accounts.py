@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_harness import WsgiClient, basic, err, ok, proxy
-
 from pemx.domain.errors import ErrorCode
+
+from .inprocess import WsgiClient, basic, err, ok, proxy
 
 
 def test_an_added_account_reads_back_as_given(api: Any, audit_log: Any) -> None:
