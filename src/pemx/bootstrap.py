@@ -22,8 +22,9 @@ from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
 from pemx.adapters.mail.system import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.passwords import BcryptHasher
 from pemx.adapters.worker import Worker
-from pemx.api.app import ApiDependencies, XmlRpcApp
 from pemx.api.auth import Authenticator
+from pemx.api.dependencies import ApiDependencies
+from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import ErrorCode, PemxError, not_found
 from pemx.domain.model import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pemx.api.app import BUILTIN_METHODS
+from pemx.api.builtins import BUILTIN_METHODS
 from pemx.api.methods import REGISTRY
 from tests.support.builders import add_customer, missing_id, unique
 from tests.support.calls import assert_not_found, err, ok

@@ -84,10 +84,6 @@ class Authenticator:
             self._cache[login] = _Entry(digest, caller, now + self._ttl)
         return caller
 
-    def forget(self, login: str) -> None:
-        with self._lock:
-            self._cache.pop(login.strip().lower(), None)
-
 
 # A bcrypt hash of a random password, made once, to spend the same time on unknown logins.
 _DUMMY_HASH = "{BLF-CRYPT}$2b$10$8fOtsZcqMwi0v1ZP2FbbQe9jKzkUgEBcJPBn.D2oMyZ2hIqd.Iqcq"

@@ -13,6 +13,8 @@ HEADING = "## Methods"
 def render_methods() -> str:
     parts = [HEADING, ""]
     for method in REGISTRY.values():
+        if method.own_transaction:
+            continue  # the built-ins are described in prose above
         who = "Provider and reseller staff." if method.reseller else "**Provider staff only.**"
         parts += [f"### `{method.name}`", "", f"{method.doc} {who} Accepts `txn_id`.", ""]
         parts += ["| field | type | required | notes |", "|---|---|---|---|"]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, assert_never
 
 from pemx.domain.errors import invalid
 
+# XML-RPC's <int> is 32 bits: ids, limits and sizes are read back as ints, so every
+# spec caps them here (a larger value would make the object unreadable).
 INT32_MAX = 2**31 - 1
+
+FieldKind = Literal["int", "boolean", "string", "struct", "array"]
 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "int", "boolean", "string", "struct", "array"
+    kind: FieldKind
     required: bool = False
     doc: str = ""
     max_length: int = 255
@@ -40,11 +44,11 @@ class Field:
         return out
 
 
-def req(kind: str, doc: str = "", **kw: Any) -> Field:
+def req(kind: FieldKind, doc: str = "", **kw: Any) -> Field:
     return Field(kind, required=True, doc=doc, **kw)
 
 
-def opt(kind: str, doc: str = "", **kw: Any) -> Field:
+def opt(kind: FieldKind, doc: str = "", **kw: Any) -> Field:
     return Field(kind, required=False, doc=doc, **kw)
 
 
@@ -114,7 +118,7 @@ def _check(value: object, spec: Field, where: str) -> Any:
             raise invalid(where, f"must have at most {spec.max_items} items")
         assert spec.item is not None
         return [_check(v, spec.item, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise AssertionError(f"unknown field kind {kind}")
+    assert_never(kind)
 
 
 def _plain_struct(value: object, where: str) -> dict[str, str | int | bool]:

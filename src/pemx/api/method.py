@@ -1,0 +1,46 @@
+"""One entry of the method registry: a name, its parameter spec, its handler, who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass
+from typing import Any
+
+from pemx.api.schema import Field
+from pemx.service.ports import Context
+
+# An OA method's handler is a use case, called as handler(ctx, **validated_params).
+# A built-in's handler is called as handler(dispatcher, caller, params) with the call's
+# raw XML-RPC parameters (see api/builtins.py).
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    params: Mapping[str, Field]
+    handler: Handler
+    _: KW_ONLY
+    doc: str
+    # "This method can also be called under Reseller permissions."
+    reseller: bool
+    # The call writes: it runs with an audited operation, and a refusal is audited too.
+    changes_state: bool
+    # A built-in of the endpoint (txn.*, pem.batchRequest, introspection): it reads its own
+    # parameters and opens, uses and ends transactions itself. It takes no txn_id, cannot
+    # be batched, and is not in the method reference nor in pem.getMethodSignature.
+    own_transaction: bool = False
+    # The answer is OA's envelope {status, result | error}; system.listMethods answers the
+    # bare list that XML-RPC introspection defines.
+    enveloped: bool = True
+
+    def signature(self) -> dict[str, Any]:
+        return {
+            "method_name": self.name,
+            "description": self.doc,
+            "reseller_permissions": self.reseller,
+            "params": [{"name": n, **f.describe()} for n, f in self.params.items()],
+        }
+
+    def call(self, ctx: Context, params: dict[str, Any]) -> Any:
+        return self.handler(ctx, **params)

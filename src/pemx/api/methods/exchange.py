@@ -1,0 +1,161 @@
+"""pem.exchange.*: mailboxes, their addresses, and the mailbox stores they live on."""
+
+from __future__ import annotations
+
+from pemx.api.method import Method
+from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.schema import INT32_MAX, array, opt, req, struct
+from pemx.service import addresses, mailboxes, stores
+
+_SIZE_KB = {"minimum": 1, "maximum": INT32_MAX}
+_KB = {"minimum": 0, "maximum": INT32_MAX}
+_ADDRESS = opt("string", max_length=254)
+_EMAILS = array(_ADDRESS, required=True, max_items=100)
+
+METHODS: tuple[Method, ...] = (
+    Method(
+        "pem.exchange.addMailbox",
+        {
+            "user_id": optional_id("an existing service user (xor new_user)"),
+            "new_user": struct(
+                {
+                    "subscription_id": object_id(),
+                    "login": req("string"),
+                    "password": opt("string", max_length=1024),
+                    "display_name": opt("string"),
+                },
+                doc="a new service user (xor user_id)",
+            ),
+            "alias": req("string", max_length=64),
+            "primary_email_address": req("string", max_length=254),
+            "owa": req("boolean"),
+            "mapi": req("boolean"),
+            "active_sync": req("boolean"),
+            "imap4": req("boolean"),
+            "pop3": req("boolean"),
+            "size_limit": req("int", "KB", **_SIZE_KB),
+            "alt_email_addresses": array(_ADDRESS, max_items=100),
+            "skip_initialization": opt("boolean"),
+            "mark_migrated": opt("boolean"),
+        },
+        mailboxes.add_mailbox,
+        doc="Create a live mailbox (see docs/methods/pem.exchange.addMailbox.md).",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.getMailboxInfo",
+        {"mailbox_id": object_id()},
+        mailboxes.get_mailbox_info,
+        doc="Read a mailbox.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.getMailboxes",
+        {"subscription_id": object_id()},
+        mailboxes.get_mailboxes,
+        doc="List a subscription's mailboxes with their size (KB used).",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.getUserMailbox",
+        {"user_id": object_id()},
+        mailboxes.get_user_mailbox,
+        doc="Read the mailbox of a service user (same fields as getMailboxInfo).",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.getMailboxByEmailAddress",
+        {"email_address": req("string", max_length=254)},
+        mailboxes.get_mailbox_by_email_address,
+        doc="Find a mailbox by any of its addresses (same fields as getMailboxInfo).",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.modifyMailbox",
+        {
+            "mailbox_id": object_id(),
+            "alias": opt("string", max_length=64),
+            "owa": opt("boolean"),
+            "mapi": opt("boolean"),
+            "active_sync": opt("boolean"),
+            "imap4": opt("boolean"),
+            "pop3": opt("boolean"),
+            "size_limit": opt("int", "KB", **_SIZE_KB),
+            "warning_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "prohibit_send_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "incoming_item_max_size": opt("int", "KB, 0 = none (enforced at delivery)", **_KB),
+            "outgoing_item_max_size": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "recipient_list_max_size": opt("int", "0 = none (stored, not enforced)", **_KB),
+            "message_retention": opt(
+                "int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB
+            ),
+            "show_in_address_book": opt("boolean", "stored, not enforced"),
+        },
+        mailboxes.modify_mailbox,
+        doc="Change a mailbox's switches and limits; takes effect at the next login or delivery.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.removeMailbox",
+        {"mailbox_id": object_id()},
+        mailboxes.remove_mailbox,
+        doc="Remove a mailbox: resources and addresses free at once, files deleted by the worker.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.getEmailAddresses",
+        {"mailbox_id": object_id()},
+        addresses.get_email_addresses,
+        doc="A mailbox's addresses: {mailbox_id, primary_email_address, emails}.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.addEmailAddresses",
+        {"mailbox_id": object_id(), "emails": _EMAILS},
+        addresses.add_email_addresses,
+        doc="Add alternative addresses (on the customer's domains, unused).",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.removeEmailAddresses",
+        {"mailbox_id": object_id(), "emails": _EMAILS},
+        addresses.remove_email_addresses,
+        doc="Remove alternative addresses (not the primary one).",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.changePrimaryEmailAddress",
+        {"mailbox_id": object_id(), "email_address": req("string", max_length=254)},
+        addresses.change_primary_email_address,
+        doc="Make an address primary (added if new); the old primary stays an alternative.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.exchange.getEmailDomains",
+        {"subscription_id": object_id()},
+        addresses.get_email_domains,
+        doc="The domains a subscription's mailboxes may use: [{domain_id, domain_name}].",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.exchange.getMailboxStores",
+        {},
+        stores.get_mailbox_stores,
+        doc="The mailbox stores (Dovecot backends): [{store_id, name, status, host, mailboxes, "
+        "max_mailboxes, accepts_new_mailboxes}]. Provider only.",
+        reseller=False,
+        changes_state=False,
+    ),
+)

@@ -1,0 +1,109 @@
+"""pem.*User*: service users (the people who get mailboxes)."""
+
+from __future__ import annotations
+
+from pemx.api.method import Method
+from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.schema import array, opt, req, struct
+from pemx.service import users
+
+_PROPERTY = struct({"name": req("string"), "value": req("string", max_length=1024)})
+_PROPERTIES = array(_PROPERTY, max_items=20)
+
+METHODS: tuple[Method, ...] = (
+    Method(
+        "pem.addUser",
+        {
+            "subscription_id": optional_id("bind to this subscription-local subscription"),
+            "owner_account_id": optional_id("or: an account-wide user of this account"),
+            "login": req("string"),
+            "password": req("string", max_length=1024),
+            "check_password_quality": opt("boolean"),
+            "properties": _PROPERTIES,
+        },
+        users.add_user,
+        doc="Create a service user.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.getUserInfo",
+        {"user_id": object_id()},
+        users.get_user_info,
+        doc="Read a service user.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.getUserByLogin",
+        {"login": req("string")},
+        users.get_user_by_login,
+        doc="Find a service user by login.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.getUsers",
+        {"subscription_id": object_id()},
+        users.get_users,
+        doc="List the service users bound to a subscription.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.getAccountServiceUsers",
+        {"account_id": object_id()},
+        users.get_account_service_users,
+        doc="List an account's account-wide (unbound) service users.",
+        reseller=True,
+        changes_state=False,
+    ),
+    Method(
+        "pem.bindUserToSubscription",
+        {"user_id": object_id(), "subscription_id": object_id()},
+        users.bind_user_to_subscription,
+        doc="Bind an unbound service user without services to a subscription-local subscription.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.modifyUser",
+        {"user_id": object_id(), "properties": _PROPERTIES},
+        users.modify_user,
+        doc="Change a service user's properties (display_name, locale, ...).",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.changeUserPassword",
+        {"user_id": object_id(), "password": req("string", max_length=1024)},
+        users.change_user_password,
+        doc="Set a service user's password; open mail sessions are closed.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.enableUser",
+        {"user_id": object_id()},
+        users.enable_user,
+        doc="Enable a service user.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.disableUser",
+        {"user_id": object_id()},
+        users.disable_user,
+        doc="Disable a service user: logins and delivery refused, open sessions closed.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.removeUser",
+        {"user_id": object_id()},
+        users.remove_user,
+        doc="Remove a service user and its mailbox.",
+        reseller=True,
+        changes_state=True,
+    ),
+)

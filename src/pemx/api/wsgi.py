@@ -1,0 +1,88 @@
+"""The XML-RPC endpoint as a WSGI application: the HTTP gate in front of the dispatcher.
+
+POST /RPC2 only, from an allowed client address, with a body under the cap and valid
+HTTP Basic credentials; anything else is a short plain-text HTTP error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cheroot.errors import MaxSizeExceeded
+
+from pemx.api.dependencies import ApiDependencies
+from pemx.api.dispatch import Dispatcher
+from pemx.api.methods import REGISTRY
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class XmlRpcApp:
+    def __init__(self, deps: ApiDependencies) -> None:
+        self.deps = deps
+        self.dispatcher = Dispatcher(deps, REGISTRY)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not self._client_allowed(environ.get("REMOTE_ADDR", "")):
+            return _plain(start_response, "403 Forbidden", b"client address not allowed\n")
+        if environ.get("PATH_INFO", "") not in ("/RPC2", "/RPC2/"):
+            return _plain(start_response, "404 Not Found", b"the XML-RPC endpoint is /RPC2\n")
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _plain(
+                start_response, "405 Method Not Allowed", b"use POST\n", ("Allow", "POST")
+            )
+        body = self._read_body(environ)
+        if body is None:
+            return _plain(start_response, "413 Content Too Large", b"request body too large\n")
+        caller = self.deps.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"))
+        if caller is None:
+            return _plain(
+                start_response,
+                "401 Unauthorized",
+                b"authentication required\n",
+                ("WWW-Authenticate", 'Basic realm="pemx"'),
+            )
+        payload = self.dispatcher.handle(body, caller)
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    def _client_allowed(self, remote: str) -> bool:
+        if not self.deps.allowed_networks:
+            return True
+        try:
+            address = ipaddress.ip_address(remote)
+        except ValueError:
+            return False
+        return any(address in network for network in self.deps.allowed_networks)
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes | None:
+        limit = self.deps.max_body_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if length > limit:
+            return None
+        stream = environ["wsgi.input"]
+        try:
+            body: bytes = stream.read(length) if length else stream.read(limit + 1)
+        except (MaxSizeExceeded, OSError):
+            # A chunked body has no Content-Length: cheroot counts it while it is read and
+            # stops at the cap with MaxSizeExceeded or OSError("Request Entity Too Large").
+            return None
+        return None if len(body) > limit else body
+
+
+def _plain(
+    start_response: StartResponse, status: str, body: bytes, *headers: tuple[str, str]
+) -> list[bytes]:
+    start_response(
+        status,
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), *headers],
+    )
+    return [body]
