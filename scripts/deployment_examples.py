@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pemx.adapters.mail.database import PgsqlDatabase
 from pemx.adapters.mail.dovecot import MailPorts
-from pemx.adapters.mail.system import (
-    PgsqlDatabase,
+from pemx.adapters.mail.dovecot.system import (
     system_dovecot_config,
     system_dovecot_files,
     system_proxy_files,

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pytest
 import sqlalchemy as sa
 
-from pemx.adapters.mail.system import SqlDatabase
+from pemx.adapters.mail.database import SqlDatabase
 from pemx.bootstrap import mail_database
 from pemx.config import load_settings
 from postgres import PostgresCluster, PostgresDatabase, PostgresMissing

@@ -18,8 +18,8 @@ from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
+from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
-from pemx.adapters.mail.system import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.passwords import BcryptHasher
 from pemx.adapters.worker import Worker
 from pemx.api.app import ApiDependencies, XmlRpcApp

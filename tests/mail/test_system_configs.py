@@ -30,14 +30,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Server, mailbox_params, make_tenant, ok, unique
+from pemx.adapters.mail.database import SqliteDatabase
 from pemx.adapters.mail.dovecot import MailPorts, find_dovecot
-from pemx.adapters.mail.postfix import postfix_files
-from pemx.adapters.mail.system import (
-    SqliteDatabase,
+from pemx.adapters.mail.dovecot.system import (
     dovecot_connect,
     system_dovecot_config,
     system_dovecot_files,
 )
+from pemx.adapters.mail.postfix import postfix_files
 from pemx.cli.main import cli
 
 from .mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message

@@ -255,15 +255,15 @@ def mail_config(
 ) -> None:
     """Write the configs for a system Dovecot (store or proxy) or a Postfix front end."""
     from pemx import bootstrap
-    from pemx.adapters.mail import postfix, system
-    from pemx.adapters.mail.dovecot import MailPorts
+    from pemx.adapters.mail import database, postfix
+    from pemx.adapters.mail.dovecot import MailPorts, system
 
     settings = _settings(obj)
     # A system Dovecot (store or proxy) listens on the standard ports; the webmail,
     # ActiveSync and doveadm listeners keep the settings' numbers.
     system_ports = replace(bootstrap.mail_ports(settings), imap=143, pop3=110, lmtp=24)
     try:
-        db = system.database_from_url(
+        db = database.database_from_url(
             settings.database,
             user=db_user or settings.mail_db_user or None,
             password=db_password if db_password is not None else settings.mail_db_password or None,
@@ -338,7 +338,7 @@ def mail_config(
             ]
     except ValueError as exc:
         raise click.ClickException(_one_line(exc)) from None
-    mode = 0o640 if isinstance(db, system.PgsqlDatabase) else 0o644
+    mode = 0o640 if isinstance(db, database.PgsqlDatabase) else 0o644
     written = []
     try:
         for path, text in files.items():

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from pemx.adapters.mail.system import PgsqlDatabase, SqlDatabase, SqliteDatabase
+from pemx.adapters.mail.database import PgsqlDatabase, SqlDatabase, SqliteDatabase
 
 __all__ = [
     "MAP_QUERIES",
