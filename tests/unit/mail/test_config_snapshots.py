@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -226,3 +227,16 @@ def test_mail_config_files(case: str, tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_every_snapshot_is_a_case() -> None:
     assert {p.name for p in SNAPSHOTS.iterdir()} == set(PRIVATE) | set(MAIL_CONFIG)
+
+
+def test_templates_are_package_data() -> None:
+    """A non-editable install carries every template (pyproject's package-data globs)."""
+    root = Path(__file__).resolve().parents[3]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["pemx"]
+    package = root / "src" / "pemx"
+    templates = [p.relative_to(package) for p in package.rglob("*.j2")]
+    assert templates
+    for template in templates:
+        assert any(template.match(glob) for glob in globs), f"{template} is not package data"

@@ -17,6 +17,7 @@ from typing import Final
 import jinja2
 
 from pemx.adapters.mail.dovecot.config import DovecotConfig, require_resolved
+from pemx.adapters.mail.jinja import config_environment
 from pemx.domain.folders import ROLES
 
 __all__ = [
@@ -56,14 +57,7 @@ def sql_literal(value: str) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pemx.adapters.mail.dovecot", f"templates/{SERIES}"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # config files, not HTML
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = config_environment("pemx.adapters.mail.dovecot", f"templates/{SERIES}")
     env.filters["sql_literal"] = sql_literal
     return env
 
