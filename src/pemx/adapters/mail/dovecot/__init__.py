@@ -1,11 +1,18 @@
 """Dovecot 2.3 as pemx's mail backend.
 
-Dovecot reads pemx's database through the *contract* (``docs/mail.md``): the views
-``dovecot_mailboxes`` (a mailbox's login, password, limits, protocol switches, store
-and the store's host and ports) and ``dovecot_addresses`` (every address of a
-mailbox), and the table ``dovecot_folder_names`` (the localized special folders). It
-writes one table, ``mailbox_usage`` (quota_clone). tests/mail/contract.py holds the
-same objects as a test double.
+Dovecot reads pemx's database only through the *contract* (``docs/mail.md``):
+
+- view ``dovecot_mailboxes`` (mailbox_id, username, login, password, quota_kb,
+  max_mail_kb, retention_days, folder_language, initialized, enable_imap,
+  enable_pop3, enable_owa, enable_activesync, active, and where the mailbox lives:
+  store_id, store_host, store_imap_port, store_pop3_port, store_lmtp_port,
+  store_imap_owa_port, store_imap_activesync_port, which a proxy reads),
+- view ``dovecot_addresses`` (address, username): every address of a mailbox,
+  the primary one included,
+- table ``dovecot_folder_names`` (language, drafts, sent, trash, junk, archive);
+
+and writes one table, ``mailbox_usage`` (username, storage_bytes, messages), through
+quota_clone. tests/mail/contract.py holds the three objects it reads as a test double.
 
 - ``config``: ``MailPorts`` and ``DovecotConfig``, what varies between instances;
 - ``render``: the config files, from one Jinja2 template per file (``templates/2.3``);
