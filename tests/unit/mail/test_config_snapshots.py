@@ -22,13 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pemx.adapters.mail.dovecot import (
-    DovecotConfig,
-    MailPorts,
-    render_dovecot_conf,
-    render_sql_conf,
-    render_usage_conf,
-)
+from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts
+from pemx.adapters.mail.dovecot.render import instance_files
 from pemx.cli import main as cli_main
 from pemx.domain.model import MailboxStore, ObjectStatus
 
@@ -87,13 +82,10 @@ def private_files(
         auth_penalty=not tuned,
         login_trusted_networks="10.1.0.0/16  192.0.2.9" if tuned else "",
     )
-    files = {
-        cfg.conf_path.name: render_dovecot_conf(cfg),
-        cfg.sql_conf_path.name: render_sql_conf(cfg),
+    return {
+        path.relative_to(cfg.work_dir).as_posix(): text
+        for path, text in instance_files(cfg).items()
     }
-    if role == "store":
-        files[cfg.usage_conf_path.name] = render_usage_conf(cfg)
-    return files
 
 
 def private_cases() -> dict[str, Callable[[], Files]]:
