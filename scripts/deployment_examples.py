@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Rewrite the generated section of docs/deployment.md: the exact files `pemx mail-config`
-renders for the example layout (a store behind proxies, and a proxy).
+renders (adapters/mail/deploy.plan) for the example layout: a store behind proxies,
+and a proxy.
 
-Run after changing a renderer; tests/test_docs.py fails while the page is stale.
+Run after changing a template (or deploy.plan); tests/test_docs.py fails while the page is
+stale.
 """
 
 from __future__ import annotations
@@ -10,41 +12,54 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pemx.adapters.mail.dovecot import MailPorts
-from pemx.adapters.mail.system import (
-    PgsqlDatabase,
-    system_dovecot_config,
-    system_dovecot_files,
-    system_proxy_files,
-)
+from pemx.adapters.mail import deploy
+from pemx.config import Settings
+from pemx.domain.model import MailboxStore, ObjectStatus
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "deployment.md"
 START, END = "<!-- generated: scripts/deployment_examples.py -->", "<!-- end of generated -->"
-DATABASE = PgsqlDatabase(
-    host="db.example.net", dbname="pemx", user="pemx_mail", password="MAIL_DB_PASSWORD"
+# The mail servers' read-only role (mail_db_user/mail_db_password in pemx.toml).
+SETTINGS = Settings(
+    database_url="postgresql+psycopg://pemx:OWNER_PASSWORD@db.example.net/pemx",
+    mail_db_user="pemx_mail",
+    mail_db_password="MAIL_DB_PASSWORD",
+)
+# As `pemx stores add store-a` registers it (docs/deployment.md, above).
+STORE_A = MailboxStore(
+    id=2,
+    name="store-a",
+    host="10.0.1.21",
+    imap_port=143,
+    pop3_port=110,
+    lmtp_port=24,
+    imap_owa_port=10144,
+    imap_activesync_port=10145,
+    doveadm_port=10146,
+    mail_root="/var/vmail",
+    max_mailboxes=0,
+    mailbox_count=0,
+    accepts_new=True,
+    status=ObjectStatus.READY,
 )
 
 
 def examples() -> str:
-    store = system_dovecot_config(
-        DATABASE,
-        ports=MailPorts(143, 110, 24, 10144, 10145, 10146),
-        store_id=2,
-        login_trusted_networks="10.0.1.10/32 10.0.1.11/32",
-        doveadm_api_key="STORE_A_DOVEADM_KEY",
+    store = deploy.plan(
+        "dovecot",
+        SETTINGS,
+        (STORE_A, "STORE_A_DOVEADM_KEY"),
+        trusted_networks="10.0.1.10/32 10.0.1.11/32",
     )
-    proxy = system_dovecot_config(DATABASE, ports=MailPorts(143, 110, 24, 10144, 10145, 10146))
+    proxy = deploy.plan("proxy", SETTINGS)
     parts = [
         "### Store `store-a` (id 2, host 10.0.1.21)\n\n"
         "`pemx mail-config --kind dovecot --store store-a "
         "--trusted-networks '10.0.1.10/32 10.0.1.11/32'`:\n"
     ]
-    for path, text in system_dovecot_files(
-        store, lmtp_address="10.0.1.21", doveadm_address="10.0.1.21"
-    ).items():
+    for path, text in store.files.items():
         parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
     parts.append("\n### Proxy\n\n`pemx mail-config --kind proxy`:\n")
-    for path, text in system_proxy_files(proxy).items():
+    for path, text in proxy.files.items():
         parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
     return "".join(parts)
 

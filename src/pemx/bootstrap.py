@@ -18,8 +18,8 @@ from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
-from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts, PrivateDovecot
-from pemx.adapters.mail.system import SqlDatabase, database_from_url, dovecot_connect
+from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
+from pemx.adapters.mail.dovecot import DovecotConfig, PrivateDovecot
 from pemx.adapters.passwords import BcryptHasher
 from pemx.adapters.worker import Worker
 from pemx.api.auth import Authenticator
@@ -165,7 +165,7 @@ def build_application(settings: Settings, database: Database) -> Application:
 def dovecot_config(settings: Settings) -> DovecotConfig:
     """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail."""
     driver, connect = dovecot_connect(mail_database(settings))
-    ports = mail_ports(settings)
+    ports = settings.mail_ports
     config = DovecotConfig(
         work_dir=settings.data_dir / "dovecot",
         mail_root=mail_root(settings),
@@ -188,18 +188,6 @@ def mail_database(settings: Settings) -> SqlDatabase:
         settings.database,
         user=settings.mail_db_user or None,
         password=settings.mail_db_password if settings.mail_db_user else None,
-    )
-
-
-def mail_ports(settings: Settings) -> MailPorts:
-    """The mail listeners the settings name (0: a free port, chosen at start)."""
-    return MailPorts(
-        imap=settings.imap_port,
-        pop3=settings.pop3_port,
-        lmtp=settings.lmtp_port,
-        imap_owa=settings.imap_owa_port,
-        imap_activesync=settings.imap_activesync_port,
-        doveadm_http=settings.doveadm_port,
     )
 
 
@@ -279,19 +267,14 @@ def register_local_store(
         host, ports, api_key, root = cfg.host, cfg.ports, cfg.doveadm_api_key, cfg.mail_root
     elif settings.doveadm_api_key:
         host, api_key, root = settings.mail_host, settings.doveadm_api_key, mail_root(settings)
-        ports = mail_ports(settings)
+        ports = settings.mail_ports
     else:
         return  # stores registered with `pemx stores add` (a cluster layout)
     with database.connect(write=True) as conn:
         SqlStore(conn).update_store(
             LOCAL_STORE_ID,
             host=host,
-            imap_port=ports.imap,
-            pop3_port=ports.pop3,
-            lmtp_port=ports.lmtp,
-            imap_owa_port=ports.imap_owa,
-            imap_activesync_port=ports.imap_activesync,
-            doveadm_port=ports.doveadm_http,
+            **ports.columns(),
             doveadm_api_key=api_key,
             mail_root=str(root),
         )

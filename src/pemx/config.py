@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pemx.domain.mail_ports import MailPorts
+
 
 class SettingsError(Exception):
     """A setting has a wrong value; the message names it."""
@@ -59,6 +61,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir.absolute() / 'pemx.db'}"
+
+    @property
+    def mail_ports(self) -> MailPorts:
+        """The mail listeners the settings name (0: a free port, chosen at start)."""
+        return MailPorts.from_columns(self)
 
     @property
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

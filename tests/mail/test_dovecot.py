@@ -29,10 +29,10 @@ from pemx.adapters.mail.dovecot import (
     MailBackendError,
     MailPorts,
     PrivateDovecot,
-    _live_group_members,
     render_dovecot_conf,
     render_sql_conf,
 )
+from pemx.adapters.mail.dovecot.procfs import live_group_members
 from pemx.domain.folders import CATALOGUE, ROLES
 from tests.support.mailclient import (
     imap_append,
@@ -462,7 +462,7 @@ def test_stop_leaves_no_process_and_frees_the_ports(mail: MailEnv, scratch: Path
     assert (dv.config.mail_root / str(KATE.mailbox_id) / "Maildir").is_dir()
     assert dv.stop() < 5
     assert not dv.is_running()
-    assert _live_group_members(pid) == []
+    assert live_group_members(pid) == []
     for _, port in dv.config.ports.items():
         with socket.socket() as s:
             assert s.connect_ex((dv.config.host, port)) != 0, port  # nobody listens

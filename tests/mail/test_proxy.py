@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from pemx.adapters.mail.database import SqliteDatabase
 from pemx.adapters.mail.dovecot import (
     DoveadmHttp,
     MailBackendError,
@@ -33,8 +34,7 @@ from pemx.adapters.mail.dovecot import (
     render_dovecot_conf,
     render_sql_conf,
 )
-from pemx.adapters.mail.system import (
-    SqliteDatabase,
+from pemx.adapters.mail.dovecot.system import (
     system_dovecot_config,
     system_dovecot_files,
     system_proxy_files,

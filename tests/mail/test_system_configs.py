@@ -29,14 +29,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from pemx.adapters.mail.database import SqliteDatabase
 from pemx.adapters.mail.dovecot import MailPorts, find_dovecot
-from pemx.adapters.mail.postfix import postfix_files
-from pemx.adapters.mail.system import (
-    SqliteDatabase,
+from pemx.adapters.mail.dovecot.system import (
     dovecot_connect,
     system_dovecot_config,
     system_dovecot_files,
 )
+from pemx.adapters.mail.postfix import postfix_files
 from pemx.cli.main import cli
 from tests.support.builders import mailbox_params, make_tenant, unique
 from tests.support.calls import ok

@@ -23,7 +23,7 @@ import pytest
 from .postgres import PostgresDatabase
 
 if TYPE_CHECKING:
-    from pemx.adapters.mail.system import SqlDatabase
+    from pemx.adapters.mail.database import SqlDatabase
 
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Provider-Secret-1"

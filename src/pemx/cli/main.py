@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -22,7 +20,6 @@ from rich.table import Table
 from pemx import __version__
 from pemx.config import Settings, SettingsError, load_settings
 from pemx.domain.errors import PemxError
-from pemx.domain.model import LOCAL_STORE_ID
 
 console = Console(stderr=True)
 
@@ -254,106 +251,34 @@ def mail_config(
     trusted_networks: str,
 ) -> None:
     """Write the configs for a system Dovecot (store or proxy) or a Postfix front end."""
-    from pemx import bootstrap
-    from pemx.adapters.mail import postfix, system
-    from pemx.adapters.mail.dovecot import MailPorts
+    from pemx.adapters.mail import deploy
 
     settings = _settings(obj)
-    # A system Dovecot (store or proxy) listens on the standard ports; the webmail,
-    # ActiveSync and doveadm listeners keep the settings' numbers.
-    system_ports = replace(bootstrap.mail_ports(settings), imap=143, pop3=110, lmtp=24)
+    store = _store_named(obj, store_name) if store_name is not None else None
     try:
-        db = system.database_from_url(
-            settings.database,
-            user=db_user or settings.mail_db_user or None,
-            password=db_password if db_password is not None else settings.mail_db_password or None,
+        plan = deploy.plan(
+            cast(deploy.Kind, kind),
+            settings,
+            store,
+            conf_dir=conf_dir,
+            mail_root=mail_root,
+            mail_user=mail_user,
+            lmtp=lmtp,
+            db_user=db_user,
+            db_password=db_password,
+            trusted_networks=trusted_networks,
         )
-        if kind == "dovecot":
-            target = conf_dir or system.SYSTEM_CONF_DIR
-            user = mail_user or system.SYSTEM_MAIL_USER
-            if store_name is not None:
-                store, api_key = _store_named(obj, store_name)
-                ports = MailPorts(
-                    imap=store.imap_port,
-                    pop3=store.pop3_port,
-                    lmtp=store.lmtp_port,
-                    imap_owa=store.imap_owa_port,
-                    imap_activesync=store.imap_activesync_port,
-                    doveadm_http=store.doveadm_port,
-                )
-                root, store_id, reach = Path(store.mail_root), store.id, store.host
-            else:
-                api_key = settings.doveadm_api_key or secrets.token_hex(16)
-                ports = system_ports
-                root = mail_root or system.SYSTEM_MAIL_ROOT
-                store_id, reach = LOCAL_STORE_ID, "127.0.0.1"
-            cfg = system.system_dovecot_config(
-                db,
-                ports=ports,
-                conf_dir=target,
-                mail_root=root,
-                mail_user=user,
-                mail_group=user,
-                store_id=store_id,
-                login_trusted_networks=trusted_networks,
-                doveadm_api_key=api_key,
-            )
-            files = system.system_dovecot_files(cfg, lmtp_address=reach, doveadm_address=reach)
-            steps = [
-                f"adduser --system --group --home {cfg.mail_root} {user}; "
-                f"install -d -o {user} -g {user} -m 700 {cfg.mail_root}",
-                f"copy the files to {target} (same relative paths)",
-                f"comment out '!include auth-system.conf.ext' in {target}/conf.d/10-auth.conf",
-                "doveconf -n (check), then systemctl restart dovecot",
-                "start pemx without its private Dovecot: pemx serve --no-mail"
-                + (
-                    f", with doveadm_api_key = {api_key} in pemx.toml"
-                    if store_name is None and not settings.doveadm_api_key
-                    else ""
-                ),
-            ]
-        elif kind == "proxy":
-            target = conf_dir or system.SYSTEM_CONF_DIR
-            ports = system_ports
-            cfg = system.system_dovecot_config(db, ports=ports, conf_dir=target)
-            files = system.system_proxy_files(cfg)
-            steps = [
-                f"copy the files to {target} (same relative paths)",
-                f"comment out '!include auth-system.conf.ext' in {target}/conf.d/10-auth.conf",
-                "doveconf -n (check), then systemctl restart dovecot",
-                "render each store with --kind dovecot --store NAME --trusted-networks "
-                "<this proxy's address>",
-            ]
-        else:
-            target = conf_dir or postfix.POSTFIX_CONF_DIR
-            host, port = _host_port(lmtp or f"{settings.mail_host}:{settings.lmtp_port}")
-            files = postfix.postfix_files(db, lmtp_host=host, lmtp_port=port, conf_dir=target)
-            steps = [
-                "apt-get install postfix postfix-sqlite (or postfix-pgsql)",
-                f"copy the pemx-*.cf files to {target} (mode 640, group postfix)",
-                f"apply each setting of main.cf.pemx: postconf -e 'name = value' (or append to "
-                f"{target}/main.cf)",
-                f"check: postmap -q <address> proxy:...:{target}/pemx-aliases.cf",
-                "systemctl reload postfix",
-            ]
     except ValueError as exc:
         raise click.ClickException(_one_line(exc)) from None
-    mode = 0o640 if isinstance(db, system.PgsqlDatabase) else 0o644
-    written = []
     try:
-        for path, text in files.items():
-            dest = output / path.relative_to(target)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(text, encoding="utf-8")
-            dest.chmod(mode)
-            written.append(dest)
+        written = deploy.write(plan, output)
     except OSError as exc:
         raise click.ClickException(f"cannot write to {output}: {_one_line(exc)}") from None
-    click.echo(f"Wrote the {kind} config for {target}:")
+    click.echo(f"Wrote the {kind} config for {plan.target}:")
     for dest in written:
         click.echo(f"  {dest}")
     click.echo("Next:")
-    for number, step in enumerate(steps, 1):
+    for number, step in enumerate(plan.steps, 1):
         click.echo(f"  {number}. {step}")
 
 
@@ -621,13 +546,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-
-def _host_port(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"--lmtp {value!r}: expected HOST:PORT")
-    return host, int(port)
 
 
 def _hasher(settings: Settings) -> Any:

@@ -13,6 +13,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from pemx.domain.errors import invalid
+from pemx.domain.mail_ports import MailPorts
 
 PROVIDER_ACCOUNT_ID = 1
 UNLIMITED = -1
@@ -260,6 +261,10 @@ class MailboxStore:
     mailbox_count: int
     accepts_new: bool
     status: ObjectStatus
+
+    @property
+    def ports(self) -> MailPorts:
+        return MailPorts.from_columns(self)
 
     @property
     def has_room(self) -> bool:

@@ -213,6 +213,18 @@ class MailBackend(Protocol):
     def delete_home(self, store_id: int, mailbox_id: int) -> None: ...
 
 
+class MailBackendFailure(Exception):
+    """A ``MailBackend`` call failed; the outbox retries the task later."""
+
+
+class MailBackendUnavailable(MailBackendFailure):
+    """The store could not be reached or named: down, unknown, no key, a garbled answer."""
+
+
+class MailBackendRejected(MailBackendFailure):
+    """The store answered and refused the command (e.g. doveadm's exit code or HTTP status)."""
+
+
 @dataclass(frozen=True)
 class Operation:
     """The call being served: written to the audit log, stamped on the tasks it queues."""

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from pemx.adapters.db import tables
 from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError
-from pemx.domain.folders import CATALOGUE
+from pemx.domain.folders import ROLES, catalogue_rows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _HOLDS_WRITER = "pemx_holds_writer_lock"
@@ -239,14 +239,8 @@ def _sync_folder_names(conn: Connection) -> None:
     """Dovecot reads folder names from the database; keep them equal to the catalogue."""
     table = tables.dovecot_folder_names
     rows = {r.language: r for r in conn.execute(sa.select(table))}
-    for language, names in CATALOGUE.items():
-        values = {
-            "drafts": names.drafts,
-            "sent": names.sent,
-            "trash": names.trash,
-            "junk": names.junk,
-            "archive": names.archive,
-        }
+    for language, *names in catalogue_rows():
+        values = dict(zip(ROLES, names, strict=True))
         current = rows.get(language)
         if current is None:
             conn.execute(sa.insert(table).values(language=language, **values))

@@ -1,13 +1,31 @@
-"""The MailBackend port on Dovecot: each mailbox store's doveadm HTTP API."""
+"""The MailBackend port on Dovecot: each mailbox store's doveadm HTTP API.
+
+Every call raises the port's failures (``MailBackendUnavailable``: the store could not
+be reached or named; ``MailBackendRejected``: doveadm refused), never the adapter's
+``MailBackendError``, which stays the cause.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pemx.adapters.mail.dovecot import DoveadmHttp, MailBackendError
+from pemx.service.ports import MailBackendRejected, MailBackendUnavailable
+
+
+@contextmanager
+def _port_failures() -> Iterator[None]:
+    """MailBackendError as the port's failure: rejected when doveadm answered with an
+    error (exit code or HTTP status), unavailable otherwise. The message is kept."""
+    try:
+        yield
+    except MailBackendError as e:
+        answered = e.exit_code is not None or e.http_status is not None
+        raise (MailBackendRejected if answered else MailBackendUnavailable)(str(e)) from e
 
 
 @dataclass(frozen=True)
@@ -65,22 +83,26 @@ class StoreBackends:
         return endpoint, doveadm
 
     def mailbox_sizes(self, store_id: int, usernames: Sequence[str]) -> Mapping[str, int | None]:
-        _, doveadm = self._store(store_id)
-        found = doveadm.quota_get_many(usernames)
+        with _port_failures():
+            _, doveadm = self._store(store_id)
+            found = doveadm.quota_get_many(usernames)
         return {name: (usage["storage_kb"] if usage else None) for name, usage in found.items()}
 
     def close_sessions(self, store_id: int, usernames: Sequence[str]) -> None:
-        _, doveadm = self._store(store_id)
-        for username in usernames:
-            doveadm.kick(username)  # False (nobody connected) is fine
+        with _port_failures():
+            _, doveadm = self._store(store_id)
+            for username in usernames:
+                doveadm.kick(username)  # False (nobody connected) is fine
 
     def localize_folders(
         self, store_id: int, username: str, renames: Sequence[tuple[str, str]]
     ) -> None:
-        _, doveadm = self._store(store_id)
-        doveadm.localize_folders(username, renames)
+        with _port_failures():
+            _, doveadm = self._store(store_id)
+            doveadm.localize_folders(username, renames)
 
     def delete_home(self, store_id: int, mailbox_id: int) -> None:
         """Delete <mail_root>/<mailbox_id> on the store's host; done when already gone."""
-        endpoint, doveadm = self._store(store_id)
-        doveadm.delete_home(endpoint.mail_root, mailbox_id)
+        with _port_failures():
+            endpoint, doveadm = self._store(store_id)
+            doveadm.delete_home(endpoint.mail_root, mailbox_id)
