@@ -27,7 +27,14 @@ from pemx.api.xmlrpc import (
 )
 from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid
 from pemx.domain.model import Caller
-from pemx.service.ports import Context, MailBackend, Operation, PasswordHasher, UnitOfWork
+from pemx.service.ports import (
+    Context,
+    MailBackend,
+    Operation,
+    PasswordHasher,
+    Transactions,
+    UnitOfWork,
+)
 
 log = logging.getLogger("pemx.api")
 CONFLICT_ATTEMPTS = 3
@@ -49,7 +56,7 @@ BUILTIN_METHODS = (
 class ApiDependencies:
     authenticator: Authenticator
     hasher: PasswordHasher
-    transactions: Any  # TransactionRegistry: begin/use/commit/rollback/request_status/...
+    transactions: Transactions
     # (open connection or None, the audited operation or None) -> UnitOfWork
     unit_of_work: Callable[[Any, Operation | None], UnitOfWork]
     # writes the audit entry of a refused call, in a transaction of its own
