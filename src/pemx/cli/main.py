@@ -22,7 +22,7 @@ from rich.table import Table
 from pemx import __version__
 from pemx.config import Settings, SettingsError, load_settings
 from pemx.domain.errors import PemxError
-from pemx.domain.model import LOCAL_STORE_ID
+from pemx.domain.model import LOCAL_STORE_ID, MailboxStore
 
 console = Console(stderr=True)
 
@@ -506,7 +506,7 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def _store_named(obj: dict[str, Any], name: str) -> tuple[Any, str]:
+def _store_named(obj: dict[str, Any], name: str) -> tuple[MailboxStore, str]:
     from pemx.adapters.db.unit_of_work import SqlUnitOfWork
     from pemx.service.stores import store_named
 

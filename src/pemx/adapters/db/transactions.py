@@ -50,14 +50,8 @@ class TransactionRegistry:
         self._reaper = threading.Thread(target=self._reap, name="pemx-txn-reaper", daemon=True)
         self._reaper.start()
 
-    # request ids ----------------------------------------------------------------------
-    def record_request(self, request_id: str, member_id: int) -> None:
-        record_request(self.database, request_id, member_id)
-
-    def finish_request(self, request_id: str, status: int, messages: list[str]) -> None:
-        finish_request(self.database, request_id, status, messages)
-
     def request_status(self, request_id: str, member_id: int | None) -> tuple[int, list[str]]:
+        """pem.getRequestStatus; the request ids themselves are request_log.py."""
         return request_status(SqlUnitOfWork(self.database), request_id, member_id)
 
     # transactions -----------------------------------------------------------------------
@@ -78,12 +72,12 @@ class TransactionRegistry:
                     {"txn_id": txn_id},
                 )
         if request_id is not None:
-            self.record_request(request_id, member_id)
+            record_request(self.database, request_id, member_id)
         try:
             connection, transaction = self.database.open()
         except BaseException:
             if request_id is not None:
-                self.finish_request(request_id, REQUEST_FAILED, ["could not begin"])
+                finish_request(self.database, request_id, REQUEST_FAILED, ["could not begin"])
             raise
         timeout = min(timeout_s or self.default_timeout_s, MAX_TIMEOUT_S)
         txn = OpenTransaction(
@@ -167,7 +161,7 @@ class TransactionRegistry:
         finally:
             txn.connection.close()
             if txn.request_id is not None:
-                self.finish_request(txn.request_id, status, [reason])
+                finish_request(self.database, txn.request_id, status, [reason])
 
     def _reap(self) -> None:
         while not self._stop.wait(0.5):
