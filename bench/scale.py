@@ -41,7 +41,7 @@ from common import (
     server,
 )
 
-from pemx.adapters.db.store import advance_id_sequence
+from pemx.adapters.db.statements import advance_id_sequence
 from pemx.adapters.db.tables import (
     email_addresses,
     mailbox_stores,

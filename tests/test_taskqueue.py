@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.store import SqlStore
 from pemx.adapters.db.taskqueue import TaskQueue
+from pemx.adapters.db.unit_of_work import SqlTx, SqlUnitOfWork
+from pemx.service import outbox
 from tests.support.server import ServerDatabase
 
 WORKERS = 8
@@ -27,12 +28,12 @@ def test_each_task_is_claimed_once_and_in_mailbox_order(
     database = Database(new_database().url(tmp_path))
     database.migrate()
     with database.connect(write=True) as conn:
-        store = SqlStore(conn)
+        tx = SqlTx(conn)
         for round_ in range(TASKS_PER_MAILBOX):
             for mailbox_id in range(1, MAILBOXES + 1):
-                store.enqueue_task("close_sessions", mailbox_id, {"round": round_})
+                tx.outbox.enqueue("close_sessions", mailbox_id, {"round": round_})
         for _ in range(20):  # tasks of no mailbox may run anywhere, in any order
-            store.enqueue_task("close_sessions", None, {})
+            tx.outbox.enqueue("close_sessions", None, {})
     queue = TaskQueue(database)
     claims: list[tuple[str, int]] = []
     running: dict[int, str] = {}  # mailbox -> worker running one of its tasks
@@ -74,7 +75,7 @@ def test_each_task_is_claimed_once_and_in_mailbox_order(
     assert max(claimed.values()) == 1, [t for t, n in claimed.items() if n > 1]
     assert overlaps == [], "two tasks of one mailbox ran at once"
     assert len({name for name, _ in claims}) > 1  # the work was shared
-    done = queue.find(states=("done",))
+    done = outbox.list_tasks(SqlUnitOfWork(database), states=("done",))
     assert len(done) == total and all(t.attempts == 1 for t in done)
     # Per mailbox, the tasks finished in the order they were queued.
     order: dict[int, list[int]] = {}

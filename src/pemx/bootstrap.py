@@ -6,6 +6,7 @@ import json
 import os
 import pwd
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from pemx.adapters.db.audit import record_refusal
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.store import SqlStore, SqlUnitOfWork
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
+from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig, PrivateDovecot
@@ -26,16 +27,8 @@ from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
-from pemx.domain.errors import ErrorCode, PemxError, not_found
-from pemx.domain.model import (
-    LOCAL_STORE_ID,
-    PROVIDER_ACCOUNT_ID,
-    Account,
-    AccountType,
-    MailboxStore,
-    Member,
-)
-from pemx.domain.rules import check_password, generate_password, normalize_login
+from pemx.domain.errors import PemxError
+from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.ports import Operation
 
 RUNTIME_FILE = "runtime.json"
@@ -55,7 +48,7 @@ class Application:
         self.api.deps.mail = backend
         if backend is None or not self.settings.worker:
             return
-        self.worker = Worker(self.database, TaskQueue(self.database), backend)
+        self.worker = Worker(SqlUnitOfWork(self.database), TaskQueue(self.database), backend)
         self.api.deps.changed = self.worker.wake
         self.worker.start()
 
@@ -75,50 +68,12 @@ def prepare_database(settings: Settings) -> Database:
     return database
 
 
-def ensure_provider(
-    database: Database, hasher: BcryptHasher, environ: dict[str, str] | None = None
-) -> tuple[str, str] | None:
-    """Create the provider (account 1) and its first staff member on the first start.
-
-    Returns (login, password) when a password was generated, so it can be shown once.
-    """
-    env = os.environ if environ is None else environ
-    with database.connect(write=False) as conn:
-        if SqlStore(conn).get_account(PROVIDER_ACCOUNT_ID) is not None:
-            return None
-    login = normalize_login(env.get("PEMX_ADMIN_LOGIN") or "admin", "PEMX_ADMIN_LOGIN")
-    password = env.get("PEMX_ADMIN_PASSWORD") or ""
-    generated = not password
-    if generated:
-        password = generate_password()
-    check_password(password, "PEMX_ADMIN_PASSWORD")
-    password_hash = hasher.hash(password)
-    with database.connect(write=True) as conn:
-        store = SqlStore(conn, Operation(method="create provider", actor=cli_actor()))
-        if store.get_account(PROVIDER_ACCOUNT_ID) is not None:
-            return None
-        store.insert_account(
-            account_id=PROVIDER_ACCOUNT_ID,
-            type=AccountType.PROVIDER.value,
-            parent_id=None,
-            company_name="Provider",
-            first_name=None,
-            last_name=None,
-            email=None,
-            locale="en_US",
-            contact={},
-        )
-        store.insert_member(
-            member_id=None,
-            account_id=PROVIDER_ACCOUNT_ID,
-            login=login,
-            password_hash=password_hash,
-            first_name=None,
-            last_name=None,
-            email=None,
-        )
-        store.write_audit()
-    return (login, password) if generated else None
+def cli_unit_of_work(
+    database: Database, method: str, params: Mapping[str, Any] | None = None
+) -> SqlUnitOfWork:
+    """Transactions of a CLI command: its changes are audited as the user running it."""
+    operation = Operation(method=method, actor=cli_actor(), params=params or {})
+    return SqlUnitOfWork(database, operation=operation)
 
 
 def cli_actor() -> str:
@@ -135,10 +90,9 @@ def build_application(settings: Settings, database: Database) -> Application:
     transactions = TransactionRegistry(database, default_timeout_s=settings.txn_timeout)
 
     def lookup(login: str) -> tuple[Member, Account] | None:
-        with database.connect(write=False) as conn:
-            store = SqlStore(conn)
-            member = store.get_member_by_login(login)
-            account = store.get_account(member.account_id) if member else None
+        with SqlUnitOfWork(database).read() as tx:
+            member = tx.members.by_login(login)
+            account = tx.accounts.get(member.account_id) if member else None
         return (member, account) if member and account else None
 
     def unit_of_work(connection: Connection | None, operation: Operation | None) -> SqlUnitOfWork:
@@ -199,62 +153,14 @@ def mail_backend(settings: Settings, database: Database) -> StoreBackends:
     """Every mailbox store, reached through its doveadm HTTP API as its row says."""
 
     def lookup(store_id: int) -> StoreEndpoint | None:
-        with database.connect(write=False) as conn:
-            found = SqlStore(conn).store_access(store_id)
+        with SqlUnitOfWork(database).read() as tx:
+            found = tx.stores.access(store_id)
         if found is None:
             return None
         store, api_key = found
         return StoreEndpoint(store.host, store.doveadm_port, api_key, store.mail_root)
 
     return StoreBackends(lookup)
-
-
-def list_stores(database: Database) -> list[MailboxStore]:
-    with database.connect(write=False) as conn:
-        return SqlStore(conn).list_stores()
-
-
-def store_named(database: Database, name: str) -> tuple[MailboxStore, str] | None:
-    """A store and its doveadm key, for rendering its Dovecot config."""
-    with database.connect(write=False) as conn:
-        store = SqlStore(conn)
-        store_id = store.store_id_by_name(name)
-        return store.store_access(store_id) if store_id is not None else None
-
-
-def add_store(database: Database, name: str, values: dict[str, Any]) -> int:
-    """Register a mailbox store (`pemx stores add`), audited as the CLI user."""
-    operation = Operation(
-        method="pemx stores add", actor=cli_actor(), params=_without_key({"name": name, **values})
-    )
-    with database.connect(write=True) as conn:
-        store = SqlStore(conn, operation)
-        if store.store_id_by_name(name) is not None:
-            raise PemxError(
-                ErrorCode.OBJECT_EXISTS, f'A mailbox store named "{name}" exists.', {"name": name}
-            )
-        store_id = store.insert_store(name=name, **values)
-        store.note("store", store_id, None)
-        store.write_audit()
-    return store_id
-
-
-def change_store(database: Database, name: str, values: dict[str, Any]) -> None:
-    operation = Operation(
-        method="pemx stores set", actor=cli_actor(), params=_without_key({"name": name, **values})
-    )
-    with database.connect(write=True) as conn:
-        store = SqlStore(conn, operation)
-        store_id = store.store_id_by_name(name)
-        if store_id is None:
-            raise not_found("Mailbox store", name)
-        store.update_store(store_id, **values)
-        store.note("store", store_id, None)
-        store.write_audit()
-
-
-def _without_key(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if k == "doveadm_api_key" else v) for k, v in values.items()}
 
 
 def register_local_store(
@@ -270,13 +176,15 @@ def register_local_store(
         ports = settings.mail_ports
     else:
         return  # stores registered with `pemx stores add` (a cluster layout)
-    with database.connect(write=True) as conn:
-        SqlStore(conn).update_store(
+    with SqlUnitOfWork(database).write() as tx:
+        tx.stores.update(
             LOCAL_STORE_ID,
-            host=host,
-            **ports.columns(),
-            doveadm_api_key=api_key,
-            mail_root=str(root),
+            {
+                "host": host,
+                **ports.columns(),
+                "doveadm_api_key": api_key,
+                "mail_root": str(root),
+            },
         )
 
 

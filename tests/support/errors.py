@@ -19,7 +19,7 @@ REQUEST_ID_USED: WireError = ("OpenAPI", 3001)
 TXN_NOT_FOUND: WireError = ("OpenAPI", 3002)
 TXN_ID_IN_USE: WireError = ("OpenAPI", 3003)
 REQUEST_NOT_FOUND: WireError = ("OpenAPI", 3004)
-STORE_BUSY: WireError = ("OpenAPI", 3005)
+DATABASE_BUSY: WireError = ("OpenAPI", 3005)
 
 # Model errors: pemx's own codes.
 OBJECT_NOT_FOUND: WireError = ("pemx", 1001)

@@ -9,12 +9,10 @@ import threading
 import time
 from datetime import timedelta
 
-from pemx.adapters.db.database import Database
-from pemx.adapters.db.store import SqlStore
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.domain.model import Task
 from pemx.service import outbox
-from pemx.service.ports import MailBackend
+from pemx.service.ports import MailBackend, UnitOfWork
 
 log = logging.getLogger("pemx.worker")
 
@@ -26,13 +24,13 @@ class Worker:
 
     def __init__(
         self,
-        database: Database,
+        uow: UnitOfWork,
         queue: TaskQueue,
         mail: MailBackend,
         *,
         poll_s: float = 1.0,
     ) -> None:
-        self.database = database
+        self.uow = uow  # reads only: the queue records the outcomes
         self.queue = queue
         self.mail = mail
         self.poll_s = poll_s
@@ -68,13 +66,7 @@ class Worker:
     def _run(self, task: Task) -> None:
         started = time.perf_counter()
         try:
-            with self.database.connect(write=False) as conn:
-                mailbox = (
-                    SqlStore(conn).get_mailbox(task.mailbox_id)
-                    if task.mailbox_id is not None
-                    else None
-                )
-            outbox.perform(task, mailbox, self.mail)
+            outbox.run(self.uow, self.mail, task)
         except Exception as exc:
             gave_up = self.queue.failed(task, self.name, f"{type(exc).__name__}: {exc}")
             log.warning(

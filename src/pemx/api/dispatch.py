@@ -145,7 +145,7 @@ class Dispatcher:
         try:
             yield
         except PemxError as exc:
-            if method.changes_state and exc.code is not ErrorCode.STORE_BUSY:
+            if method.changes_state and exc.code is not ErrorCode.DATABASE_BUSY:
                 operation = _operation(method, raw, caller, request_id)
                 try:
                     self.deps.audit_failure(operation, exc)

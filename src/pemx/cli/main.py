@@ -20,6 +20,7 @@ from rich.table import Table
 from pemx import __version__
 from pemx.config import Settings, SettingsError, load_settings
 from pemx.domain.errors import PemxError
+from pemx.domain.model import MailboxStore
 
 console = Console(stderr=True)
 
@@ -72,6 +73,7 @@ def serve(
     from pemx import bootstrap
     from pemx.adapters.mail.dovecot import MailBackendError
     from pemx.api.server import make_server
+    from pemx.service import setup
 
     settings = _settings(
         obj,
@@ -84,7 +86,8 @@ def serve(
     _logging(settings)
     try:
         database = bootstrap.prepare_database(settings)
-        generated = bootstrap.ensure_provider(database, _hasher(settings))
+        uow = bootstrap.cli_unit_of_work(database, "create provider")
+        generated = setup.ensure_provider(uow, _hasher(settings), os.environ)
     except PemxError as exc:
         raise click.ClickException(exc.message) from None
     except Exception as exc:
@@ -299,12 +302,13 @@ def tasks(
     """List the outbox: side effects waiting for, or given up on, the mail backend."""
     if ctx.invoked_subcommand is not None:
         return
-    from pemx.adapters.db.taskqueue import FAILED, PENDING, RUNNING, TaskQueue
+    from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+    from pemx.service import outbox
 
     database = _database(ctx.obj)
     try:
-        rows = TaskQueue(database).find(
-            states=states or (PENDING, RUNNING, FAILED), mailbox_id=mailbox_id
+        rows = outbox.list_tasks(
+            SqlUnitOfWork(database), states=states or outbox.UNFINISHED, mailbox_id=mailbox_id
         )
     finally:
         database.dispose()
@@ -330,20 +334,16 @@ def tasks(
 @click.pass_obj
 def tasks_retry(obj: dict[str, Any], task_ids: tuple[int, ...], all_failed: bool) -> None:
     """Put failed tasks back in the queue, due now (the running worker picks them up)."""
-    from pemx.adapters.db.taskqueue import TaskQueue
-    from pemx.bootstrap import cli_actor
-    from pemx.service.ports import Operation
+    from pemx.bootstrap import cli_unit_of_work
+    from pemx.service import outbox
 
     if bool(task_ids) == all_failed:
         raise click.UsageError("give task ids or --all-failed (not both)")
     database = _database(obj)
-    operation = Operation(
-        method="pemx tasks retry",
-        actor=cli_actor(),
-        params={"task_ids": list(task_ids)} if task_ids else {"all_failed": True},
-    )
+    params = {"task_ids": list(task_ids)} if task_ids else {"all_failed": True}
     try:
-        retried = TaskQueue(database).retry(list(task_ids) or None, operation)
+        uow = cli_unit_of_work(database, "pemx tasks retry", params)
+        retried = outbox.retry_tasks(uow, list(task_ids) or None)
     finally:
         database.dispose()
     missing = sorted(set(task_ids) - set(retried))
@@ -370,7 +370,8 @@ def audit(
     as_json: bool,
 ) -> None:
     """Show the audit log, newest first: who changed what, through the API or the CLI."""
-    from pemx.adapters.db.audit import find_entries
+    from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+    from pemx.service.audit import find_entries
 
     kind = object_id = None
     if object_ref is not None:
@@ -381,7 +382,7 @@ def audit(
     database = _database(obj)
     try:
         entries = find_entries(
-            database,
+            SqlUnitOfWork(database),
             account_id=account_id,
             kind=kind,
             object_id=object_id,
@@ -431,10 +432,15 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def _store_named(obj: dict[str, Any], name: str) -> tuple[Any, str]:
-    from pemx.bootstrap import store_named
+def _store_named(obj: dict[str, Any], name: str) -> tuple[MailboxStore, str]:
+    from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+    from pemx.service.stores import store_named
 
-    found = store_named(_database(obj), name)
+    database = _database(obj)
+    try:
+        found = store_named(SqlUnitOfWork(database), name)
+    finally:
+        database.dispose()
     if found is None:
         raise click.ClickException(f"no mailbox store named {name!r} (see `pemx stores`)")
     return found
@@ -452,9 +458,14 @@ def stores(ctx: click.Context, as_json: bool) -> None:
     """List the mailbox stores (Dovecot backends) and how full they are."""
     if ctx.invoked_subcommand is not None:
         return
-    from pemx.bootstrap import list_stores
+    from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+    from pemx.service.stores import list_stores
 
-    rows = list_stores(_database(ctx.obj))
+    database = _database(ctx.obj)
+    try:
+        rows = list_stores(SqlUnitOfWork(database))
+    finally:
+        database.dispose()
     _show(
         "mailbox stores",
         rows,
@@ -479,7 +490,8 @@ def stores(ctx: click.Context, as_json: bool) -> None:
 @click.pass_obj
 def stores_add(obj: dict[str, Any], /, name: str, **options: Any) -> None:
     """Register a mailbox store: new mailboxes may be placed on it at once."""
-    from pemx.bootstrap import add_store
+    from pemx.bootstrap import cli_unit_of_work
+    from pemx.service.stores import add_store, audit_params
 
     values = _store_values(options)
     missing = [
@@ -489,10 +501,14 @@ def stores_add(obj: dict[str, Any], /, name: str, **options: Any) -> None:
     ]
     if missing:
         raise click.UsageError("missing " + ", ".join(missing))
+    database = _database(obj)
     try:
-        store_id = add_store(_database(obj), name, values)
+        uow = cli_unit_of_work(database, "pemx stores add", audit_params(name, values))
+        store_id = add_store(uow, name, values)
     except PemxError as exc:
         raise click.ClickException(exc.message) from None
+    finally:
+        database.dispose()
     click.echo(f"mailbox store {name!r} added with id {store_id}", err=True)
 
 
@@ -502,15 +518,20 @@ def stores_add(obj: dict[str, Any], /, name: str, **options: Any) -> None:
 @click.pass_obj
 def stores_set(obj: dict[str, Any], /, name: str, **options: Any) -> None:
     """Change a store: its limit, whether it takes new mailboxes, where it listens."""
-    from pemx.bootstrap import change_store
+    from pemx.bootstrap import cli_unit_of_work
+    from pemx.service.stores import audit_params, change_store
 
     values = _store_values(options)
     if not values:
         raise click.UsageError("nothing to change")
+    database = _database(obj)
     try:
-        change_store(_database(obj), name, values)
+        uow = cli_unit_of_work(database, "pemx stores set", audit_params(name, values))
+        change_store(uow, name, values)
     except PemxError as exc:
         raise click.ClickException(exc.message) from None
+    finally:
+        database.dispose()
     click.echo(f"mailbox store {name!r} changed", err=True)
 
 

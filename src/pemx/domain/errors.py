@@ -28,7 +28,7 @@ class ErrorCode(Enum):
     TXN_NOT_FOUND = Code("OpenAPI", 3002, "No open transaction with this txn_id")
     TXN_ID_IN_USE = Code("OpenAPI", 3003, "A transaction with this txn_id is open already")
     REQUEST_NOT_FOUND = Code("OpenAPI", 3004, "No request with this request_id")
-    STORE_BUSY = Code("OpenAPI", 3005, "The database is busy; retry the call")
+    DATABASE_BUSY = Code("OpenAPI", 3005, "The database is busy; retry the call")
 
     # Model errors: pemx's own codes (OA does not publish its numbers).
     OBJECT_NOT_FOUND = Code("pemx", 1001, "The object does not exist")

@@ -15,11 +15,11 @@ from pemx.domain.model import (
     ServiceUser,
     Subscription,
 )
-from pemx.service.ports import Store
+from pemx.service.ports import Tx
 
 
-def visible_account(store: Store, caller: Caller, account_id: int) -> Account:
-    account = store.get_account(account_id)
+def visible_account(tx: Tx, caller: Caller, account_id: int) -> Account:
+    account = tx.accounts.get(account_id)
     if account is None or not caller.can_see(account):
         raise not_found("Account", account_id)
     return account
@@ -33,50 +33,50 @@ class _Owned(Protocol):
 _T = TypeVar("_T", bound=_Owned)
 
 
-def _visible(store: Store, caller: Caller, found: _T | None, kind: str, object_id: int) -> _T:
+def _visible(tx: Tx, caller: Caller, found: _T | None, kind: str, object_id: int) -> _T:
     """The object if the caller may see its account; otherwise exactly 'does not exist'."""
     if found is not None:
-        account = store.get_account(found.account_id)
+        account = tx.accounts.get(found.account_id)
         if account is not None and caller.can_see(account):
             return found
     raise not_found(kind, object_id)
 
 
-def visible_subscription(store: Store, caller: Caller, subscription_id: int) -> Subscription:
-    found = store.get_subscription(subscription_id)
-    return _visible(store, caller, found, "Subscription", subscription_id)
+def visible_subscription(tx: Tx, caller: Caller, subscription_id: int) -> Subscription:
+    found = tx.subscriptions.get(subscription_id)
+    return _visible(tx, caller, found, "Subscription", subscription_id)
 
 
-def visible_user(store: Store, caller: Caller, user_id: int) -> ServiceUser:
-    return _visible(store, caller, store.get_user(user_id), "Service user", user_id)
+def visible_user(tx: Tx, caller: Caller, user_id: int) -> ServiceUser:
+    return _visible(tx, caller, tx.users.get(user_id), "Service user", user_id)
 
 
-def visible_mailbox(store: Store, caller: Caller, mailbox_id: int) -> Mailbox:
-    return _visible(store, caller, store.get_mailbox(mailbox_id), "Mailbox", mailbox_id)
+def visible_mailbox(tx: Tx, caller: Caller, mailbox_id: int) -> Mailbox:
+    return _visible(tx, caller, tx.mailboxes.get(mailbox_id), "Mailbox", mailbox_id)
 
 
-def user_mailbox(store: Store, user_id: int) -> Mailbox | None:
+def user_mailbox(tx: Tx, user_id: int) -> Mailbox | None:
     """The service user's live mailbox (not one being deleted), if it has one."""
-    mailbox_id = store.mailbox_of_user(user_id)
-    return store.get_mailbox(mailbox_id) if mailbox_id is not None else None
+    mailbox_id = tx.mailboxes.of_user(user_id)
+    return tx.mailboxes.get(mailbox_id) if mailbox_id is not None else None
 
 
-def account_wide_exchange(store: Store, account_id: int) -> Subscription | None:
+def account_wide_exchange(tx: Tx, account_id: int) -> Subscription | None:
     """The account's one account-wide Hosted Exchange subscription, if it has one."""
-    for subscription in store.account_subscriptions(account_id):
+    for subscription in tx.subscriptions.of_account(account_id):
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE and subscription.has_exchange:
             return subscription
     return None
 
 
-def user_counting_subscription(store: Store, user: ServiceUser) -> Subscription | None:
+def user_counting_subscription(tx: Tx, user: ServiceUser) -> Subscription | None:
     """Where a service user is counted: its subscription, else the account-wide one."""
     if user.subscription_id is not None:
-        return store.get_subscription(user.subscription_id)
-    return account_wide_exchange(store, user.account_id)
+        return tx.subscriptions.get(user.subscription_id)
+    return account_wide_exchange(tx, user.account_id)
 
 
-def consume(store: Store, subscription: Subscription, resource: ResourceType, amount: int) -> None:
+def consume(tx: Tx, subscription: Subscription, resource: ResourceType, amount: int) -> None:
     """Count ``amount`` of a resource on a subscription and on the reseller pool above it.
 
     A resource the subscription does not carry is not counted. The check and the update
@@ -84,14 +84,14 @@ def consume(store: Store, subscription: Subscription, resource: ResourceType, am
     """
     if resource not in subscription.resources or amount == 0:
         return
-    if not store.change_usage(subscription.id, resource, amount):
+    if not tx.subscriptions.change_usage(subscription.id, resource, amount):
         raise limit_exceeded(
             resource.title, subscription.id, subscription.resources[resource].limit
         )
     if subscription.parent_subscription_id is not None:
-        pool = store.get_subscription(subscription.parent_subscription_id)
+        pool = tx.subscriptions.get(subscription.parent_subscription_id)
         if pool is not None:
-            consume(store, pool, resource, amount)
+            consume(tx, pool, resource, amount)
 
 
 def ensure_enabled(subscription: Subscription) -> None:

@@ -8,7 +8,7 @@ from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType, Caller
 from pemx.domain.rules import check_password, normalize_login
 from pemx.service.access import ensure_id_free, visible_account
-from pemx.service.ports import Context, Store
+from pemx.service.ports import Context, Tx
 
 
 def add_account(
@@ -30,8 +30,8 @@ def add_account(
     parent_id = parent_account_id
     if parent_id is None:
         parent_id = PROVIDER_ACCOUNT_ID if caller.is_provider else caller.account_id
-    with ctx.uow.write() as store:
-        parent = visible_account(store, caller, parent_id)
+    with ctx.uow.write() as tx:
+        parent = visible_account(tx, caller, parent_id)
         if kind is AccountType.RESELLER and parent.type is not AccountType.PROVIDER:
             raise PemxError(
                 ErrorCode.INVALID_ACCOUNT_TREE,
@@ -46,7 +46,7 @@ def add_account(
             )
         if not caller.is_provider and parent.id != caller.account_id:
             raise not_found("Account", parent.id)
-        ensure_id_free(store.get_account, account_id, "Account", "account_id")
+        ensure_id_free(tx.accounts.get, account_id, "Account", "account_id")
         contact = {
             key: value
             for key, value in (
@@ -58,7 +58,7 @@ def add_account(
             )
             if value is not None
         }
-        new_id = store.insert_account(
+        new_id = tx.accounts.add(
             account_id=account_id,
             type=kind.value,
             parent_id=parent.id,
@@ -69,13 +69,14 @@ def add_account(
             locale=locale,
             contact=contact,
         )
+        tx.audit.note("account", new_id, new_id)
     return {"account_id": new_id}
 
 
 def get_account_info(ctx: Context, *, account_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        account = visible_account(store, ctx.caller, account_id)
-        contact = store.get_account_contact(account.id)
+    with ctx.uow.read() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        contact = tx.accounts.contact(account.id)
     info: dict[str, Any] = {
         "account_id": account.id,
         "account_type": account.type.value,
@@ -107,11 +108,11 @@ def add_account_member(
     check_password(password, "auth.password")
     password_hash = ctx.hasher.hash(password)
     person = person or {}
-    with ctx.uow.write() as store:
-        account = visible_account(store, ctx.caller, account_id)
-        _ensure_member_login_free(store, login)
-        ensure_id_free(store.get_member, user_id, "Member", "user_id")
-        member_id = store.insert_member(
+    with ctx.uow.write() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        _ensure_member_login_free(tx, login)
+        ensure_id_free(tx.members.get, user_id, "Member", "user_id")
+        member_id = tx.members.add(
             member_id=user_id,
             account_id=account.id,
             login=login,
@@ -120,17 +121,18 @@ def add_account_member(
             last_name=person.get("last_name"),
             email=email,
         )
+        tx.audit.note("member", member_id, account.id)
     # OA returns the new member's id as ``user_id``; osaapi's helpers rely on that.
     return {"user_id": member_id, "member_id": member_id}
 
 
 def get_account_member_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
     key = normalize_login(login)
-    with ctx.uow.read() as store:
-        member = store.get_member_by_login(key)
+    with ctx.uow.read() as tx:
+        member = tx.members.by_login(key)
         if member is None:
             raise not_found("Member", login)
-        visible_account(store, ctx.caller, member.account_id)
+        visible_account(tx, ctx.caller, member.account_id)
     return {
         "member_id": member.id,
         "user_id": member.id,
@@ -145,8 +147,8 @@ def ensure_provider(caller: Caller) -> None:
         raise PemxError(ErrorCode.PERMISSION_DENIED, "This method needs provider permissions.", {})
 
 
-def _ensure_member_login_free(store: Store, login: str) -> None:
-    if store.get_member_by_login(login) is not None:
+def _ensure_member_login_free(tx: Tx, login: str) -> None:
+    if tx.members.by_login(login) is not None:
         raise PemxError(
             ErrorCode.LOGIN_IN_USE,
             f'The login "{login}" is in use by another staff member.',

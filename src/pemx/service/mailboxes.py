@@ -36,7 +36,7 @@ from pemx.service.access import (
     visible_subscription,
     visible_user,
 )
-from pemx.service.ports import Context, Store
+from pemx.service.ports import Context, Tx
 from pemx.service.users import bind_user, create_user
 
 log = logging.getLogger(__name__)
@@ -90,20 +90,18 @@ def add_mailbox(
     generated: str | None = None
     password_hash: str | None = None
     if request is not None:
-        with ctx.uow.read() as store:
-            login_exists = store.get_user_by_login(request.login) is not None
+        with ctx.uow.read() as tx:
+            login_exists = tx.users.by_login(request.login) is not None
         if not login_exists:
             password = request.password
             if password is None:
                 password = generated = generate_password()
             password_hash = ctx.hasher.hash(password)
 
-    with ctx.uow.write() as store:
+    with ctx.uow.write() as tx:
         created = False
         if request is not None:
-            user, subscription, created = _user_for_new_user(
-                store, ctx.caller, request, password_hash
-            )
+            user, subscription, created = _user_for_new_user(tx, ctx.caller, request, password_hash)
             if user is None:
                 # The login vanished between the check and now: hash inside after all.
                 password = request.password
@@ -111,17 +109,17 @@ def add_mailbox(
                     password = generated = generate_password()
                 password_hash = ctx.hasher.hash(password)
                 user, subscription, created = _user_for_new_user(
-                    store, ctx.caller, request, password_hash
+                    tx, ctx.caller, request, password_hash
                 )
                 assert user is not None
         else:
             assert user_id is not None
-            user = visible_user(store, ctx.caller, user_id)
-            subscription = _exchange_for_user(store, user)
+            user = visible_user(tx, ctx.caller, user_id)
+            subscription = _exchange_for_user(tx, user)
         if subscription is None:
             raise _no_exchange(user)
         mailbox_id = _create_mailbox(
-            store, user, subscription, addresses, settings, skip_initialization
+            tx, user, subscription, addresses, settings, skip_initialization
         )
     result: dict[str, Any] = {"mailbox_id": mailbox_id, "user_id": user.id}
     if created and generated is not None:
@@ -131,19 +129,19 @@ def add_mailbox(
 
 
 def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
+    with ctx.uow.read() as tx:
+        mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
         # None once the user of a mailbox being deleted is removed too
-        user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
-        used = store.used_bytes(mailbox.primary_email_address)
+        user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
+        used = tx.mailboxes.used_bytes(mailbox.primary_email_address)
     return _info(ctx, mailbox, user, used)
 
 
 def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        user = visible_user(store, ctx.caller, user_id)
-        mailbox = user_mailbox(store, user.id)
-        used = store.used_bytes(mailbox.primary_email_address) if mailbox else None
+    with ctx.uow.read() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
+        mailbox = user_mailbox(tx, user.id)
+        used = tx.mailboxes.used_bytes(mailbox.primary_email_address) if mailbox else None
     if mailbox is None:
         raise PemxError(
             ErrorCode.OBJECT_NOT_FOUND,
@@ -155,23 +153,23 @@ def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
 
 def get_mailbox_by_email_address(ctx: Context, *, email_address: str) -> dict[str, Any]:
     address = normalize_address(email_address, "email_address")
-    with ctx.uow.read() as store:
-        mailbox_id = store.address_owner(address)
+    with ctx.uow.read() as tx:
+        mailbox_id = tx.mailboxes.address_owner(address)
         if mailbox_id is None:
             raise not_found("Mailbox with e-mail address", address)
         try:
-            mailbox = visible_mailbox(store, ctx.caller, mailbox_id)
+            mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
         except PemxError:
             raise not_found("Mailbox with e-mail address", address) from None
-        user = store.get_user(mailbox.user_id) if mailbox.user_id is not None else None
-        used = store.used_bytes(mailbox.primary_email_address)
+        user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
+        used = tx.mailboxes.used_bytes(mailbox.primary_email_address)
     return _info(ctx, mailbox, user, used)
 
 
 def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
-    with ctx.uow.read() as store:
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
-        rows = store.subscription_mailboxes(subscription.id)
+    with ctx.uow.read() as tx:
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
+        rows = tx.mailboxes.of_subscription(subscription.id)
     sizes = _sizes(ctx, [(row.store_id, row.primary_email_address, row.used_bytes) for row in rows])
     return [
         {
@@ -188,8 +186,8 @@ def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]
 
 
 def modify_mailbox(ctx: Context, *, mailbox_id: int, **changes: Any) -> None:
-    with ctx.uow.write() as store:
-        mailbox = live_mailbox(store, ctx.caller, mailbox_id)
+    with ctx.uow.write() as tx:
+        mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         current = mailbox.settings
         values: dict[str, Any] = {}
         for name, value in changes.items():
@@ -201,26 +199,23 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, **changes: Any) -> None:
                 values[name] = value
         new = replace(current, **values)
         new.check_limits()
-        subscription = store.get_subscription(mailbox.subscription_id)
-        assert subscription is not None
-        consume(
-            store, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit
-        )
-        store.save_mailbox_settings(mailbox.id, new)
-        store.note("mailbox", mailbox.id, mailbox.account_id)
+        subscription = tx.subscriptions.require(mailbox.subscription_id)
+        consume(tx, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit)
+        tx.mailboxes.save_settings(mailbox.id, new)
+        tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
         if current.closes_access(new):
-            outbox.close_sessions(store, mailbox, [mailbox.primary_email_address])
+            outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address])
 
 
 def remove_mailbox(ctx: Context, *, mailbox_id: int) -> None:
-    with ctx.uow.write() as store:
-        mailbox = live_mailbox(store, ctx.caller, mailbox_id)
-        outbox.release_mailbox(store, mailbox)
+    with ctx.uow.write() as tx:
+        mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
+        outbox.release_mailbox(tx, mailbox)
 
 
-def live_mailbox(store: Store, caller: Caller, mailbox_id: int) -> Mailbox:
+def live_mailbox(tx: Tx, caller: Caller, mailbox_id: int) -> Mailbox:
     """A visible mailbox that is not being deleted: the ones that can still change."""
-    mailbox = visible_mailbox(store, caller, mailbox_id)
+    mailbox = visible_mailbox(tx, caller, mailbox_id)
     if mailbox.deleting:
         raise PemxError(
             ErrorCode.MAILBOX_DELETING,
@@ -242,7 +237,7 @@ _LIMIT_FIELDS = (
 
 
 def _sizes(ctx: Context, mailboxes: list[tuple[int, str, int | None]]) -> dict[str, int]:
-    """KB used per username, of (store, username, bytes Dovecot wrote to the database or
+    """KB used per username, of (tx, username, bytes Dovecot wrote to the database or
     None): the stored bytes where there are some, else asked of the mailbox's store (one
     batch per store)."""
     sizes: dict[str, int] = {}
@@ -265,10 +260,10 @@ def _sizes(ctx: Context, mailboxes: list[tuple[int, str, int | None]]) -> dict[s
     return sizes
 
 
-def place_mailbox(store: Store) -> int:
+def place_mailbox(tx: Tx) -> int:
     """The store a new mailbox goes to (docs/deployment.md: least used, within limits)."""
-    for candidate in placement_order(store.list_stores()):
-        if store.take_store_slot(candidate.id):
+    for candidate in placement_order(tx.stores.list()):
+        if tx.stores.take_slot(candidate.id):
             return candidate.id
     raise PemxError(
         ErrorCode.NO_MAILBOX_STORE,
@@ -316,14 +311,14 @@ def _info(
 
 
 def _user_for_new_user(
-    store: Store, caller: Caller, request: NewUser, password_hash: str | None
+    tx: Tx, caller: Caller, request: NewUser, password_hash: str | None
 ) -> tuple[ServiceUser | None, Subscription | None, bool]:
     """Resolve new_user: reuse an existing login, or create the user (needs a hash)."""
-    subscription = visible_subscription(store, caller, request.subscription_id)
+    subscription = visible_subscription(tx, caller, request.subscription_id)
     if not subscription.has_exchange:
         raise invalid("new_user.subscription_id", "the subscription has no Hosted Exchange service")
     ensure_enabled(subscription)
-    existing = store.get_user_by_login(request.login)
+    existing = tx.users.by_login(request.login)
     if existing is not None:
         # OA: an existing login is reused. It must be this customer's user.
         if existing.account_id != subscription.account_id:
@@ -332,15 +327,15 @@ def _user_for_new_user(
                 f'The login "{request.login}" is in use by another account.',
                 {"field": "new_user.login"},
             )
-        service = _exchange_for_user(store, existing)
+        service = _exchange_for_user(tx, existing)
         if (
             service is None
             and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
             and existing.subscription_id is None
         ):
-            bind_user(store, existing, subscription)
+            bind_user(tx, existing, subscription)
             service = subscription
-        refreshed = store.get_user(existing.id)
+        refreshed = tx.users.get(existing.id)
         return refreshed, service, False
     if password_hash is None:
         return None, None, False
@@ -348,7 +343,7 @@ def _user_for_new_user(
     properties = {"display_name": request.display_name or request.login}
     try:
         new_id = create_user(
-            store,
+            tx,
             account_id=subscription.account_id,
             bound_to=subscription if local else None,
             login=request.login,
@@ -356,31 +351,31 @@ def _user_for_new_user(
             properties=properties,
         )
     except PemxError as exc:
-        if exc.code is ErrorCode.LOGIN_IN_USE and store.get_user_by_login(request.login):
+        if exc.code is ErrorCode.LOGIN_IN_USE and tx.users.by_login(request.login):
             # A concurrent call created this login since the lookup above (PostgreSQL reads
             # each statement afresh): run again, and reuse it as OA does.
             raise ConcurrentChange(exc.code, exc.message, exc.properties) from exc
         raise
-    user = store.get_user(new_id)
+    user = tx.users.get(new_id)
     assert user is not None
     return user, subscription, True
 
 
-def _exchange_for_user(store: Store, user: ServiceUser) -> Subscription | None:
+def _exchange_for_user(tx: Tx, user: ServiceUser) -> Subscription | None:
     """The seed's notes 2-3: the bound subscription's local service, else account-wide."""
     if user.subscription_id is not None:
-        bound = store.get_subscription(user.subscription_id)
+        bound = tx.subscriptions.get(user.subscription_id)
         if (
             bound is not None
             and bound.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
             and bound.has_exchange
         ):
             return bound
-    return account_wide_exchange(store, user.account_id)
+    return account_wide_exchange(tx, user.account_id)
 
 
 def _create_mailbox(
-    store: Store,
+    tx: Tx,
     user: ServiceUser,
     subscription: Subscription,
     addresses: list[str],
@@ -388,22 +383,22 @@ def _create_mailbox(
     skip_initialization: bool,
 ) -> int:
     ensure_enabled(subscription)
-    if store.mailbox_of_user(user.id) is not None:
+    if tx.mailboxes.of_user(user.id) is not None:
         raise PemxError(
             ErrorCode.USER_HAS_MAILBOX,
             f'Service user "{user.id}" has a mailbox already.',
             {"user_id": str(user.id)},
         )
-    domain_ids = [check_address(store, user, subscription, a) for a in addresses]
-    consume(store, subscription, ResourceType.MAILBOXES, 1)
-    consume(store, subscription, ResourceType.MAILBOX_STORAGE, settings.size_limit)
+    domain_ids = [check_address(tx, user, subscription, a) for a in addresses]
+    consume(tx, subscription, ResourceType.MAILBOXES, 1)
+    consume(tx, subscription, ResourceType.MAILBOX_STORAGE, settings.size_limit)
     language: str | None = None
     if not skip_initialization:
-        account = store.get_account(user.account_id)
+        account = tx.accounts.get(user.account_id)
         locale = user.locale or (account.locale if account else None) or DEFAULT_LOCALE
         language = language_of(locale)
-    store_id = place_mailbox(store)
-    mailbox_id = store.insert_mailbox(
+    store_id = place_mailbox(tx)
+    mailbox_id = tx.mailboxes.add(
         store_id=store_id,
         user_id=user.id,
         subscription_id=subscription.id,
@@ -414,16 +409,16 @@ def _create_mailbox(
         folder_language=language,
     )
     for index, (address, domain_id) in enumerate(zip(addresses, domain_ids, strict=True)):
-        store.insert_address(
+        tx.mailboxes.add_address(
             address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=index == 0
         )
-    store.note("mailbox", mailbox_id, subscription.account_id)
-    store.note("user", user.id, user.account_id)
+    tx.audit.note("mailbox", mailbox_id, subscription.account_id)
+    tx.audit.note("user", user.id, user.account_id)
     return mailbox_id
 
 
-def check_address(store: Store, user: ServiceUser, subscription: Subscription, address: str) -> int:
-    domain = store.get_domain_by_name(domain_of(address))
+def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address: str) -> int:
+    domain = tx.domains.by_name(domain_of(address))
     own = domain is not None and domain.account_id == subscription.account_id
     if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
         own = domain is not None and domain.subscription_id == subscription.id
@@ -434,8 +429,10 @@ def check_address(store: Store, user: ServiceUser, subscription: Subscription, a
             f'"{subscription.id}".',
             {"address": address, "subscription_id": str(subscription.id)},
         )
-    holder = store.get_user_by_login(address)
-    if store.address_owner(address) is not None or (holder is not None and holder.id != user.id):
+    holder = tx.users.by_login(address)
+    if tx.mailboxes.address_owner(address) is not None or (
+        holder is not None and holder.id != user.id
+    ):
         raise PemxError(
             ErrorCode.ADDRESS_IN_USE,
             f'The address "{address}" is in use.',

@@ -12,43 +12,55 @@ from collections.abc import Sequence
 from pemx.domain.folders import folder_names_for
 from pemx.domain.model import Mailbox, ObjectStatus, ResourceType, Task
 from pemx.service.access import consume
-from pemx.service.ports import MailBackend, Store
+from pemx.service.ports import MailBackend, TaskRow, Tx, UnitOfWork
+
+# A task's states: pending -> running -> done, or back to pending after a failed attempt
+# (with a backoff), or failed once it gave up; an operator's retry makes it pending again.
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+STATES = (PENDING, RUNNING, DONE, FAILED)
+UNFINISHED = (PENDING, RUNNING, FAILED)
 
 CLOSE_SESSIONS = "close_sessions"
 LOCALIZE_FOLDERS = "localize_folders"
 REMOVE_MAILBOX = "remove_mailbox"
 
 
-def close_sessions(store: Store, mailbox: Mailbox, usernames: Sequence[str]) -> None:
+def close_sessions(tx: Tx, mailbox: Mailbox, usernames: Sequence[str]) -> None:
     """Open IMAP/POP3 sessions of these Dovecot users end (after a switch-off, a disable)."""
-    _queue(store, mailbox, CLOSE_SESSIONS, {"usernames": sorted(set(usernames))})
+    _queue(tx, mailbox, CLOSE_SESSIONS, {"usernames": sorted(set(usernames))})
 
 
-def localize_folders(store: Store, mailbox: Mailbox, old: str, new: str) -> None:
+def localize_folders(tx: Tx, mailbox: Mailbox, old: str, new: str) -> None:
     """The special folders on disk follow a changed folder language."""
-    _queue(store, mailbox, LOCALIZE_FOLDERS, {"from": old, "to": new})
+    _queue(tx, mailbox, LOCALIZE_FOLDERS, {"from": old, "to": new})
 
 
-def remove_files(store: Store, mailbox: Mailbox) -> None:
+def remove_files(tx: Tx, mailbox: Mailbox) -> None:
     """Close the sessions, delete the home directory, then the mailbox row itself."""
-    store.enqueue_task(REMOVE_MAILBOX, mailbox.id, {"username": mailbox.primary_email_address})
+    tx.outbox.enqueue(REMOVE_MAILBOX, mailbox.id, {"username": mailbox.primary_email_address})
 
 
-def release_mailbox(store: Store, mailbox: Mailbox) -> None:
+def release_mailbox(tx: Tx, mailbox: Mailbox) -> None:
     """Free the mailbox's resources and addresses now; its files go through the outbox."""
-    subscription = store.get_subscription(mailbox.subscription_id)
-    assert subscription is not None
-    consume(store, subscription, ResourceType.MAILBOXES, -1)
-    consume(store, subscription, ResourceType.MAILBOX_STORAGE, -mailbox.settings.size_limit)
-    store.remove_mailbox(mailbox.id)
-    store.note("mailbox", mailbox.id, mailbox.account_id)
-    remove_files(store, mailbox)
+    subscription = tx.subscriptions.require(mailbox.subscription_id)
+    consume(tx, subscription, ResourceType.MAILBOXES, -1)
+    consume(tx, subscription, ResourceType.MAILBOX_STORAGE, -mailbox.settings.size_limit)
+    tx.mailboxes.remove(mailbox.id)
+    tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
+    remove_files(tx, mailbox)
 
 
-def _queue(store: Store, mailbox: Mailbox, kind: str, payload: dict[str, object]) -> None:
-    store.enqueue_task(kind, mailbox.id, payload)
+def _queue(tx: Tx, mailbox: Mailbox, kind: str, payload: dict[str, object]) -> None:
+    tx.outbox.enqueue(kind, mailbox.id, payload)
     if mailbox.status in (ObjectStatus.READY, ObjectStatus.FAILED):
-        store.set_mailbox_status(mailbox.id, ObjectStatus.UPDATING)
+        tx.mailboxes.set_status(mailbox.id, ObjectStatus.UPDATING)
+
+
+def run(uow: UnitOfWork, mail: MailBackend, task: Task) -> None:
+    """The worker runs a claimed task: on the mailbox as it is now (see ``perform``)."""
+    with uow.read() as tx:
+        mailbox = tx.mailboxes.get(task.mailbox_id) if task.mailbox_id is not None else None
+    perform(task, mailbox, mail)
 
 
 def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
@@ -78,38 +90,57 @@ def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
         raise ValueError(f"unknown task kind {task.kind!r}")
 
 
-def completed(store: Store, task: Task) -> None:
+def completed(tx: Tx, task: Task) -> None:
     """After a task succeeded (same transaction as marking it done)."""
     if task.mailbox_id is None:
         return
     if task.kind == REMOVE_MAILBOX:
-        store.delete_mailbox_row(task.mailbox_id)
+        tx.mailboxes.delete_row(task.mailbox_id)
         return
-    mailbox = store.get_mailbox(task.mailbox_id)
+    mailbox = tx.mailboxes.get(task.mailbox_id)
     if (
         mailbox is not None
         and mailbox.status in (ObjectStatus.UPDATING, ObjectStatus.FAILED)
-        and store.unfinished_tasks(mailbox.id) == 0
+        and tx.outbox.unfinished(mailbox.id) == 0
     ):
-        store.set_mailbox_status(mailbox.id, ObjectStatus.READY)
+        tx.mailboxes.set_status(mailbox.id, ObjectStatus.READY)
 
 
-def gave_up(store: Store, task: Task) -> None:
+def gave_up(tx: Tx, task: Task) -> None:
     """After a task failed for good: the mailbox shows 4 (failed) until a retry succeeds.
 
     A removal keeps 2 (deleting): the mailbox must stay closed to logins and mail.
     """
     if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
         return
-    mailbox = store.get_mailbox(task.mailbox_id)
+    mailbox = tx.mailboxes.get(task.mailbox_id)
     if mailbox is not None and not mailbox.deleting:
-        store.set_mailbox_status(mailbox.id, ObjectStatus.FAILED)
+        tx.mailboxes.set_status(mailbox.id, ObjectStatus.FAILED)
 
 
-def retried(store: Store, task: Task) -> None:
+def retried(tx: Tx, task: Task) -> None:
     """A failed task put back in the queue: its mailbox is updating again."""
     if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
         return
-    mailbox = store.get_mailbox(task.mailbox_id)
+    mailbox = tx.mailboxes.get(task.mailbox_id)
     if mailbox is not None and mailbox.status is ObjectStatus.FAILED:
-        store.set_mailbox_status(mailbox.id, ObjectStatus.UPDATING)
+        tx.mailboxes.set_status(mailbox.id, ObjectStatus.UPDATING)
+
+
+# operators (`pemx tasks`) ---------------------------------------------------------------
+def list_tasks(
+    uow: UnitOfWork, *, states: Sequence[str] = UNFINISHED, mailbox_id: int | None = None
+) -> list[TaskRow]:
+    with uow.read() as tx:
+        return tx.outbox.find(states=states, mailbox_id=mailbox_id)
+
+
+def retry_tasks(uow: UnitOfWork, task_ids: Sequence[int] | None) -> list[int]:
+    """Put failed tasks (these, or all failed ones) back in the queue, due now."""
+    with uow.write() as tx:
+        failed = tx.outbox.find(states=(FAILED,), task_ids=task_ids)
+        for row in failed:
+            tx.outbox.requeue(row.id)
+            retried(tx, Task(row.id, row.kind, row.mailbox_id, dict(row.payload), 0))
+            tx.audit.note("task", row.id, None)
+    return [row.id for row in failed]

@@ -1,10 +1,17 @@
-"""The ports the use cases need; adapters implement them."""
+"""The ports the use cases need; adapters implement them.
+
+A use case opens a transaction with ``ctx.uow.read()`` or ``ctx.uow.write()`` and gets a
+``Tx``: one small repository per aggregate (``tx.accounts``, ``tx.mailboxes``, ...), the
+outbox and the audit trail, all in that one database transaction. "Store" always means a
+mailbox store, a Dovecot backend (``tx.stores``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from pemx.domain.model import (
@@ -25,12 +32,9 @@ from pemx.domain.model import (
 )
 
 
-class Store(Protocol):
-    """Reads and writes of the model, inside one database transaction."""
-
-    # accounts and staff
-    def get_account(self, account_id: int) -> Account | None: ...
-    def insert_account(
+class Accounts(Protocol):
+    def get(self, account_id: int) -> Account | None: ...
+    def add(
         self,
         *,
         account_id: int | None,
@@ -43,10 +47,15 @@ class Store(Protocol):
         locale: str | None,
         contact: Mapping[str, Any],
     ) -> int: ...
-    def get_account_contact(self, account_id: int) -> dict[str, Any]: ...
-    def get_member(self, member_id: int) -> Member | None: ...
-    def get_member_by_login(self, login: str) -> Member | None: ...
-    def insert_member(
+    def contact(self, account_id: int) -> dict[str, Any]: ...
+
+
+class Members(Protocol):
+    """The staff logins of the API (provider and reseller members)."""
+
+    def get(self, member_id: int) -> Member | None: ...
+    def by_login(self, login: str) -> Member | None: ...
+    def add(
         self,
         *,
         member_id: int | None,
@@ -58,8 +67,10 @@ class Store(Protocol):
         email: str | None,
     ) -> int: ...
 
-    # templates and subscriptions
-    def insert_template(
+
+class Templates(Protocol):
+    def get(self, template_id: int) -> ServiceTemplate | None: ...
+    def add(
         self,
         *,
         template_id: int | None,
@@ -68,8 +79,15 @@ class Store(Protocol):
         limits: Mapping[ResourceType, int],
         source_subscription_id: int | None,
     ) -> int: ...
-    def get_template(self, template_id: int) -> ServiceTemplate | None: ...
-    def insert_subscription(
+
+
+class Subscriptions(Protocol):
+    def get(self, subscription_id: int) -> Subscription | None: ...
+    def require(self, subscription_id: int) -> Subscription:
+        """One that a row of this database refers to (a mailbox's): it must exist."""
+        ...
+
+    def add(
         self,
         *,
         subscription_id: int | None,
@@ -80,25 +98,29 @@ class Store(Protocol):
         parent_subscription_id: int | None,
         limits: Mapping[ResourceType, int],
     ) -> int: ...
-    def get_subscription(self, subscription_id: int) -> Subscription | None: ...
-    def account_subscriptions(self, account_id: int) -> list[Subscription]: ...
+    def of_account(self, account_id: int) -> list[Subscription]: ...
     def set_exchange_mode(self, subscription_id: int, mode: ExchangeMode) -> None: ...
     def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
         """Add ``delta`` to the usage unless that would pass the limit; False if refused."""
         ...
 
-    # domains
-    def get_domain(self, domain_id: int) -> Domain | None: ...
-    def get_domain_by_name(self, name: str) -> Domain | None: ...
-    def insert_domain(
+
+class Domains(Protocol):
+    def get(self, domain_id: int) -> Domain | None: ...
+    def by_name(self, name: str) -> Domain | None: ...
+    def add(
         self, *, domain_id: int | None, subscription_id: int, account_id: int, name: str
     ) -> int: ...
-    def subscription_domains(self, subscription_id: int) -> list[Domain]: ...
+    def of_subscription(self, subscription_id: int) -> list[Domain]: ...
+    def of_account(self, account_id: int) -> list[Domain]: ...
 
-    # service users
-    def get_user(self, user_id: int) -> ServiceUser | None: ...
-    def get_user_by_login(self, login: str) -> ServiceUser | None: ...
-    def insert_user(
+
+class Users(Protocol):
+    """Service users: the people who log in to mail."""
+
+    def get(self, user_id: int) -> ServiceUser | None: ...
+    def by_login(self, login: str) -> ServiceUser | None: ...
+    def add(
         self,
         *,
         account_id: int,
@@ -109,19 +131,33 @@ class Store(Protocol):
         locale: str | None,
         properties: Mapping[str, str],
     ) -> int: ...
-    def subscription_users(self, subscription_id: int) -> list[ServiceUser]: ...
-    def account_wide_users(self, account_id: int) -> list[ServiceUser]: ...
-    def bind_user(self, user_id: int, subscription_id: int | None) -> None: ...
-    def unbind_subscription_users(self, subscription_id: int) -> None: ...
+    def of_subscription(self, subscription_id: int) -> list[ServiceUser]: ...
+    def account_wide(self, account_id: int) -> list[ServiceUser]: ...
+    def bind(self, user_id: int, subscription_id: int | None) -> None: ...
+    def unbind_subscription(self, subscription_id: int) -> None: ...
+    def set_password(self, user_id: int, password_hash: str) -> None: ...
+    def set_enabled(self, user_id: int, enabled: bool) -> None: ...
+    def update(
+        self,
+        user_id: int,
+        *,
+        display_name: str,
+        locale: str | None,
+        properties: Mapping[str, str],
+    ) -> None: ...
+    def delete(self, user_id: int) -> None: ...
 
-    # mailboxes and addresses
-    def get_mailbox(self, mailbox_id: int) -> Mailbox | None: ...
-    def mailbox_of_user(self, user_id: int) -> int | None: ...
+
+class Mailboxes(Protocol):
+    """Mailboxes with their addresses and the usage Dovecot reports for them."""
+
+    def get(self, mailbox_id: int) -> Mailbox | None: ...
+    def of_user(self, user_id: int) -> int | None: ...
     def address_owner(self, address: str) -> int | None:
         """The mailbox id that holds this address, if any."""
         ...
 
-    def insert_mailbox(
+    def add(
         self,
         *,
         user_id: int,
@@ -133,7 +169,7 @@ class Store(Protocol):
         folder_language: str | None,
         store_id: int,
     ) -> int: ...
-    def insert_address(
+    def add_address(
         self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
     ) -> None: ...
     def delete_address(self, address: str) -> None: ...
@@ -141,51 +177,170 @@ class Store(Protocol):
         """Make an address of the mailbox its primary one (the others stay alternatives)."""
         ...
 
-    def save_mailbox_settings(self, mailbox_id: int, settings: MailboxSettings) -> None: ...
-    def set_mailbox_status(self, mailbox_id: int, status: ObjectStatus) -> None: ...
+    def save_settings(self, mailbox_id: int, settings: MailboxSettings) -> None: ...
+    def set_status(self, mailbox_id: int, status: ObjectStatus) -> None: ...
     def set_folder_language(self, mailbox_id: int, language: str | None) -> None: ...
-    def remove_mailbox(self, mailbox_id: int) -> None:
+    def remove(self, mailbox_id: int) -> None:
         """Drop the addresses and mark the row deleting; the worker deletes it later."""
         ...
 
-    def delete_mailbox_row(self, mailbox_id: int) -> None: ...
-
-    # mailbox stores
-    def list_stores(self) -> list[MailboxStore]: ...
-    def take_store_slot(self, store_id: int) -> bool: ...
-    def subscription_mailboxes(self, subscription_id: int) -> list[MailboxSummary]: ...
+    def delete_row(self, mailbox_id: int) -> None: ...
+    def of_subscription(self, subscription_id: int) -> list[MailboxSummary]: ...
     def used_bytes(self, username: str) -> int | None: ...
-    def account_domains(self, account_id: int) -> list[Domain]: ...
 
-    # service users (changes)
-    def set_user_password(self, user_id: int, password_hash: str) -> None: ...
-    def set_user_enabled(self, user_id: int, enabled: bool) -> None: ...
-    def update_user(
-        self,
-        user_id: int,
-        *,
-        display_name: str,
-        locale: str | None,
-        properties: Mapping[str, str],
-    ) -> None: ...
-    def delete_user(self, user_id: int) -> None: ...
 
-    # outbox and audit
-    def enqueue_task(self, kind: str, mailbox_id: int | None, payload: Mapping[str, Any]) -> int:
+class MailboxStores(Protocol):
+    """The mailbox stores: the Dovecot backends that hold the mailboxes."""
+
+    def list(self) -> list[MailboxStore]: ...
+    def id_by_name(self, name: str) -> int | None: ...
+    def access(self, store_id: int) -> tuple[MailboxStore, str] | None:
+        """A store and its doveadm API key (never part of the domain object or an API)."""
+        ...
+
+    def add(self, name: str, values: Mapping[str, Any]) -> int: ...
+    def update(self, store_id: int, values: Mapping[str, Any]) -> None: ...
+    def take_slot(self, store_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as operators see it (`pemx tasks`, a request's status)."""
+
+    id: int
+    kind: str
+    mailbox_id: int | None
+    state: str
+    attempts: int
+    due_at: datetime
+    last_error: str | None
+    request_id: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    payload: dict[str, Any]
+
+
+class Outbox(Protocol):
+    """The tasks a change queues for the worker (see service/outbox.py)."""
+
+    def enqueue(self, kind: str, mailbox_id: int | None, payload: Mapping[str, Any]) -> int:
         """Queue a side effect; it becomes visible to the worker when this transaction commits."""
         ...
 
-    def unfinished_tasks(self, mailbox_id: int) -> int: ...
+    def unfinished(self, mailbox_id: int) -> int: ...
+    def find(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        mailbox_id: int | None = None,
+        request_id: str | None = None,
+        task_ids: Sequence[int] | None = None,
+    ) -> list[TaskRow]: ...
+    def requeue(self, task_id: int) -> None:
+        """A failed task back in the queue, due now, with its attempts counted afresh."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    method: str
+    request_id: str | None
+    outcome: str
+    message: str | None
+    params: dict[str, Any]
+    objects: list[str]  # "mailbox:5"
+
+
+class Audit(Protocol):
+    """The audit log: this transaction's entry is written when it commits."""
+
     def note(self, kind: str, object_id: int, account_id: int | None) -> None:
         """Name an object this change touches, for the audit entry of the transaction."""
         ...
 
+    def find(
+        self,
+        *,
+        account_id: int | None,
+        kind: str | None,
+        object_id: int | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[AuditEntry]: ...
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A request id as the API recorded it (txn.Begin, pem.batchRequest)."""
+
+    member_id: int
+    status: int
+    messages: list[str]
+
+
+class Requests(Protocol):
+    def get(self, request_id: str) -> RequestRecord | None: ...
+
+
+class Tx(Protocol):
+    """One database transaction, seen through its repositories."""
+
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def members(self) -> Members: ...
+    @property
+    def templates(self) -> Templates: ...
+    @property
+    def subscriptions(self) -> Subscriptions: ...
+    @property
+    def domains(self) -> Domains: ...
+    @property
+    def users(self) -> Users: ...
+    @property
+    def mailboxes(self) -> Mailboxes: ...
+    @property
+    def stores(self) -> MailboxStores: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def audit(self) -> Audit: ...
+    @property
+    def requests(self) -> Requests: ...
+
 
 class UnitOfWork(Protocol):
-    """Opens a store in a transaction: committed on success, rolled back on any error."""
+    """Opens a transaction: committed on success, rolled back on any error."""
 
-    def read(self) -> AbstractContextManager[Store]: ...
-    def write(self) -> AbstractContextManager[Store]: ...
+    def read(self) -> AbstractContextManager[Tx]: ...
+    def write(self) -> AbstractContextManager[Tx]: ...
+
+
+class OpenTransaction(Protocol):
+    """A txn.Begin transaction a call runs in."""
+
+    @property
+    def connection(self) -> Any: ...  # handed back to the unit of work factory
+    @property
+    def request_id(self) -> str | None: ...
+
+
+class Transactions(Protocol):
+    """Transactions that span calls (txn.Begin ... txn.Commit) and request ids."""
+
+    def begin(
+        self, *, member_id: int, txn_id: str | None, timeout_s: int | None, request_id: str | None
+    ) -> str: ...
+    def use(self, txn_id: str, member_id: int) -> AbstractContextManager[OpenTransaction]: ...
+    def commit(self, txn_id: str, member_id: int) -> None: ...
+    def rollback(self, txn_id: str, member_id: int) -> None: ...
+    def request_status(self, request_id: str, member_id: int | None) -> tuple[int, list[str]]:
+        """OA's request status: 0 done, 1 running, 2 failed (service/requests.py)."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -244,6 +399,3 @@ class Context:
     uow: UnitOfWork
     hasher: PasswordHasher
     mail: MailBackend | None = None
-
-
-Rows = Sequence[Mapping[str, Any]]

@@ -23,7 +23,7 @@ from pemx.service.access import (
     visible_account,
     visible_subscription,
 )
-from pemx.service.ports import Context, Store
+from pemx.service.ports import Context, Tx
 
 
 def add_service_template(
@@ -38,8 +38,8 @@ def add_service_template(
     caller = ctx.caller
     owner_id = owner_account_id if owner_account_id is not None else caller.account_id
     limits = _limits(resource_types, "resource_types", "resource_type_id")
-    with ctx.uow.write() as store:
-        owner = visible_account(store, caller, owner_id)
+    with ctx.uow.write() as tx:
+        owner = visible_account(tx, caller, owner_id)
         if owner.type is AccountType.CUSTOMER:
             raise invalid(
                 "owner_account_id", "service templates belong to the provider or a reseller"
@@ -51,7 +51,7 @@ def add_service_template(
                     "source_subscription_id",
                     "a reseller's template must name the reseller's own subscription it draws on",
                 )
-            source = visible_subscription(store, caller, source_subscription_id)
+            source = visible_subscription(tx, caller, source_subscription_id)
             if source.account_id != owner.id:
                 raise not_found("Subscription", source_subscription_id)
             _check_within(limits, source, "resource_types")
@@ -60,21 +60,22 @@ def add_service_template(
                 "source_subscription_id", "only a reseller's template draws on a subscription"
             )
         ensure_id_free(
-            store.get_template, service_template_id, "Service template", "service_template_id"
+            tx.templates.get, service_template_id, "Service template", "service_template_id"
         )
-        new_id = store.insert_template(
+        new_id = tx.templates.add(
             template_id=service_template_id,
             owner_account_id=owner.id,
             name=name,
             limits=limits,
             source_subscription_id=source_subscription_id,
         )
+        tx.audit.note("template", new_id, owner.id)
     return {"service_template_id": new_id}
 
 
 def get_service_template(ctx: Context, *, service_template_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        template = _visible_template(store, ctx, service_template_id)
+    with ctx.uow.read() as tx:
+        template = _visible_template(tx, ctx, service_template_id)
     return {
         "service_template_id": template.id,
         "name": template.name,
@@ -99,9 +100,9 @@ def activate_subscription(
     account_wide_su: bool = False,
 ) -> dict[str, int]:
     overrides = _limits(resource_limits or [], "resource_limits", "resource_id")
-    with ctx.uow.write() as store:
-        account = visible_account(store, ctx.caller, account_id)
-        template = _visible_template(store, ctx, service_template_id)
+    with ctx.uow.write() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        template = _visible_template(tx, ctx, service_template_id)
         if not template.active:
             raise invalid("service_template_id", "the service template is not active")
         if template.owner_account_id not in (PROVIDER_ACCOUNT_ID, account.parent_id):
@@ -116,7 +117,7 @@ def activate_subscription(
         limits = {**template.limits, **overrides}
         parent: Subscription | None = None
         if template.source_subscription_id is not None:
-            parent = store.get_subscription(template.source_subscription_id)
+            parent = tx.subscriptions.get(template.source_subscription_id)
             if parent is None:
                 raise not_found("Subscription", template.source_subscription_id)
             _check_within(limits, parent, "resource_limits")
@@ -124,9 +125,9 @@ def activate_subscription(
         if mode is ExchangeMode.ACCOUNT_WIDE:
             if ResourceType.MAILBOXES not in limits:
                 raise invalid("account_wide_su", "the template has no Hosted Exchange service")
-            _ensure_no_account_wide(store, account.id)
-        ensure_id_free(store.get_subscription, subscription_id, "Subscription", "subscription_id")
-        new_id = store.insert_subscription(
+            _ensure_no_account_wide(tx, account.id)
+        ensure_id_free(tx.subscriptions.get, subscription_id, "Subscription", "subscription_id")
+        new_id = tx.subscriptions.add(
             subscription_id=subscription_id,
             account_id=account.id,
             template_id=template.id,
@@ -135,14 +136,15 @@ def activate_subscription(
             parent_subscription_id=parent.id if parent else None,
             limits=limits,
         )
+        tx.audit.note("subscription", new_id, account.id)
     return {"subscription_id": new_id}
 
 
 def get_subscription(
     ctx: Context, *, subscription_id: int, get_resources: bool = True
 ) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
+    with ctx.uow.read() as tx:
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
     info: dict[str, Any] = {
         "subscription_id": subscription.id,
         "subscription_name": subscription.name,
@@ -168,9 +170,9 @@ def get_subscription(
 
 def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
     """pemx's name for OA's one-way switch of a subscription's services to account-wide."""
-    with ctx.uow.write() as store:
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
-        store.note("subscription", subscription.id, subscription.account_id)
+    with ctx.uow.write() as tx:
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
+        tx.audit.note("subscription", subscription.id, subscription.account_id)
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
             raise PemxError(
                 ErrorCode.MODE_IRREVERSIBLE,
@@ -179,10 +181,10 @@ def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
             )
         if not subscription.has_exchange:
             raise invalid("subscription_id", "the subscription has no Hosted Exchange service")
-        _ensure_no_account_wide(store, subscription.account_id)
-        store.set_exchange_mode(subscription.id, ExchangeMode.ACCOUNT_WIDE)
+        _ensure_no_account_wide(tx, subscription.account_id)
+        tx.subscriptions.set_exchange_mode(subscription.id, ExchangeMode.ACCOUNT_WIDE)
         # Its users become the account's account-wide users; their counts stay put.
-        store.unbind_subscription_users(subscription.id)
+        tx.users.unbind_subscription(subscription.id)
 
 
 def add_domain(
@@ -193,28 +195,29 @@ def add_domain(
     domain_id: int | None = None,
 ) -> dict[str, int]:
     name = normalize_domain(domain_name)
-    with ctx.uow.write() as store:
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
+    with ctx.uow.write() as tx:
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
         ensure_enabled(subscription)
-        if store.get_domain_by_name(name) is not None:
+        if tx.domains.by_name(name) is not None:
             raise PemxError(
                 ErrorCode.DOMAIN_IN_USE,
                 f'The domain "{name}" is registered already.',
                 {"field": "domain_name"},
             )
-        ensure_id_free(store.get_domain, domain_id, "Domain", "domain_id")
-        consume(store, subscription, ResourceType.DOMAINS, 1)
-        new_id = store.insert_domain(
+        ensure_id_free(tx.domains.get, domain_id, "Domain", "domain_id")
+        consume(tx, subscription, ResourceType.DOMAINS, 1)
+        new_id = tx.domains.add(
             domain_id=domain_id,
             subscription_id=subscription.id,
             account_id=subscription.account_id,
             name=name,
         )
+        tx.audit.note("domain", new_id, subscription.account_id)
     return {"domain_id": new_id}
 
 
-def _visible_template(store: Store, ctx: Context, template_id: int) -> ServiceTemplate:
-    template = store.get_template(template_id)
+def _visible_template(tx: Tx, ctx: Context, template_id: int) -> ServiceTemplate:
+    template = tx.templates.get(template_id)
     if template is None:
         raise not_found("Service template", template_id)
     caller = ctx.caller
@@ -260,8 +263,8 @@ def _check_within(limits: dict[ResourceType, int], pool: Subscription, field: st
             )
 
 
-def _ensure_no_account_wide(store: Store, account_id: int) -> None:
-    existing = account_wide_exchange(store, account_id)
+def _ensure_no_account_wide(tx: Tx, account_id: int) -> None:
+    existing = account_wide_exchange(tx, account_id)
     if existing is not None:
         raise PemxError(
             ErrorCode.ACCOUNT_WIDE_EXISTS,

@@ -19,7 +19,7 @@ from pemx.service.access import (
     visible_subscription,
     visible_user,
 )
-from pemx.service.ports import Context, Store
+from pemx.service.ports import Context, Tx
 
 # The user properties pemx knows; OA passes them as [{name, value}].
 KNOWN_PROPERTIES = ("display_name", "locale", "first_name", "last_name", "email")
@@ -60,9 +60,9 @@ def add_user(
     # Every password must fit bcrypt; check_password_quality=0 does not lift that.
     check_password(password)
     password_hash = ctx.hasher.hash(password)
-    with ctx.uow.write() as store:
+    with ctx.uow.write() as tx:
         if subscription_id is not None:
-            subscription = visible_subscription(store, ctx.caller, subscription_id)
+            subscription = visible_subscription(tx, ctx.caller, subscription_id)
             if subscription.exchange_mode is not ExchangeMode.SUBSCRIPTION_LOCAL:
                 raise invalid(
                     "subscription_id",
@@ -70,7 +70,7 @@ def add_user(
                 )
             ensure_enabled(subscription)
             user_id = create_user(
-                store,
+                tx,
                 account_id=subscription.account_id,
                 bound_to=subscription,
                 login=key,
@@ -79,11 +79,11 @@ def add_user(
             )
         else:
             assert owner_account_id is not None
-            account = visible_account(store, ctx.caller, owner_account_id)
+            account = visible_account(tx, ctx.caller, owner_account_id)
             if account.type is not AccountType.CUSTOMER:
                 raise invalid("owner_account_id", "service users belong to customer accounts")
             user_id = create_user(
-                store,
+                tx,
                 account_id=account.id,
                 bound_to=None,
                 login=key,
@@ -94,7 +94,7 @@ def add_user(
 
 
 def create_user(
-    store: Store,
+    tx: Tx,
     *,
     account_id: int,
     bound_to: Subscription | None,
@@ -103,11 +103,11 @@ def create_user(
     properties: dict[str, str],
 ) -> int:
     """Insert a service user, counted on its subscription (or the account-wide one)."""
-    ensure_login_free(store, login)
-    counted_on = bound_to if bound_to is not None else account_wide_exchange(store, account_id)
+    ensure_login_free(tx, login)
+    counted_on = bound_to if bound_to is not None else account_wide_exchange(tx, account_id)
     if counted_on is not None:
-        consume(store, counted_on, ResourceType.SERVICE_USERS, 1)
-    return store.insert_user(
+        consume(tx, counted_on, ResourceType.SERVICE_USERS, 1)
+    user_id = tx.users.add(
         account_id=account_id,
         subscription_id=bound_to.id if bound_to else None,
         login=login,
@@ -116,11 +116,13 @@ def create_user(
         locale=properties.get("locale"),
         properties=properties,
     )
+    tx.audit.note("user", user_id, account_id)
+    return user_id
 
 
-def ensure_login_free(store: Store, login: str) -> None:
+def ensure_login_free(tx: Tx, login: str) -> None:
     # A login that is some mailbox's address would make Dovecot's login lookup ambiguous.
-    if store.get_user_by_login(login) is not None or store.address_owner(login) is not None:
+    if tx.users.by_login(login) is not None or tx.mailboxes.address_owner(login) is not None:
         raise PemxError(
             ErrorCode.LOGIN_IN_USE,
             f'The login "{login}" is in use.',
@@ -129,42 +131,42 @@ def ensure_login_free(store: Store, login: str) -> None:
 
 
 def get_user_info(ctx: Context, *, user_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as store:
-        user = visible_user(store, ctx.caller, user_id)
-        return _user_info(store, user)
+    with ctx.uow.read() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
+        return _user_info(tx, user)
 
 
 def get_user_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
     key = normalize_login(login)
-    with ctx.uow.read() as store:
-        user = store.get_user_by_login(key)
+    with ctx.uow.read() as tx:
+        user = tx.users.by_login(key)
         if user is None:
             raise not_found("Service user", login)
-        visible_user(store, ctx.caller, user.id)
-        return _user_info(store, user)
+        visible_user(tx, ctx.caller, user.id)
+        return _user_info(tx, user)
 
 
 def get_users(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
-    with ctx.uow.read() as store:
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
-        return [_user_brief(user) for user in store.subscription_users(subscription.id)]
+    with ctx.uow.read() as tx:
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
+        return [_user_brief(user) for user in tx.users.of_subscription(subscription.id)]
 
 
 def get_account_service_users(ctx: Context, *, account_id: int) -> list[dict[str, Any]]:
-    with ctx.uow.read() as store:
-        account = visible_account(store, ctx.caller, account_id)
-        return [_user_brief(user) for user in store.account_wide_users(account.id)]
+    with ctx.uow.read() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        return [_user_brief(user) for user in tx.users.account_wide(account.id)]
 
 
 def change_user_password(ctx: Context, *, user_id: int, password: str) -> None:
     check_password(password)
     password_hash = ctx.hasher.hash(password)
-    with ctx.uow.write() as store:
-        user = visible_user(store, ctx.caller, user_id)
-        store.set_user_password(user.id, password_hash)
-        store.note("user", user.id, user.account_id)
+    with ctx.uow.write() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
+        tx.users.set_password(user.id, password_hash)
+        tx.audit.note("user", user.id, user.account_id)
         # Sessions opened with the old password end (a compromised password must lock out).
-        _close_mailbox_sessions(store, user)
+        _close_mailbox_sessions(tx, user)
 
 
 def enable_user(ctx: Context, *, user_id: int) -> None:
@@ -176,14 +178,14 @@ def disable_user(ctx: Context, *, user_id: int) -> None:
 
 
 def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
-    with ctx.uow.write() as store:
-        user = visible_user(store, ctx.caller, user_id)
+    with ctx.uow.write() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
         if user.enabled == enabled:
             return
-        store.set_user_enabled(user.id, enabled)
-        store.note("user", user.id, user.account_id)
+        tx.users.set_enabled(user.id, enabled)
+        tx.audit.note("user", user.id, user.account_id)
         if not enabled:
-            _close_mailbox_sessions(store, user)
+            _close_mailbox_sessions(tx, user)
 
 
 def modify_user(
@@ -191,62 +193,62 @@ def modify_user(
 ) -> None:
     """Change display_name, locale and the other known properties (OA's name/value list)."""
     changes = parse_properties(properties or [])
-    with ctx.uow.write() as store:
-        user = visible_user(store, ctx.caller, user_id)
+    with ctx.uow.write() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
         merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}
         locale = changes.get("locale", user.locale)
-        store.update_user(
+        tx.users.update(
             user.id,
             display_name=changes.get("display_name") or user.display_name,
             locale=locale,
             properties={k: v for k, v in merged.items() if k != "locale"},
         )
-        store.note("user", user.id, user.account_id)
+        tx.audit.note("user", user.id, user.account_id)
         if "locale" in changes:
-            _follow_locale(store, user, locale)
+            _follow_locale(tx, user, locale)
 
 
-def _follow_locale(store: Store, user: ServiceUser, locale: str | None) -> None:
+def _follow_locale(tx: Tx, user: ServiceUser, locale: str | None) -> None:
     """An initialized mailbox's special folders take the user's new language."""
-    mailbox = user_mailbox(store, user.id)
+    mailbox = user_mailbox(tx, user.id)
     if mailbox is None or not mailbox.initialized:
         return
     new = language_of(locale)
     old = mailbox.folder_language or DEFAULT_LANGUAGE
     if new == old:
         return
-    store.set_folder_language(mailbox.id, new)
-    outbox.localize_folders(store, mailbox, old, new)
+    tx.mailboxes.set_folder_language(mailbox.id, new)
+    outbox.localize_folders(tx, mailbox, old, new)
 
 
 def remove_user(ctx: Context, *, user_id: int) -> None:
     """Remove a service user, and its mailbox with it (OA removes the user's services)."""
-    with ctx.uow.write() as store:
-        user = visible_user(store, ctx.caller, user_id)
-        mailbox = user_mailbox(store, user.id)
+    with ctx.uow.write() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
+        mailbox = user_mailbox(tx, user.id)
         if mailbox is not None:
-            outbox.release_mailbox(store, mailbox)
-        counted_on = user_counting_subscription(store, user)
+            outbox.release_mailbox(tx, mailbox)
+        counted_on = user_counting_subscription(tx, user)
         if counted_on is not None:
-            consume(store, counted_on, ResourceType.SERVICE_USERS, -1)
-        store.delete_user(user.id)
-        store.note("user", user.id, user.account_id)
+            consume(tx, counted_on, ResourceType.SERVICE_USERS, -1)
+        tx.users.delete(user.id)
+        tx.audit.note("user", user.id, user.account_id)
 
 
-def _close_mailbox_sessions(store: Store, user: ServiceUser) -> None:
-    mailbox = user_mailbox(store, user.id)
+def _close_mailbox_sessions(tx: Tx, user: ServiceUser) -> None:
+    mailbox = user_mailbox(tx, user.id)
     if mailbox is not None:
-        outbox.close_sessions(store, mailbox, [mailbox.primary_email_address])
+        outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address])
 
 
 def bind_user_to_subscription(ctx: Context, *, user_id: int, subscription_id: int) -> None:
-    with ctx.uow.write() as store:
-        user = visible_user(store, ctx.caller, user_id)
-        subscription = visible_subscription(store, ctx.caller, subscription_id)
-        bind_user(store, user, subscription)
+    with ctx.uow.write() as tx:
+        user = visible_user(tx, ctx.caller, user_id)
+        subscription = visible_subscription(tx, ctx.caller, subscription_id)
+        bind_user(tx, user, subscription)
 
 
-def bind_user(store: Store, user: ServiceUser, subscription: Subscription) -> None:
+def bind_user(tx: Tx, user: ServiceUser, subscription: Subscription) -> None:
     """OA's preconditions: same account, subscription-local mode, unbound, no services."""
     if subscription.account_id != user.account_id:
         raise _cannot_bind(user, subscription, "they belong to different accounts")
@@ -256,16 +258,16 @@ def bind_user(store: Store, user: ServiceUser, subscription: Subscription) -> No
         raise _cannot_bind(
             user, subscription, f'the user is bound to subscription "{user.subscription_id}"'
         )
-    if store.mailbox_of_user(user.id) is not None:
+    if tx.mailboxes.of_user(user.id) is not None:
         raise _cannot_bind(user, subscription, "the user has services (a mailbox) already")
     ensure_enabled(subscription)
-    previous = user_counting_subscription(store, user)
-    consume(store, subscription, ResourceType.SERVICE_USERS, 1)
+    previous = user_counting_subscription(tx, user)
+    consume(tx, subscription, ResourceType.SERVICE_USERS, 1)
     if previous is not None:
-        consume(store, previous, ResourceType.SERVICE_USERS, -1)
-    store.bind_user(user.id, subscription.id)
-    store.note("user", user.id, user.account_id)
-    store.note("subscription", subscription.id, subscription.account_id)
+        consume(tx, previous, ResourceType.SERVICE_USERS, -1)
+    tx.users.bind(user.id, subscription.id)
+    tx.audit.note("user", user.id, user.account_id)
+    tx.audit.note("subscription", subscription.id, subscription.account_id)
 
 
 def _cannot_bind(user: ServiceUser, subscription: Subscription, why: str) -> PemxError:
@@ -280,8 +282,8 @@ def _user_brief(user: ServiceUser) -> dict[str, Any]:
     return {"user_id": user.id, "login": user.login, "display_name": user.display_name}
 
 
-def _user_info(store: Store, user: ServiceUser) -> dict[str, Any]:
-    mailbox_id = store.mailbox_of_user(user.id)
+def _user_info(tx: Tx, user: ServiceUser) -> dict[str, Any]:
+    mailbox_id = tx.mailboxes.of_user(user.id)
     services = [] if mailbox_id is None else [{"name": "exchange", "mailbox_id": mailbox_id}]
     properties = {"display_name": user.display_name, **user.properties}
     if user.locale:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from pemx.adapters.db.database import Database
-from pemx.bootstrap import Application, build_application, ensure_provider, prepare_database
+from pemx.bootstrap import Application, build_application, cli_unit_of_work, prepare_database
 from pemx.config import Settings
+from pemx.service import setup
 
 from .inprocess import ADMIN_LOGIN, ADMIN_PASSWORD, WsgiClient, ok, proxy
 
@@ -32,7 +33,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         app = build_application(settings, database)
         environ = {"PEMX_ADMIN_LOGIN": ADMIN_LOGIN, "PEMX_ADMIN_PASSWORD": ADMIN_PASSWORD}
-        ensure_provider(database, app.hasher, environ)
+        setup.ensure_provider(cli_unit_of_work(database, "create provider"), app.hasher, environ)
         app.transactions.close()
     finally:
         database.dispose()  # checkpoints the WAL: the file alone is the whole database

@@ -158,12 +158,12 @@ def test_an_invalid_call_is_audited_as_refused(api: Any, audit_log: Any) -> None
 
 
 def _refuse(ctx: Context) -> None:
-    raise PemxError(ErrorCode.STORE_BUSY, "busy", {})
+    raise PemxError(ErrorCode.DATABASE_BUSY, "busy", {})
 
 
 def test_a_busy_database_is_not_audited(app: Application, api: Any, audit_log: Any) -> None:
     # The entry would need the very database that is busy.
     _with_methods(app, Method("test.busy", {}, _refuse, doc="", reseller=True, changes_state=True))
     before = len(audit_log())
-    err(api.test.busy({}), ErrorCode.STORE_BUSY)
+    err(api.test.busy({}), ErrorCode.DATABASE_BUSY)
     assert audit_log()[before:] == []

@@ -7,9 +7,7 @@ Passwords never reach it: the API redacts the parameters before they get here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,9 +15,9 @@ from sqlalchemy.engine import Connection
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import audit_log, audit_objects
 from pemx.domain.errors import PemxError
-from pemx.service.ports import Operation
+from pemx.service.ports import AuditEntry, Operation
 
-# Built once: every state-changing call writes an entry (see store.py on why).
+# Built once: every state-changing call writes an entry (see statements.py on why).
 _INSERT_ENTRY = sa.insert(audit_log)
 _INSERT_OBJECTS = sa.insert(audit_objects)
 
@@ -66,65 +64,67 @@ def record_refusal(database: Database, operation: Operation, error: PemxError) -
         write_audit(conn, operation, outcome, error.message, {})
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor: str
-    method: str
-    request_id: str | None
-    outcome: str
-    message: str | None
-    params: dict[str, Any]
-    objects: list[str]  # "mailbox:5"
+class SqlAudit:
+    """Collects the objects a write transaction touches; writes its entry at commit."""
 
+    def __init__(self, conn: Connection, operation: Operation | None) -> None:
+        self.conn = conn
+        self.operation = operation
+        self.noted: dict[tuple[str, int], int | None] = {}
 
-def find_entries(
-    database: Database,
-    *,
-    account_id: int | None = None,
-    kind: str | None = None,
-    object_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 100,
-) -> list[AuditEntry]:
-    """The newest entries first, filtered by the objects they touched and by time."""
-    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if account_id is not None or kind is not None or object_id is not None:
-        touched = sa.select(audit_objects.c.audit_id)
-        if account_id is not None:
-            touched = touched.where(audit_objects.c.account_id == account_id)
-        if kind is not None:
-            touched = touched.where(audit_objects.c.kind == kind)
-        if object_id is not None:
-            touched = touched.where(audit_objects.c.object_id == object_id)
-        query = query.where(audit_log.c.id.in_(touched))
-    if since is not None:
-        query = query.where(audit_log.c.at >= since)
-    if until is not None:
-        query = query.where(audit_log.c.at < until)
-    with database.connect(write=False) as conn:
-        rows = conn.execute(query).all()
+    def note(self, kind: str, object_id: int, account_id: int | None) -> None:
+        self.noted[(kind, object_id)] = account_id
+
+    def write(self) -> None:
+        """The audit entry of this write transaction (for calls that name an operation)."""
+        if self.operation is not None:
+            write_audit(self.conn, self.operation, "ok", None, self.noted)
+
+    def find(
+        self,
+        *,
+        account_id: int | None = None,
+        kind: str | None = None,
+        object_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """The newest entries first, filtered by the objects they touched and by time."""
+        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if account_id is not None or kind is not None or object_id is not None:
+            touched = sa.select(audit_objects.c.audit_id)
+            if account_id is not None:
+                touched = touched.where(audit_objects.c.account_id == account_id)
+            if kind is not None:
+                touched = touched.where(audit_objects.c.kind == kind)
+            if object_id is not None:
+                touched = touched.where(audit_objects.c.object_id == object_id)
+            query = query.where(audit_log.c.id.in_(touched))
+        if since is not None:
+            query = query.where(audit_log.c.at >= since)
+        if until is not None:
+            query = query.where(audit_log.c.at < until)
+        rows = self.conn.execute(query).all()
         objects: dict[int, list[str]] = {row.id: [] for row in rows}
         if rows:
-            for obj in conn.execute(
+            for obj in self.conn.execute(
                 sa.select(audit_objects)
                 .where(audit_objects.c.audit_id.in_(list(objects)))
                 .order_by(audit_objects.c.kind, audit_objects.c.object_id)
             ):
                 objects[obj.audit_id].append(f"{obj.kind}:{obj.object_id}")
-    return [
-        AuditEntry(
-            id=row.id,
-            at=row.at,
-            actor=row.actor,
-            method=row.method,
-            request_id=row.request_id,
-            outcome=row.outcome,
-            message=row.message,
-            params=dict(row.params or {}),
-            objects=objects[row.id],
-        )
-        for row in rows
-    ]
+        return [
+            AuditEntry(
+                id=row.id,
+                at=row.at,
+                actor=row.actor,
+                method=row.method,
+                request_id=row.request_id,
+                outcome=row.outcome,
+                message=row.message,
+                params=dict(row.params or {}),
+                objects=objects[row.id],
+            )
+            for row in rows
+        ]

@@ -150,14 +150,14 @@ def translate_errors() -> Iterator[None]:
     except sa.exc.OperationalError as exc:
         if "database is locked" in str(exc) or "database is busy" in str(exc):
             raise PemxError(
-                ErrorCode.STORE_BUSY,
+                ErrorCode.DATABASE_BUSY,
                 "The database is busy (another transaction holds the write lock); retry.",
                 {},
             ) from exc
         reason = _PG_RETRYABLE.get(getattr(exc.orig, "sqlstate", None) or "")
         if reason is not None:
             raise ConcurrentChange(
-                ErrorCode.STORE_BUSY,
+                ErrorCode.DATABASE_BUSY,
                 f"A concurrent transaction conflicted with this one ({reason}); retry.",
                 {},
             ) from exc

@@ -1,4 +1,4 @@
-"""The outbox table as a queue: claim due tasks, record success or failure, list, retry.
+"""The outbox table as the worker's queue: claim due tasks, record success or failure.
 
 Claims are leases: a task claimed by a worker that then dies becomes claimable again when
 its lease runs out. Tasks of one mailbox run in the order they were queued. On
@@ -8,7 +8,6 @@ the write lock (BEGIN IMMEDIATE) serializes the claims.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,31 +15,11 @@ import sqlalchemy as sa
 
 from pemx.adapters.db.audit import utcnow
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.store import SqlStore
 from pemx.adapters.db.tables import tasks
+from pemx.adapters.db.unit_of_work import SqlTx
 from pemx.domain.model import Task
 from pemx.service import outbox
-from pemx.service.ports import Operation
-
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-STATES = (PENDING, RUNNING, DONE, FAILED)
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    """A task as `pemx tasks` shows it."""
-
-    id: int
-    kind: str
-    mailbox_id: int | None
-    state: str
-    attempts: int
-    due_at: datetime
-    last_error: str | None
-    request_id: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    payload: dict[str, Any]
+from pemx.service.outbox import DONE, FAILED, PENDING, RUNNING
 
 
 def backoff_s(attempts: int) -> float:
@@ -107,7 +86,7 @@ class TaskQueue:
     def succeeded(self, task: Task, worker: str) -> None:
         with self.database.connect(write=True) as conn:
             if self._finish(conn, task, worker, state=DONE, error=None):
-                outbox.completed(SqlStore(conn), task)
+                outbox.completed(SqlTx(conn), task)
 
     def failed(self, task: Task, worker: str, error: str) -> bool:
         """Record a failed attempt; True when the task gave up (no attempts left)."""
@@ -117,7 +96,7 @@ class TaskQueue:
             due = utcnow() + timedelta(seconds=backoff_s(task.attempts))
             finished = self._finish(conn, task, worker, state=state, error=error[:2000], due_at=due)
             if finished and give_up:
-                outbox.gave_up(SqlStore(conn), task)
+                outbox.gave_up(SqlTx(conn), task)
         return give_up
 
     def _finish(
@@ -144,51 +123,6 @@ class TaskQueue:
             .values(values)
         )
         return result.rowcount == 1
-
-    # operators -------------------------------------------------------------------------
-    def find(
-        self, *, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), mailbox_id: int | None = None
-    ) -> list[TaskRow]:
-        query = sa.select(tasks).where(tasks.c.state.in_(states)).order_by(tasks.c.id)
-        if mailbox_id is not None:
-            query = query.where(tasks.c.mailbox_id == mailbox_id)
-        with self.database.connect(write=False) as conn:
-            return [
-                TaskRow(
-                    id=r.id,
-                    kind=r.kind,
-                    mailbox_id=r.mailbox_id,
-                    state=r.state,
-                    attempts=r.attempts,
-                    due_at=r.due_at,
-                    last_error=r.last_error,
-                    request_id=r.request_id,
-                    created_at=r.created_at,
-                    finished_at=r.finished_at,
-                    payload=dict(r.payload or {}),
-                )
-                for r in conn.execute(query)
-            ]
-
-    def retry(self, task_ids: list[int] | None, operation: Operation) -> list[int]:
-        """Put failed tasks (these, or all failed ones) back in the queue, due now."""
-        query = sa.select(tasks).where(tasks.c.state == FAILED)
-        if task_ids is not None:
-            query = query.where(tasks.c.id.in_(task_ids))
-        with self.database.connect(write=True) as conn:
-            store = SqlStore(conn, operation)
-            rows = conn.execute(query.order_by(tasks.c.id)).all()
-            for row in rows:
-                conn.execute(
-                    sa.update(tasks)
-                    .where(tasks.c.id == row.id)
-                    .values(state=PENDING, due_at=utcnow(), attempts=0, finished_at=None)
-                )
-                task = Task(row.id, row.kind, row.mailbox_id, dict(row.payload or {}), 0)
-                outbox.retried(store, task)
-                store.note("task", row.id, None)
-            store.write_audit()
-        return [row.id for row in rows]
 
     def purge_done(self, older_than: timedelta) -> int:
         """Forget finished tasks after a while (failed ones stay until retried)."""

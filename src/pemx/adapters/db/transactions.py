@@ -1,4 +1,4 @@
-"""Transactions that span calls (txn.Begin ... txn.Commit) and request ids.
+"""Transactions that span calls (txn.Begin ... txn.Commit).
 
 The process that ran txn.Begin holds one database connection with the transaction open;
 every later call with that txn_id runs on it, one call at a time. Calls on different
@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.tables import requests, tasks
+from pemx.adapters.db.request_log import finish_request, record_request
+from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.domain.errors import ErrorCode, PemxError
+from pemx.service.requests import REQUEST_FAILED, REQUEST_SUCCEEDED, request_status
 
-REQUEST_SUCCEEDED, REQUEST_RUNNING, REQUEST_FAILED = 0, 1, 2
 MAX_TIMEOUT_S = 3600
 
 
@@ -49,65 +50,9 @@ class TransactionRegistry:
         self._reaper = threading.Thread(target=self._reap, name="pemx-txn-reaper", daemon=True)
         self._reaper.start()
 
-    # requests ---------------------------------------------------------------------------
-    def record_request(self, request_id: str, member_id: int) -> None:
-        """Register a request id as running; a reused id is refused with OpenAPI/3001."""
-        # Checked in a read first: on SQLite a reused id is refused at once, even while
-        # another transaction holds the write lock; checked again under the lock.
-        with self.database.connect(write=False) as conn:
-            _refuse_used(conn, request_id)
-        with self.database.connect(write=True) as conn:
-            _refuse_used(conn, request_id)
-            conn.execute(
-                sa.insert(requests).values(
-                    request_id=request_id,
-                    member_id=member_id,
-                    status=REQUEST_RUNNING,
-                    messages=[],
-                )
-            )
-
-    def finish_request(self, request_id: str, status: int, messages: list[str]) -> None:
-        with self.database.connect(write=True) as conn:
-            conn.execute(
-                sa.update(requests)
-                .where(requests.c.request_id == request_id)
-                .values(status=status, messages=messages, finished_at=sa.func.current_timestamp())
-            )
-
     def request_status(self, request_id: str, member_id: int | None) -> tuple[int, list[str]]:
-        """Status of a request; ``member_id`` None means the provider (sees every request)."""
-        with self.database.connect(write=False) as conn:
-            row = conn.execute(
-                sa.select(requests).where(requests.c.request_id == request_id)
-            ).first()
-            if row is None or (member_id is not None and row.member_id != member_id):
-                raise PemxError(
-                    ErrorCode.REQUEST_NOT_FOUND,
-                    f'No request with request_id "{request_id}".',
-                    {"request_id": request_id},
-                )
-            status, messages = row.status, list(row.messages or [])
-            if status == REQUEST_SUCCEEDED:
-                # Committed: the request is done when the tasks it queued are done too.
-                queued = conn.execute(
-                    sa.select(tasks.c.id, tasks.c.kind, tasks.c.state, tasks.c.last_error)
-                    .where(tasks.c.request_id == request_id)
-                    .order_by(tasks.c.id)
-                ).all()
-                failed = [t for t in queued if t.state == "failed"]
-                waiting = [t for t in queued if t.state in ("pending", "running")]
-                if failed:
-                    status = REQUEST_FAILED
-                    messages += [f"task {t.id} {t.kind} failed: {t.last_error}" for t in failed]
-                elif waiting:
-                    status = REQUEST_RUNNING
-                    messages += [
-                        f"task {t.id} {t.kind} {t.state}"
-                        + (f" (last error: {t.last_error})" if t.last_error else "")
-                        for t in waiting
-                    ]
-        return status, messages
+        """pem.getRequestStatus; the request ids themselves are request_log.py."""
+        return request_status(SqlUnitOfWork(self.database), request_id, member_id)
 
     # transactions -----------------------------------------------------------------------
     def begin(
@@ -127,12 +72,12 @@ class TransactionRegistry:
                     {"txn_id": txn_id},
                 )
         if request_id is not None:
-            self.record_request(request_id, member_id)
+            record_request(self.database, request_id, member_id)
         try:
             connection, transaction = self.database.open()
         except BaseException:
             if request_id is not None:
-                self.finish_request(request_id, REQUEST_FAILED, ["could not begin"])
+                finish_request(self.database, request_id, REQUEST_FAILED, ["could not begin"])
             raise
         timeout = min(timeout_s or self.default_timeout_s, MAX_TIMEOUT_S)
         txn = OpenTransaction(
@@ -216,7 +161,7 @@ class TransactionRegistry:
         finally:
             txn.connection.close()
             if txn.request_id is not None:
-                self.finish_request(txn.request_id, status, [reason])
+                finish_request(self.database, txn.request_id, status, [reason])
 
     def _reap(self) -> None:
         while not self._stop.wait(0.5):
@@ -231,16 +176,6 @@ class TransactionRegistry:
                             self._end(txn, commit=False, reason="timed out")
                     finally:
                         txn.lock.release()
-
-
-def _refuse_used(conn: Connection, request_id: str) -> None:
-    used = conn.scalar(sa.select(requests.c.request_id).where(requests.c.request_id == request_id))
-    if used is not None:
-        raise PemxError(
-            ErrorCode.REQUEST_ID_USED,
-            f'The request_id "{request_id}" has been used already.',
-            {"request_id": request_id},
-        )
 
 
 def _txn_not_found(txn_id: str) -> PemxError:

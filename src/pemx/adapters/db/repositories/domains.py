@@ -1,0 +1,48 @@
+"""The mail domains of subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pemx.adapters.db import rows
+from pemx.adapters.db import statements as st
+from pemx.adapters.db.tables import domains
+from pemx.domain.model import Domain
+
+
+class SqlDomains:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, domain_id: int) -> Domain | None:
+        row = st.one(self.conn, st.DOMAIN, domain_id)
+        return rows.domain(row) if row else None
+
+    def by_name(self, name: str) -> Domain | None:
+        row = st.one(self.conn, st.DOMAIN_BY_NAME, name)
+        return rows.domain(row) if row else None
+
+    def add(
+        self, *, domain_id: int | None, subscription_id: int, account_id: int, name: str
+    ) -> int:
+        values: dict[str, Any] = {
+            "subscription_id": subscription_id,
+            "account_id": account_id,
+            "name": name,
+        }
+        if domain_id is not None:
+            values["id"] = domain_id
+        return st.insert(self.conn, domains, values)
+
+    def of_subscription(self, subscription_id: int) -> list[Domain]:
+        return self._where(domains.c.subscription_id == subscription_id)
+
+    def of_account(self, account_id: int) -> list[Domain]:
+        return self._where(domains.c.account_id == account_id)
+
+    def _where(self, condition: sa.ColumnElement[bool]) -> list[Domain]:
+        query = sa.select(domains).where(condition).order_by(domains.c.id)
+        return [rows.domain(row) for row in self.conn.execute(query)]

@@ -1,0 +1,165 @@
+"""Service templates and the subscriptions made from them, with their resource usage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pemx.adapters.db import statements as st
+from pemx.adapters.db.tables import (
+    service_templates,
+    subscription_resources,
+    subscriptions,
+    template_resources,
+)
+from pemx.domain.model import (
+    ExchangeMode,
+    ResourceType,
+    ResourceUsage,
+    ServiceTemplate,
+    Subscription,
+)
+
+
+class SqlTemplates:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, template_id: int) -> ServiceTemplate | None:
+        row = st.one(self.conn, st.TEMPLATE, template_id)
+        if row is None:
+            return None
+        limits = {
+            ResourceType(r.resource_type_id): r.resource_limit
+            for r in self.conn.execute(
+                sa.select(template_resources).where(template_resources.c.template_id == row.id)
+            )
+        }
+        return ServiceTemplate(
+            id=row.id,
+            owner_account_id=row.owner_account_id,
+            name=row.name,
+            active=row.active,
+            limits=limits,
+            source_subscription_id=row.source_subscription_id,
+        )
+
+    def add(
+        self,
+        *,
+        template_id: int | None,
+        owner_account_id: int,
+        name: str,
+        limits: Mapping[ResourceType, int],
+        source_subscription_id: int | None,
+    ) -> int:
+        values: dict[str, Any] = {
+            "owner_account_id": owner_account_id,
+            "name": name,
+            "active": True,
+            "source_subscription_id": source_subscription_id,
+        }
+        if template_id is not None:
+            values["id"] = template_id
+        new_id = st.insert(self.conn, service_templates, values)
+        if limits:
+            self.conn.execute(
+                sa.insert(template_resources),
+                [
+                    {"template_id": new_id, "resource_type_id": int(rt), "resource_limit": limit}
+                    for rt, limit in limits.items()
+                ],
+            )
+        return new_id
+
+
+class SqlSubscriptions:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        found = self._subscriptions(st.SUBSCRIPTION, subscription_id)
+        return found[0] if found else None
+
+    def require(self, subscription_id: int) -> Subscription:
+        found = self.get(subscription_id)
+        if found is None:  # a foreign key points here: only a broken database lacks it
+            raise LookupError(f"subscription {subscription_id} is missing")
+        return found
+
+    def of_account(self, account_id: int) -> list[Subscription]:
+        return self._subscriptions(st.ACCOUNT_SUBSCRIPTIONS, account_id)
+
+    def add(
+        self,
+        *,
+        subscription_id: int | None,
+        account_id: int,
+        template_id: int,
+        name: str,
+        exchange_mode: ExchangeMode,
+        parent_subscription_id: int | None,
+        limits: Mapping[ResourceType, int],
+    ) -> int:
+        values: dict[str, Any] = {
+            "account_id": account_id,
+            "template_id": template_id,
+            "name": name,
+            "enabled": True,
+            "exchange_mode": exchange_mode.value,
+            "parent_subscription_id": parent_subscription_id,
+        }
+        if subscription_id is not None:
+            values["id"] = subscription_id
+        new_id = st.insert(self.conn, subscriptions, values)
+        if limits:
+            self.conn.execute(
+                sa.insert(subscription_resources),
+                [
+                    {
+                        "subscription_id": new_id,
+                        "resource_type_id": int(rt),
+                        "resource_limit": limit,
+                        "usage": 0,
+                    }
+                    for rt, limit in limits.items()
+                ],
+            )
+        return new_id
+
+    def _subscriptions(self, query: sa.Select[Any], value: int) -> list[Subscription]:
+        found: dict[int, Subscription] = {}
+        for row in self.conn.execute(query, {"value": value}):
+            subscription = found.get(row.id)
+            if subscription is None:
+                subscription = found[row.id] = Subscription(
+                    id=row.id,
+                    account_id=row.account_id,
+                    template_id=row.template_id,
+                    name=row.name,
+                    enabled=row.enabled,
+                    exchange_mode=ExchangeMode(row.exchange_mode),
+                    parent_subscription_id=row.parent_subscription_id,
+                    resources={},
+                )
+            if row.resource_type_id is not None:
+                resource = ResourceType(row.resource_type_id)
+                subscription.resources[resource] = ResourceUsage(
+                    resource, row.resource_limit, row.usage
+                )
+        return list(found.values())
+
+    def set_exchange_mode(self, subscription_id: int, mode: ExchangeMode) -> None:
+        self.conn.execute(
+            sa.update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(exchange_mode=mode.value)
+        )
+
+    def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
+        query = st.TAKE_USAGE if delta > 0 else st.RELEASE_USAGE
+        params = {"subscription": subscription_id, "resource": int(resource), "delta": delta}
+        return self.conn.execute(query, params).rowcount == 1

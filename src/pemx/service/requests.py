@@ -1,0 +1,40 @@
+"""Request ids: a request is done when its transaction committed AND the tasks it queued
+are done (pem.getRequestStatus)."""
+
+from __future__ import annotations
+
+from pemx.domain.errors import ErrorCode, PemxError
+from pemx.service.ports import UnitOfWork
+
+REQUEST_SUCCEEDED, REQUEST_RUNNING, REQUEST_FAILED = 0, 1, 2
+
+
+def request_status(
+    uow: UnitOfWork, request_id: str, member_id: int | None
+) -> tuple[int, list[str]]:
+    """Status of a request; ``member_id`` None means the provider (sees every request)."""
+    with uow.read() as tx:
+        found = tx.requests.get(request_id)
+        if found is None or (member_id is not None and found.member_id != member_id):
+            raise PemxError(
+                ErrorCode.REQUEST_NOT_FOUND,
+                f'No request with request_id "{request_id}".',
+                {"request_id": request_id},
+            )
+        status, messages = found.status, list(found.messages)
+        if status == REQUEST_SUCCEEDED:
+            # Committed: the request is done when the tasks it queued are done too.
+            queued = tx.outbox.find(request_id=request_id)
+            failed = [t for t in queued if t.state == "failed"]
+            waiting = [t for t in queued if t.state in ("pending", "running")]
+            if failed:
+                status = REQUEST_FAILED
+                messages += [f"task {t.id} {t.kind} failed: {t.last_error}" for t in failed]
+            elif waiting:
+                status = REQUEST_RUNNING
+                messages += [
+                    f"task {t.id} {t.kind} {t.state}"
+                    + (f" (last error: {t.last_error})" if t.last_error else "")
+                    for t in waiting
+                ]
+    return status, messages

@@ -1,0 +1,55 @@
+"""Setting up a new installation: the provider account and its first staff member."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType
+from pemx.domain.rules import check_password, generate_password, normalize_login
+from pemx.service.ports import PasswordHasher, UnitOfWork
+
+
+def ensure_provider(
+    uow: UnitOfWork, hasher: PasswordHasher, environ: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """Create the provider (account 1) and its first staff member on the first start.
+
+    The login and password come from PEMX_ADMIN_LOGIN / PEMX_ADMIN_PASSWORD. Returns
+    (login, password) when a password was generated, so it can be shown once.
+    """
+    with uow.read() as tx:
+        if tx.accounts.get(PROVIDER_ACCOUNT_ID) is not None:
+            return None
+    login = normalize_login(environ.get("PEMX_ADMIN_LOGIN") or "admin", "PEMX_ADMIN_LOGIN")
+    password = environ.get("PEMX_ADMIN_PASSWORD") or ""
+    generated = not password
+    if generated:
+        password = generate_password()
+    check_password(password, "PEMX_ADMIN_PASSWORD")
+    password_hash = hasher.hash(password)
+    with uow.write() as tx:
+        if tx.accounts.get(PROVIDER_ACCOUNT_ID) is not None:
+            return None
+        tx.accounts.add(
+            account_id=PROVIDER_ACCOUNT_ID,
+            type=AccountType.PROVIDER.value,
+            parent_id=None,
+            company_name="Provider",
+            first_name=None,
+            last_name=None,
+            email=None,
+            locale="en_US",
+            contact={},
+        )
+        tx.audit.note("account", PROVIDER_ACCOUNT_ID, PROVIDER_ACCOUNT_ID)
+        member_id = tx.members.add(
+            member_id=None,
+            account_id=PROVIDER_ACCOUNT_ID,
+            login=login,
+            password_hash=password_hash,
+            first_name=None,
+            last_name=None,
+            email=None,
+        )
+        tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
+    return (login, password) if generated else None
