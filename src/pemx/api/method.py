@@ -33,6 +33,12 @@ class Method:
     # The answer is OA's envelope {status, result | error}; system.listMethods answers the
     # bare list that XML-RPC introspection defines.
     enveloped: bool = True
+    # Builds the handler's keyword arguments from the validated fields, where they are not
+    # the fields themselves (a partial update gathers what was given into one changes
+    # object).
+    arguments: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Turns the use case's result (a dataclass, an id, None) into OA's wire shape.
+    wire: Callable[[Any], Any] | None = None
 
     def signature(self) -> dict[str, Any]:
         return {
@@ -43,4 +49,6 @@ class Method:
         }
 
     def call(self, ctx: Context, params: dict[str, Any]) -> Any:
-        return self.handler(ctx, **params)
+        arguments = params if self.arguments is None else self.arguments(params)
+        result = self.handler(ctx, **arguments)
+        return result if self.wire is None else self.wire(result)

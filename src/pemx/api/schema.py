@@ -7,7 +7,7 @@ struct members are refused, naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
@@ -32,6 +32,9 @@ class Field:
     item: Field | None = None  # array items
     max_items: int = 1000
     open_struct: bool = False  # a struct whose members are not checked (contact data)
+    # Turns the validated wire value into what the use case takes (a value object, an
+    # enum, None for OA's "0 = no limit"): wire shapes end here (docs/architecture.md).
+    into: Callable[[Any], Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "required": self.required}
@@ -79,6 +82,16 @@ def validate_struct(value: object, fields: Mapping[str, Field], path: str = "") 
 
 
 def _check(value: object, spec: Field, where: str) -> Any:
+    checked = _check_kind(value, spec, where)
+    return checked if spec.into is None else spec.into(checked)
+
+
+def none_if_zero(value: int) -> int | None:
+    """OA's "0 = none" (no limit, no parent) as the model says it: None."""
+    return value or None
+
+
+def _check_kind(value: object, spec: Field, where: str) -> Any:
     kind = spec.kind
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
