@@ -196,11 +196,10 @@ def start_mail(settings: Settings) -> PrivateDovecot:
 
 def write_runtime(settings: Settings, api_port: int, mail: DovecotConfig | None) -> None:
     """What `pemx status` reports: the endpoints of the running service."""
-    scheme = "https" if settings.tls_cert else "http"
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "api": {
-            "url": f"{scheme}://{settings.host}:{api_port}/RPC2",
+            "url": settings.api_url(api_port),
             "host": settings.host,
             "port": api_port,
         },

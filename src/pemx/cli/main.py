@@ -139,7 +139,7 @@ def serve(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"pemx {__version__} serving {_url(settings, bound_port)}", err=True)
+    click.echo(f"pemx {__version__} serving {settings.api_url(bound_port)}", err=True)
     try:
         server.serve()
     finally:
@@ -585,11 +585,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _url(settings: Settings, port: int) -> str:
-    scheme = "https" if settings.tls_cert else "http"
-    return f"{scheme}://{settings.host}:{port}/RPC2"
 
 
 def _one_line(exc: BaseException) -> str:
