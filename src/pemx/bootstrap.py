@@ -60,12 +60,19 @@ class Application:
 
 
 def prepare_database(settings: Settings) -> Database:
+    """The database migrated to this pemx's schema: `pemx serve` and `pemx migrate` only."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.database, pool_size=max(4, settings.threads))
     database.migrate()
     if settings.mail_db_user:
         database.grant_contract(settings.mail_db_user)
     return database
+
+
+def open_database(settings: Settings) -> Database:
+    """The database for every other command: never migrated; an old or missing schema
+    raises SchemaNotCurrent, whose message names `pemx migrate`."""
+    return Database.open_current(settings.database)
 
 
 def cli_unit_of_work(

@@ -194,6 +194,7 @@ def migrate(obj: dict[str, Any]) -> None:
     from pemx import bootstrap
 
     settings = _settings(obj)
+    _logging(settings)  # the one line "database schema migrated from X to Y"
     try:
         bootstrap.prepare_database(settings).dispose()
     except Exception as exc:
@@ -554,7 +555,7 @@ def _database(obj: dict[str, Any]) -> Any:
     from pemx import bootstrap
 
     try:
-        return bootstrap.prepare_database(_settings(obj))
+        return bootstrap.open_database(_settings(obj))
     except Exception as exc:
         raise click.ClickException(f"cannot open the database: {_one_line(exc)}") from None
 
