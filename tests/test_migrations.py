@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,21 @@ def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         assert MigrationContext.configure(conn).get_current_revision() == newest_revision()
     database.dispose()
+
+
+def test_nodes_migrating_at_the_same_time_both_succeed(
+    tmp_path: Path, new_database: Callable[[], ServerDatabase]
+) -> None:
+    # Cluster nodes start together on an empty database: one migrates, the others wait
+    # (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE) and find it current.
+    url = new_database().url(tmp_path)
+    nodes = [Database(url), Database(url)]
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        for done in [pool.submit(node.migrate) for node in nodes]:
+            done.result()
+    for node in nodes:
+        node.require_current_schema()
+        node.dispose()
 
 
 def test_migrate_says_what_it_did_in_one_line_without_alembic_chatter(
