@@ -20,6 +20,7 @@ from pemx.adapters.db.database import Database, SchemaNotCurrent, newest_revisio
 from pemx.adapters.db.migrations import views
 from pemx.adapters.db.tables import metadata
 from tests.mail.contract import CONTRACT_DDL
+from tests.support.postgres import MAIL_ROLE
 from tests.support.server import ServerDatabase
 
 
@@ -103,12 +104,20 @@ def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(
 def test_nodes_migrating_at_the_same_time_both_succeed(
     tmp_path: Path, new_database: Callable[[], ServerDatabase]
 ) -> None:
-    # Cluster nodes start together on an empty database: one migrates, the others wait
-    # (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE) and find it current.
-    url = new_database().url(tmp_path)
+    # Cluster nodes start together on an empty database: one migrates and grants, the
+    # others wait (an advisory lock) and find it current. A cluster needs PostgreSQL.
+    server_database = new_database()
+    if server_database.kind == "sqlite":
+        pytest.skip("SQLite serves one node")
+    url = server_database.url(tmp_path)
     nodes = [Database(url), Database(url)]
+
+    def start(node: Database) -> None:  # as bootstrap.prepare_database does
+        node.migrate()
+        node.grant_contract(MAIL_ROLE)
+
     with ThreadPoolExecutor(len(nodes)) as pool:
-        for done in [pool.submit(node.migrate) for node in nodes]:
+        for done in [pool.submit(start, node) for node in nodes]:
             done.result()
     for node in nodes:
         node.require_current_schema()

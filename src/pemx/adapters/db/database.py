@@ -92,13 +92,13 @@ class Database:
                         if broken is not None:
                             raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
                     after = _revision(conn)
+                    # Under the same lock: nodes starting together would both insert.
+                    _sync_folder_names(conn)
             finally:
                 if self.is_sqlite:
                     conn.invalidate()
         if after != before:
             _log.info("database schema migrated from %s to %s", before or "empty", after)
-        with self.connect(write=True) as conn:
-            _sync_folder_names(conn)
 
     def require_current_schema(self) -> None:
         """Refuse a database whose schema is older (or newer) than this pemx's: commands
@@ -122,6 +122,8 @@ class Database:
             return
         quoted = self.engine.dialect.identifier_preparer.quote(role)
         with self.connect(write=True) as conn:
+            # Two GRANTs on one object at once fail ("tuple concurrently updated").
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             exists = conn.execute(
                 sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
             ).first()
