@@ -60,12 +60,19 @@ class Application:
 
 
 def prepare_database(settings: Settings) -> Database:
+    """The database migrated to this pemx's schema: `pemx serve` and `pemx migrate` only."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.database, pool_size=max(4, settings.threads))
     database.migrate()
     if settings.mail_db_user:
         database.grant_contract(settings.mail_db_user)
     return database
+
+
+def open_database(settings: Settings) -> Database:
+    """The database for every other command: never migrated; an old or missing schema
+    raises SchemaNotCurrent, whose message names `pemx migrate`."""
+    return Database.open_current(settings.database)
 
 
 def cli_unit_of_work(
@@ -196,11 +203,10 @@ def start_mail(settings: Settings) -> PrivateDovecot:
 
 def write_runtime(settings: Settings, api_port: int, mail: DovecotConfig | None) -> None:
     """What `pemx status` reports: the endpoints of the running service."""
-    scheme = "https" if settings.tls_cert else "http"
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "api": {
-            "url": f"{scheme}://{settings.host}:{api_port}/RPC2",
+            "url": settings.api_url(api_port),
             "host": settings.host,
             "port": api_port,
         },

@@ -6,8 +6,9 @@ import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin, get_type_hints
 
 from pemx.domain.mail_ports import MailPorts
 
@@ -67,24 +68,33 @@ class Settings:
         """The mail listeners the settings name (0: a free port, chosen at start)."""
         return MailPorts.from_columns(self)
 
-    @property
+    @cached_property
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """allowed_networks parsed (once: the API checks every request against them)."""
         try:
             return tuple(ipaddress.ip_network(n, strict=False) for n in self.allowed_networks)
         except ValueError as exc:
             raise SettingsError(f"allowed_networks: {exc}") from None
 
-    @property
-    def api_url(self) -> str:
+    def api_url(self, port: int) -> str:
+        """The XML-RPC endpoint on ``port`` (the bound one: port 0 means any free port)."""
         scheme = "https" if self.tls_cert else "http"
-        return f"{scheme}://{self.host}:{self.port}/RPC2"
+        return f"{scheme}://{self.host}:{port}/RPC2"
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
+# Each setting's type (tuple for tuple[str, ...]): what a value from the environment or
+# the TOML file is coerced to.
+_KINDS: dict[str, Any] = {
+    name: get_origin(hint) or hint
+    for name, hint in get_type_hints(Settings).items()
+    if name in _FIELDS
+}
+PORT_SETTINGS = ("port", *MailPorts.COLUMNS.values())
 
 
 def _coerce(name: str, value: Any) -> Any:
-    kind = type(getattr(Settings(data_dir=Path(".")), name))
+    kind = _KINDS[name]
     try:
         if kind is bool:
             if isinstance(value, bool):
@@ -103,7 +113,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
-        if name == "data_dir":
+        if kind is Path:
             return Path(value).expanduser()
         return str(value)
     except (TypeError, ValueError) as exc:
@@ -145,10 +155,14 @@ def load_settings(
 
 
 def _check(settings: Settings) -> None:
-    for name in ("port", "imap_port", "pop3_port", "lmtp_port", "imap_owa_port"):
+    for name in PORT_SETTINGS:
         value = getattr(settings, name)
         if not 0 <= value <= 65535:
             raise SettingsError(f"setting {name}: {value} is not a TCP port")
+    try:
+        settings.mail_ports  # noqa: B018 - checks that they are distinct
+    except ValueError as exc:
+        raise SettingsError(f"mail port settings: {exc}") from None
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
     if not 4 <= settings.bcrypt_rounds <= 16:

@@ -139,7 +139,7 @@ def serve(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"pemx {__version__} serving {_url(settings, bound_port)}", err=True)
+    click.echo(f"pemx {__version__} serving {settings.api_url(bound_port)}", err=True)
     try:
         server.serve()
     finally:
@@ -194,6 +194,7 @@ def migrate(obj: dict[str, Any]) -> None:
     from pemx import bootstrap
 
     settings = _settings(obj)
+    _logging(settings)  # the one line "database schema migrated from X to Y"
     try:
         bootstrap.prepare_database(settings).dispose()
     except Exception as exc:
@@ -554,7 +555,7 @@ def _database(obj: dict[str, Any]) -> Any:
     from pemx import bootstrap
 
     try:
-        return bootstrap.prepare_database(_settings(obj))
+        return bootstrap.open_database(_settings(obj))
     except Exception as exc:
         raise click.ClickException(f"cannot open the database: {_one_line(exc)}") from None
 
@@ -585,11 +586,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _url(settings: Settings, port: int) -> str:
-    scheme = "https" if settings.tls_cert else "http"
-    return f"{scheme}://{settings.host}:{port}/RPC2"
 
 
 def _one_line(exc: BaseException) -> str:

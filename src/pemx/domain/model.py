@@ -127,9 +127,6 @@ class ResourceUsage:
     def unlimited(self) -> bool:
         return self.limit == UNLIMITED
 
-    def allows(self, extra: int) -> bool:
-        return self.unlimited or self.usage + extra <= self.limit
-
 
 @dataclass(frozen=True)
 class ServiceTemplate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from pemx.adapters.db import tables
@@ -21,6 +23,13 @@ from pemx.domain.folders import ROLES, catalogue_rows
 MIGRATIONS = Path(__file__).parent / "migrations"
 _HOLDS_WRITER = "pemx_holds_writer_lock"
 WRITE = "pemx_write"
+# pg_advisory_xact_lock key taken while migrating ("pemx" in ASCII).
+_MIGRATION_LOCK = 0x70656D78
+_log = logging.getLogger(__name__)
+
+
+class SchemaNotCurrent(Exception):
+    """The database schema is not the one this pemx expects; the message says what to run."""
 
 
 class Database:
@@ -37,15 +46,31 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
 
-    @property
-    def sqlite_path(self) -> str | None:
-        return self.url.database if self.is_sqlite else None
+    @classmethod
+    def open_current(cls, url: str, *, pool_size: int = 4) -> Database:
+        """The database for commands that never migrate: refused (SchemaNotCurrent) unless
+        it exists and its schema is this pemx's, and left as it was."""
+        path = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
+        if path and path != ":memory:" and not Path(path).exists():  # connecting creates it
+            raise SchemaNotCurrent(f"no database at {path}: run `pemx migrate`")
+        database = cls(url, pool_size=pool_size)
+        try:
+            database.require_current_schema()
+        except BaseException:
+            database.dispose()
+            raise
+        return database
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision, then refresh the folder catalogue."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        with translate_errors(), self.engine.connect() as conn:
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest revision (or ``revision``), then refresh the
+        folder catalogue.
+
+        All migrations run in one transaction, on SQLite too (pemx issues BEGIN itself, so
+        pysqlite's autocommit of DDL never applies): a migration that fails half-way, or a
+        process killed during one, leaves the schema as it was, and the next run starts
+        again from there.
+        """
+        with translate_errors(), _quiet_alembic(), self.engine.connect() as conn:
             if self.is_sqlite:
                 # Rebuilding a table (SQLite's only way to change constraints) must not
                 # cascade its DROP: foreign keys go off, outside any transaction, and the
@@ -54,17 +79,41 @@ class Database:
             try:
                 conn.execution_options(**{WRITE: True})
                 with conn.begin():
+                    if not self.is_sqlite:
+                        # Nodes starting together: one migrates, the others wait and find
+                        # the schema current (SQLite's BEGIN IMMEDIATE already serializes).
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                    before = _revision(conn)
+                    config = _alembic_config()
                     config.attributes["connection"] = conn
-                    command.upgrade(config, "head")
+                    command.upgrade(config, revision)
                     if self.is_sqlite:
                         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
                         if broken is not None:
                             raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+                    after = _revision(conn)
+                    # Under the same lock: nodes starting together would both insert.
+                    _sync_folder_names(conn)
             finally:
                 if self.is_sqlite:
                     conn.invalidate()
-        with self.connect(write=True) as conn:
-            _sync_folder_names(conn)
+        if after != before:
+            _log.info("database schema migrated from %s to %s", before or "empty", after)
+
+    def require_current_schema(self) -> None:
+        """Refuse a database whose schema is older (or newer) than this pemx's: commands
+        that only read or change rows never migrate it."""
+        with self.connect(write=False) as conn:
+            current = _revision(conn)
+        newest = newest_revision()
+        if current == newest:
+            return
+        if current is None:
+            raise SchemaNotCurrent("the database has no pemx schema yet: run `pemx migrate`")
+        raise SchemaNotCurrent(
+            f"the database schema is at revision {current}, this pemx needs {newest}: "
+            "run `pemx migrate`"
+        )
 
     def grant_contract(self, role: str) -> None:
         """PostgreSQL: let ``role`` (the mail servers' login) read the contract views and
@@ -73,6 +122,8 @@ class Database:
             return
         quoted = self.engine.dialect.identifier_preparer.quote(role)
         with self.connect(write=True) as conn:
+            # Two GRANTs on one object at once fail ("tuple concurrently updated").
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             exists = conn.execute(
                 sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
             ).first()
@@ -248,5 +299,33 @@ def _sync_folder_names(conn: Connection) -> None:
             conn.execute(sa.update(table).where(table.c.language == language).values(**values))
 
 
-def sqlite_url(data_dir: str | os.PathLike[str]) -> str:
-    return f"sqlite:///{Path(data_dir).resolve() / 'pemx.db'}"
+def newest_revision() -> str:
+    """The revision this pemx's migrations end at."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "the migrations have one head"
+    return head
+
+
+def _revision(conn: Connection) -> str | None:
+    """The schema's revision, or None for a database pemx never migrated."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic logs each step at INFO ("Context impl SQLiteImpl.", "Running upgrade
+    ..."), on every start: shown at DEBUG only; migrate logs one line of its own."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    if not logger.isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

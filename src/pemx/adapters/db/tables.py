@@ -1,7 +1,8 @@
 """SQLAlchemy Core tables: the one schema, portable between SQLite and PostgreSQL.
 
-Alembic migrations under ``migrations/`` create it; ``dovecot_*`` views built on these
-tables are the contract Dovecot reads (see ``docs/mail-contract.md``).
+Alembic migrations under ``migrations/`` create it; the views built on these tables
+(their SQL, one file per version, is in ``contract/``) are the contract Dovecot and
+Postfix read (see ``docs/mail.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ metadata = sa.MetaData(
 )
 
 _now = sa.func.current_timestamp()
-# What the mail servers read (docs/mail-contract.md): a read-only role gets these only.
+# What the mail servers read (docs/mail.md): a read-only role gets these only.
 CONTRACT_OBJECTS = (
     "dovecot_mailboxes",
     "dovecot_addresses",

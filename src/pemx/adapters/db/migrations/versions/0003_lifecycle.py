@@ -10,74 +10,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from pemx.adapters.db.migrations.views import create_view, drop_view
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 LIVE = "status <> 2"
-
-# The contract view gains max_mail_kb (largest message accepted, KB) and retention_days
-# (days the Trash keeps mail). Plain SQL: SQLite and PostgreSQL.
-DOVECOT_MAILBOXES_VIEW = """
-CREATE VIEW dovecot_mailboxes AS
-SELECT m.id AS mailbox_id,
-       m.primary_address AS username,
-       u.login AS login,
-       u.password_hash AS password,
-       m.size_limit AS quota_kb,
-       m.incoming_item_max_size AS max_mail_kb,
-       m.message_retention AS retention_days,
-       m.folder_language AS folder_language,
-       CASE WHEN m.initialized THEN 1 ELSE 0 END AS initialized,
-       CASE WHEN m.imap4 THEN 1 ELSE 0 END AS enable_imap,
-       CASE WHEN m.pop3 THEN 1 ELSE 0 END AS enable_pop3,
-       CASE WHEN m.owa THEN 1 ELSE 0 END AS enable_owa,
-       CASE WHEN m.active_sync THEN 1 ELSE 0 END AS enable_activesync,
-       CASE WHEN u.enabled AND a.enabled AND s.enabled AND m.status <> 2
-            THEN 1 ELSE 0 END AS active
-  FROM mailboxes m
-  JOIN service_users u ON u.id = m.user_id
-  JOIN accounts a ON a.id = m.account_id
-  JOIN subscriptions s ON s.id = m.subscription_id
-"""
-
-# Only live mailboxes give addresses to Dovecot (a removed one keeps none anyway).
-DOVECOT_ADDRESSES_VIEW = """
-CREATE VIEW dovecot_addresses AS
-SELECT e.address AS address, m.primary_address AS username
-  FROM email_addresses e
-  JOIN mailboxes m ON m.id = e.mailbox_id
- WHERE m.status <> 2
-"""
-
-OLD_DOVECOT_MAILBOXES_VIEW = """
-CREATE VIEW dovecot_mailboxes AS
-SELECT m.id AS mailbox_id,
-       m.primary_address AS username,
-       u.login AS login,
-       u.password_hash AS password,
-       m.size_limit AS quota_kb,
-       m.folder_language AS folder_language,
-       CASE WHEN m.initialized THEN 1 ELSE 0 END AS initialized,
-       CASE WHEN m.imap4 THEN 1 ELSE 0 END AS enable_imap,
-       CASE WHEN m.pop3 THEN 1 ELSE 0 END AS enable_pop3,
-       CASE WHEN m.owa THEN 1 ELSE 0 END AS enable_owa,
-       CASE WHEN m.active_sync THEN 1 ELSE 0 END AS enable_activesync,
-       CASE WHEN u.enabled AND a.enabled AND s.enabled AND m.status <> 2
-            THEN 1 ELSE 0 END AS active
-  FROM mailboxes m
-  JOIN service_users u ON u.id = m.user_id
-  JOIN accounts a ON a.id = m.account_id
-  JOIN subscriptions s ON s.id = m.subscription_id
-"""
-
-OLD_DOVECOT_ADDRESSES_VIEW = """
-CREATE VIEW dovecot_addresses AS
-SELECT e.address AS address, m.primary_address AS username
-  FROM email_addresses e
-  JOIN mailboxes m ON m.id = e.mailbox_id
-"""
 
 
 def _sqlite() -> bool:
@@ -86,8 +26,8 @@ def _sqlite() -> bool:
 
 def upgrade() -> None:
     # The views name the tables rebuilt below (SQLite rebuilds them to add AUTOINCREMENT).
-    op.execute("DROP VIEW dovecot_addresses")
-    op.execute("DROP VIEW dovecot_mailboxes")
+    drop_view("dovecot_addresses")
+    drop_view("dovecot_mailboxes")
     if _sqlite():
         # database.migrate turns foreign keys off around migrations, as SQLite's table
         # rebuild needs; the copy keeps every row and id.
@@ -127,8 +67,8 @@ def upgrade() -> None:
         sqlite_where=sa.text(LIVE),
         postgresql_where=sa.text(LIVE),
     )
-    op.execute(DOVECOT_MAILBOXES_VIEW)
-    op.execute(DOVECOT_ADDRESSES_VIEW)
+    create_view("dovecot_mailboxes", 2)
+    create_view("dovecot_addresses", 2)
 
     op.create_table(
         "tasks",
@@ -189,8 +129,8 @@ def downgrade() -> None:
     op.drop_table("audit_objects")
     op.drop_table("audit_log")
     op.drop_table("tasks")
-    op.execute("DROP VIEW dovecot_addresses")
-    op.execute("DROP VIEW dovecot_mailboxes")
+    drop_view("dovecot_addresses")
+    drop_view("dovecot_mailboxes")
     op.execute(
         "DELETE FROM email_addresses WHERE mailbox_id IN "
         "(SELECT id FROM mailboxes WHERE status = 2)"
@@ -206,5 +146,5 @@ def downgrade() -> None:
         )
         batch_op.create_unique_constraint("uq_mailboxes_user_id", ["user_id"])
         batch_op.create_unique_constraint("uq_mailboxes_primary_address", ["primary_address"])
-    op.execute(OLD_DOVECOT_MAILBOXES_VIEW)
-    op.execute(OLD_DOVECOT_ADDRESSES_VIEW)
+    create_view("dovecot_mailboxes", 1)
+    create_view("dovecot_addresses", 1)

@@ -10,76 +10,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from pemx.adapters.db.migrations.views import create_view, drop_view
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 LIVE = "status <> 2"
-
-# The contract view gains the store of each mailbox: its id (a store's Dovecot serves
-# only its own mailboxes) and its listeners (where the proxy sends logins and mail).
-DOVECOT_MAILBOXES_VIEW = """
-CREATE VIEW dovecot_mailboxes AS
-SELECT m.id AS mailbox_id,
-       m.primary_address AS username,
-       u.login AS login,
-       u.password_hash AS password,
-       m.size_limit AS quota_kb,
-       m.incoming_item_max_size AS max_mail_kb,
-       m.message_retention AS retention_days,
-       m.folder_language AS folder_language,
-       CASE WHEN m.initialized THEN 1 ELSE 0 END AS initialized,
-       CASE WHEN m.imap4 THEN 1 ELSE 0 END AS enable_imap,
-       CASE WHEN m.pop3 THEN 1 ELSE 0 END AS enable_pop3,
-       CASE WHEN m.owa THEN 1 ELSE 0 END AS enable_owa,
-       CASE WHEN m.active_sync THEN 1 ELSE 0 END AS enable_activesync,
-       CASE WHEN u.enabled AND a.enabled AND s.enabled AND m.status <> 2
-            THEN 1 ELSE 0 END AS active,
-       m.store_id AS store_id,
-       st.host AS store_host,
-       st.imap_port AS store_imap_port,
-       st.pop3_port AS store_pop3_port,
-       st.lmtp_port AS store_lmtp_port,
-       st.imap_owa_port AS store_imap_owa_port,
-       st.imap_activesync_port AS store_imap_activesync_port
-  FROM mailboxes m
-  JOIN service_users u ON u.id = m.user_id
-  JOIN accounts a ON a.id = m.account_id
-  JOIN subscriptions s ON s.id = m.subscription_id
-  JOIN mailbox_stores st ON st.id = m.store_id
-"""
-
-DOVECOT_ADDRESSES_VIEW = """
-CREATE VIEW dovecot_addresses AS
-SELECT e.address AS address, m.primary_address AS username
-  FROM email_addresses e
-  JOIN mailboxes m ON m.id = e.mailbox_id
- WHERE m.status <> 2
-"""
-
-OLD_DOVECOT_MAILBOXES_VIEW = """
-CREATE VIEW dovecot_mailboxes AS
-SELECT m.id AS mailbox_id,
-       m.primary_address AS username,
-       u.login AS login,
-       u.password_hash AS password,
-       m.size_limit AS quota_kb,
-       m.incoming_item_max_size AS max_mail_kb,
-       m.message_retention AS retention_days,
-       m.folder_language AS folder_language,
-       CASE WHEN m.initialized THEN 1 ELSE 0 END AS initialized,
-       CASE WHEN m.imap4 THEN 1 ELSE 0 END AS enable_imap,
-       CASE WHEN m.pop3 THEN 1 ELSE 0 END AS enable_pop3,
-       CASE WHEN m.owa THEN 1 ELSE 0 END AS enable_owa,
-       CASE WHEN m.active_sync THEN 1 ELSE 0 END AS enable_activesync,
-       CASE WHEN u.enabled AND a.enabled AND s.enabled AND m.status <> 2
-            THEN 1 ELSE 0 END AS active
-  FROM mailboxes m
-  JOIN service_users u ON u.id = m.user_id
-  JOIN accounts a ON a.id = m.account_id
-  JOIN subscriptions s ON s.id = m.subscription_id
-"""
 
 # Store 1 is the embedded Dovecot (or the one system Dovecot): pemx serve keeps its
 # listeners current; every mailbox made before stores existed lives there.
@@ -150,8 +88,8 @@ def upgrade() -> None:
             "SELECT setval(pg_get_serial_sequence('mailbox_stores', 'id'), "
             "(SELECT MAX(id) FROM mailbox_stores))"
         )
-    op.execute("DROP VIEW dovecot_addresses")
-    op.execute("DROP VIEW dovecot_mailboxes")
+    drop_view("dovecot_addresses")
+    drop_view("dovecot_mailboxes")
     if _sqlite():
         _live_indexes(create=False)
     with op.batch_alter_table("mailboxes", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
@@ -164,13 +102,13 @@ def upgrade() -> None:
         batch_op.create_index(op.f("ix_mailboxes_store_id"), ["store_id"])
     if _sqlite():
         _live_indexes(create=True)
-    op.execute(DOVECOT_MAILBOXES_VIEW)
-    op.execute(DOVECOT_ADDRESSES_VIEW)
+    create_view("dovecot_mailboxes", 3)
+    create_view("dovecot_addresses", 2)
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW dovecot_addresses")
-    op.execute("DROP VIEW dovecot_mailboxes")
+    drop_view("dovecot_addresses")
+    drop_view("dovecot_mailboxes")
     if _sqlite():
         _live_indexes(create=False)
     with op.batch_alter_table("mailboxes", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
@@ -180,5 +118,5 @@ def downgrade() -> None:
     if _sqlite():
         _live_indexes(create=True)
     op.drop_table("mailbox_stores")
-    op.execute(OLD_DOVECOT_MAILBOXES_VIEW)
-    op.execute(DOVECOT_ADDRESSES_VIEW)
+    create_view("dovecot_mailboxes", 2)
+    create_view("dovecot_addresses", 2)
