@@ -32,6 +32,8 @@ class Field:
     item: Field | None = None  # array items
     max_items: int = 1000
     open_struct: bool = False  # a struct whose members are not checked (contact data)
+    # A password or key: the audit log keeps "***" instead (api/audit.py).
+    secret: bool = False
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "required": self.required}
