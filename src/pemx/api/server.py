@@ -111,6 +111,8 @@ class _ReadFirstGateway(wsgi.Gateway_10):
         stream = self.env["wsgi.input"]
         try:
             self.env["wsgi.input"] = io.BytesIO(stream.read())
+        except TimeoutError:
+            raise  # cheroot answers a stalled body 408, as a stalled header
         except (MaxSizeExceeded, OSError, ValueError) as exc:
             # Too large, or broken chunked framing: the application answers it (413,
             # 400) when it reads the body, as it would have from cheroot's stream.
