@@ -49,7 +49,9 @@ class Dispatcher:
         except XmlRpcRequestError as exc:
             return dump_fault(exc.code, exc.message)
         except NestingTooDeep as exc:
-            method_name, params = exc.method_name or "", ()
+            if exc.method_name is None:  # no methodName before the params
+                return dump_fault(INVALID_REQUEST, str(exc))
+            method_name, params = exc.method_name, ()
             refusal: PemxError | None = invalid(
                 exc.field, f"nested deeper than {MAX_NESTING} levels of arrays and structs"
             )

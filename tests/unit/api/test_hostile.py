@@ -57,6 +57,12 @@ def test_nesting_is_bounded_while_parsing() -> None:
     assert params[0]["properties"]
 
 
+def test_deep_nesting_before_the_method_name_is_a_fault(http: WsgiClient) -> None:
+    body = f"<methodCall><params><param><value>{_nested(100)}</value></param></params>"
+    fault = http.request(f"{body}<methodName>x</methodName></methodCall>".encode()).fault()
+    assert fault.faultCode == -32600 and "params[0][0]" in fault.faultString
+
+
 def test_deep_nesting_is_invalid_arguments_and_audited(http: WsgiClient, audit_log: Any) -> None:
     before = len(audit_log())
     response = http.request(_call("pem.addUser", "pwd", _nested(1000))).value()
