@@ -34,6 +34,9 @@ class Settings:
     mail_db_user: str = ""
     mail_db_password: str = ""
     threads: int = 16
+    # Worker threads one client address may hold (0: half of threads): a client that
+    # sends its requests slowly cannot starve the others.
+    threads_per_client: int = 0
     bcrypt_rounds: int = 10
     max_body_bytes: int = 1024 * 1024
     txn_timeout: int = 30
@@ -165,6 +168,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"mail port settings: {exc}") from None
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
+    if not 0 <= settings.threads_per_client <= settings.threads:
+        raise SettingsError("setting threads_per_client: must be between 0 and threads")
     if not 4 <= settings.bcrypt_rounds <= 16:
         raise SettingsError("setting bcrypt_rounds: must be between 4 and 16")
     if bool(settings.tls_cert) != bool(settings.tls_key):

@@ -9,7 +9,6 @@ and is always checked against the stored hash.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -97,7 +96,9 @@ def _parse_basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error, UnicodeDecodeError, and the ValueError b64decode raises for a
+        # str with characters beyond ASCII (a header's bytes reach us as latin-1).
         return None
     login, sep, password = decoded.partition(":")
     if not sep or not login:

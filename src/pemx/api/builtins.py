@@ -93,10 +93,10 @@ def request_status(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -
 
 
 def method_signature(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[str, Any]:
-    """The spec of an OA method (built-ins have none to publish)."""
+    """The spec of any method system.listMethods lists, built-ins included."""
     p = validate_struct(single_struct(params), _SIGNATURE)
     method = calls.registry.get(p["method_name"])
-    if method is None or method.own_transaction:
+    if method is None:
         raise invalid("method_name", f'unknown method "{p["method_name"]}"')
     return method.signature()
 
@@ -131,9 +131,25 @@ BUILTINS: tuple[Method, ...] = (
     _builtin("txn.Begin", _BEGIN, begin, "Open a transaction that spans calls."),
     _builtin("txn.Commit", _TXN_ID, commit, "Commit an open transaction."),
     _builtin("txn.Rollback", _TXN_ID, rollback, "Roll an open transaction back."),
-    _builtin("pem.batchRequest", {}, batch_request, "Run operations in one transaction."),
+    _builtin(
+        "pem.batchRequest",
+        # Each parameter is one such struct; the first may instead be {request_id}.
+        _OPERATION,
+        batch_request,
+        "Run operations in one transaction. Each parameter is a struct {operation,"
+        " parameters}; the first may be {request_id} instead. The first failure rolls"
+        " all of them back.",
+    ),
     _builtin("pem.getRequestStatus", _REQUEST_ID, request_status, "A request's status."),
-    _builtin("pem.getMethodSignature", _SIGNATURE, method_signature, "An OA method's spec."),
-    _builtin("system.listMethods", {}, list_methods, "Every method name.", enveloped=False),
+    _builtin(
+        "pem.getMethodSignature", _SIGNATURE, method_signature, "The spec of a listed method."
+    ),
+    _builtin(
+        "system.listMethods",
+        {},
+        list_methods,
+        "Every method name, as a bare array (XML-RPC introspection, no OA envelope).",
+        enveloped=False,
+    ),
 )
 BUILTIN_METHODS = tuple(m.name for m in BUILTINS)

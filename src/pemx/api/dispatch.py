@@ -10,16 +10,19 @@ import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from pemx.api.audit import audited_params
 from pemx.api.dependencies import ApiDependencies
-from pemx.api.envelope import error, internal_error, ok, redact
+from pemx.api.envelope import error, internal_error, ok
 from pemx.api.method import Method
 from pemx.api.schema import validate_struct
 from pemx.api.xmlrpc import (
     INVALID_REQUEST,
+    MAX_NESTING,
     METHOD_NOT_FOUND,
+    NestingTooDeep,
     XmlRpcRequestError,
     dump_fault,
     dump_response,
@@ -45,12 +48,26 @@ class Dispatcher:
             method_name, params = parse_call(body)
         except XmlRpcRequestError as exc:
             return dump_fault(exc.code, exc.message)
+        except NestingTooDeep as exc:
+            if exc.method_name is None:  # no methodName before the params
+                return dump_fault(INVALID_REQUEST, str(exc))
+            method_name, params = exc.method_name, ()
+            refusal: PemxError | None = invalid(
+                exc.field, f"nested deeper than {MAX_NESTING} levels of arrays and structs"
+            )
+        else:
+            refusal = None
         method = self.registry.get(method_name)
         if method is None:
             return dump_fault(METHOD_NOT_FOUND, f"Method {method_name} is not supported")
         if not method.enveloped:
+            if refusal is not None:
+                return dump_fault(INVALID_REQUEST, refusal.message)
             return dump_response(method.handler(self, caller, params))
-        envelope = self.dispatch(method, params, caller)
+        if refusal is not None:
+            envelope = self.refuse(method, refusal, caller)
+        else:
+            envelope = self.dispatch(method, params, caller)
         log.info(
             "call %s member=%s status=%s %.1fms",
             method_name,
@@ -73,6 +90,13 @@ class Dispatcher:
             return error(exc)
         except Exception:
             return internal_error(method.name)
+
+    def refuse(self, method: Method, refusal: PemxError, caller: Caller) -> dict[str, Any]:
+        """The envelope of a call refused before its parameters could be read (audited
+        like any refusal, with none of its parameters)."""
+        with suppress(PemxError), self._audited(method, {}, caller, None):
+            raise refusal
+        return error(refusal)
 
     def call(self, method: Method, raw: dict[str, Any], caller: Caller) -> Any:
         """An OA method: in a transaction of its own, or in the open one its txn_id names."""
@@ -178,5 +202,5 @@ def _operation(
         actor=caller.login or f"member {caller.member_id}",
         member_id=caller.member_id,
         request_id=request_id,
-        params=redact(raw),
+        params=audited_params(raw, method.params),
     )

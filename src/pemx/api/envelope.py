@@ -40,16 +40,3 @@ def internal_error(method_name: str) -> dict[str, Any]:
             {"error_id": error_id},
         )
     )
-
-
-def redact(value: Any) -> Any:
-    """The call's parameters as the audit log keeps them: every password replaced."""
-    if isinstance(value, dict):
-        return {k: "***" if "password" in str(k).lower() else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)

@@ -27,8 +27,8 @@ class Method:
     # The call writes: it runs with an audited operation, and a refusal is audited too.
     changes_state: bool
     # A built-in of the endpoint (txn.*, pem.batchRequest, introspection): it reads its own
-    # parameters and opens, uses and ends transactions itself. It takes no txn_id, cannot
-    # be batched, and is not in the method reference nor in pem.getMethodSignature.
+    # parameters and opens, uses and ends transactions itself. It takes no txn_id and
+    # cannot be batched; docs/api.md describes it in prose (pem.getMethodSignature too).
     own_transaction: bool = False
     # The answer is OA's envelope {status, result | error}; system.listMethods answers the
     # bare list that XML-RPC introspection defines.

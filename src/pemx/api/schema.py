@@ -32,6 +32,8 @@ class Field:
     item: Field | None = None  # array items
     max_items: int = 1000
     open_struct: bool = False  # a struct whose members are not checked (contact data)
+    # A password or key: the audit log keeps "***" instead (api/audit.py).
+    secret: bool = False
     # Turns the validated wire value into what the use case takes (a value object, an
     # enum, None for OA's "0 = no limit"): wire shapes end here (docs/architecture.md).
     into: Callable[[Any], Any] | None = None

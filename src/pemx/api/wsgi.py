@@ -33,9 +33,10 @@ class XmlRpcApp:
             return _plain(
                 start_response, "405 Method Not Allowed", b"use POST\n", ("Allow", "POST")
             )
-        body = self._read_body(environ)
-        if body is None:
-            return _plain(start_response, "413 Content Too Large", b"request body too large\n")
+        try:
+            body = self._read_body(environ)
+        except _BodyRefused as refused:
+            return _plain(start_response, refused.status, refused.reason)
         caller = self.deps.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"))
         if caller is None:
             return _plain(
@@ -60,22 +61,44 @@ class XmlRpcApp:
             return False
         return any(address in network for network in self.deps.allowed_networks)
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes | None:
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        """The request body, or _BodyRefused: too large (413) or not well framed (400)."""
         limit = self.deps.max_body_bytes
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return None
+            raise _too_large() from None
         if length > limit:
-            return None
+            raise _too_large()
         stream = environ["wsgi.input"]
         try:
             body: bytes = stream.read(length) if length else stream.read(limit + 1)
         except (MaxSizeExceeded, OSError):
             # A chunked body has no Content-Length: cheroot counts it while it is read and
             # stops at the cap with MaxSizeExceeded or OSError("Request Entity Too Large").
-            return None
-        return None if len(body) > limit else body
+            raise _too_large() from None
+        except ValueError:
+            # cheroot decodes the chunked framing while the body is read, and raises
+            # ValueError for a chunk size that is not hex or a chunk without its CRLF.
+            raise _bad_framing() from None
+        if len(body) > limit:
+            raise _too_large()
+        return body
+
+
+class _BodyRefused(Exception):
+    def __init__(self, status: str, reason: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.reason = reason
+
+
+def _too_large() -> _BodyRefused:
+    return _BodyRefused("413 Content Too Large", b"request body too large\n")
+
+
+def _bad_framing() -> _BodyRefused:
+    return _BodyRefused("400 Bad Request", b"malformed chunked request body\n")
 
 
 def _plain(

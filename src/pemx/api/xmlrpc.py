@@ -13,6 +13,19 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 
+# How deep arrays and structs may nest in a call (the call's own struct is the first level).
+MAX_NESTING = 32
+
+
+class NestingTooDeep(Exception):
+    """A call nests arrays and structs deeper than MAX_NESTING: refused while parsing,
+    before anything (validation, the audit's redaction) walks the value recursively."""
+
+    def __init__(self, method_name: str | None, field: str) -> None:
+        super().__init__(f"{field}: nested deeper than {MAX_NESTING} levels")
+        self.method_name = method_name
+        self.field = field
+
 
 class XmlRpcRequestError(Exception):
     def __init__(self, code: int, message: str) -> None:
@@ -22,14 +35,17 @@ class XmlRpcRequestError(Exception):
 
 
 def parse_call(body: bytes) -> tuple[str, tuple[Any, ...]]:
-    """Parse a methodCall; DTDs, entity declarations and external references are refused."""
-    unmarshaller = xmlrpc.client.Unmarshaller(use_datetime=False, use_builtin_types=True)
+    """Parse a methodCall; DTDs, entity declarations and external references are refused,
+    and so is nesting deeper than MAX_NESTING (NestingTooDeep)."""
+    unmarshaller = _BoundedUnmarshaller(use_datetime=False, use_builtin_types=True)
     parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
     try:
         parser.feed(body)
         parser.close()
         params = unmarshaller.close()
         method = unmarshaller.getmethodname()
+    except NestingTooDeep:
+        raise
     except DefusedXmlException as exc:
         raise XmlRpcRequestError(PARSE_ERROR, f"Forbidden XML construct: {exc}") from None
     except (xmlrpc.client.ResponseError, ValueError, TypeError, IndexError, KeyError) as exc:
@@ -39,6 +55,45 @@ def parse_call(body: bytes) -> tuple[str, tuple[Any, ...]]:
     if not method:
         raise XmlRpcRequestError(INVALID_REQUEST, "The request has no methodName")
     return method, tuple(params)
+
+
+class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
+    """xmlrpc.client's unmarshaller (it keeps a stack, it does not recurse) that counts
+    open arrays and structs and stops at MAX_NESTING, naming where it stopped."""
+
+    def __init__(self, *, use_datetime: bool, use_builtin_types: bool) -> None:
+        super().__init__(use_datetime=use_datetime, use_builtin_types=use_builtin_types)
+        self._open: list[str] = []  # "array" or "struct", outermost first
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        kind = tag.rpartition(":")[2]
+        if kind in ("array", "struct"):
+            if len(self._open) >= MAX_NESTING:
+                raise NestingTooDeep(self._methodname, self._path())
+            self._open.append(kind)
+        super().start(tag, attrs)
+
+    def end(self, tag: str) -> None:
+        if tag.rpartition(":")[2] in ("array", "struct") and self._open:
+            self._open.pop()
+        super().end(tag)
+
+    def _path(self) -> str:
+        """Where the next value goes, as validation names fields: ``properties[0].name``
+        in the call's struct, ``params[1][0]`` in a further parameter."""
+        stack, marks = self._stack, self._marks
+        index = marks[0] if marks else len(stack)
+        path = "" if index == 0 and self._open[:1] == ["struct"] else f"params[{index}]"
+        for level, kind in enumerate(self._open):
+            items = stack[marks[level] : marks[level + 1] if level + 1 < len(marks) else None]
+            if kind == "array":
+                path += f"[{len(items)}]"
+            else:
+                # A struct's stack holds name, value, name, ...: an odd count ends with
+                # the name of the member being read.
+                name = str(items[-1]) if len(items) % 2 else "?"
+                path = f"{path}.{name}" if path else name
+        return path
 
 
 def dump_response(value: Any) -> bytes:

@@ -115,6 +115,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         threads=settings.threads,
+        threads_per_client=settings.threads_per_client,
         max_body_bytes=settings.max_body_bytes,
         tls_cert=settings.tls_cert,
         tls_key=settings.tls_key,

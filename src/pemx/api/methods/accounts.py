@@ -55,7 +55,7 @@ METHODS: tuple[Method, ...] = (
         {
             "account_id": object_id(),
             "auth": struct(
-                {"login": req("string"), "password": req("string", max_length=1024)},
+                {"login": req("string"), "password": req("string", max_length=1024, secret=True)},
                 required=True,
             ),
             "person": _PERSON,

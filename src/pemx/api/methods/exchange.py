@@ -21,7 +21,7 @@ METHODS: tuple[Method, ...] = (
                 {
                     "subscription_id": object_id(),
                     "login": req("string"),
-                    "password": opt("string", max_length=1024),
+                    "password": opt("string", max_length=1024, secret=True),
                     "display_name": opt("string"),
                 },
                 doc="a new service user (xor user_id)",

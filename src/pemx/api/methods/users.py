@@ -17,7 +17,7 @@ METHODS: tuple[Method, ...] = (
             "subscription_id": optional_id("bind to this subscription-local subscription"),
             "owner_account_id": optional_id("or: an account-wide user of this account"),
             "login": req("string"),
-            "password": req("string", max_length=1024),
+            "password": req("string", max_length=1024, secret=True),
             "check_password_quality": opt("boolean"),
             "properties": _PROPERTIES,
         },
@@ -76,7 +76,7 @@ METHODS: tuple[Method, ...] = (
     ),
     Method(
         "pem.changeUserPassword",
-        {"user_id": object_id(), "password": req("string", max_length=1024)},
+        {"user_id": object_id(), "password": req("string", max_length=1024, secret=True)},
         users.change_user_password,
         doc="Set a service user's password; open mail sessions are closed.",
         reseller=True,
