@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid
 from pemx.domain.folders import language_of
@@ -198,9 +198,18 @@ def remove_mailbox(ctx: Context, *, mailbox_id: int) -> None:
         outbox.release_mailbox(tx, mailbox)
 
 
+class _Resolved(NamedTuple):
+    """new_user resolved: the user (None: it must be created, and no hash was given), the
+    subscription serving its Hosted Exchange (None: none does), and whether it is new."""
+
+    user: ServiceUser | None
+    subscription: Subscription | None
+    created: bool
+
+
 def _user_for_new_user(
     tx: Tx, caller: Caller, request: NewUser, password_hash: str | None
-) -> tuple[ServiceUser | None, Subscription | None, bool]:
+) -> _Resolved:
     """Resolve new_user: reuse an existing login, or create the user (needs a hash)."""
     subscription = visible_subscription(tx, caller, request.subscription_id)
     if not subscription.has_exchange:
@@ -224,9 +233,9 @@ def _user_for_new_user(
             bind_user(tx, existing, subscription)
             service = subscription
         refreshed = tx.users.get(existing.id)
-        return refreshed, service, False
+        return _Resolved(refreshed, service, False)
     if password_hash is None:
-        return None, None, False
+        return _Resolved(None, None, False)
     local = subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
     properties = {"display_name": request.display_name or request.login}
     try:
@@ -246,7 +255,7 @@ def _user_for_new_user(
         raise
     user = tx.users.get(new_id)
     assert user is not None
-    return user, subscription, True
+    return _Resolved(user, subscription, True)
 
 
 def _exchange_for_user(tx: Tx, user: ServiceUser) -> Subscription | None:

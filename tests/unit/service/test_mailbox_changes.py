@@ -3,6 +3,7 @@ the mailbox reads."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 import pytest
@@ -23,6 +24,11 @@ def test_only_the_given_fields_change_and_none_means_no_limit() -> None:
     new = changes.applied_to(SETTINGS)
     assert (new.pop3, new.warning_limit, new.size_limit) == (False, None, 2000)
     assert new.message_retention == 30 and new.alias == "a" and new.owa
+
+
+def test_every_change_is_a_field_of_the_settings() -> None:
+    settings = {f.name for f in dataclasses.fields(MailboxSettings)}
+    assert {f.name for f in dataclasses.fields(MailboxChanges)} <= settings
 
 
 def test_no_changes_leave_the_settings_as_they_are() -> None:
