@@ -118,7 +118,7 @@ METHODS: tuple[Method, ...] = (
         doc="Change a mailbox's switches and limits; takes effect at the next login or delivery.",
         reseller=True,
         changes_state=True,
-        arguments=lambda fields: _changes("mailbox_id", fields),
+        arguments=lambda fields: _mailbox_changes(fields),
     ),
     Method(
         "pem.exchange.removeMailbox",
@@ -183,8 +183,8 @@ METHODS: tuple[Method, ...] = (
 )
 
 
-def _changes(id_name: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """A partial update's arguments: the object's id, and the other fields given gathered
-    into the changes object (a field not given stays unchanged)."""
+def _mailbox_changes(fields: dict[str, Any]) -> dict[str, Any]:
+    """modifyMailbox's arguments: the mailbox id, and the other fields given gathered into
+    a MailboxChanges (a field not given stays unchanged)."""
     given = dict(fields)
-    return {id_name: given.pop(id_name), "changes": MailboxChanges(**given)}
+    return {"mailbox_id": given.pop("mailbox_id"), "changes": MailboxChanges(**given)}
