@@ -88,8 +88,8 @@ def batch_request(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) ->
 def request_status(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[str, Any]:
     p = validate_struct(single_struct(params), _REQUEST_ID)
     owner = None if caller.is_provider else caller.member_id
-    status, messages = calls.deps.transactions.request_status(p["request_id"], owner)
-    return {"request_status": status, "status_messages": messages}
+    status = calls.deps.transactions.request_status(p["request_id"], owner)
+    return {"request_status": int(status.state), "status_messages": list(status.messages)}
 
 
 def method_signature(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[str, Any]:

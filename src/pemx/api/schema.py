@@ -57,8 +57,14 @@ def opt(kind: FieldKind, doc: str = "", **kw: Any) -> Field:
     return Field(kind, required=False, doc=doc, **kw)
 
 
-def struct(fields: Mapping[str, Field], *, required: bool = False, doc: str = "") -> Field:
-    return Field("struct", required=required, doc=doc, fields=fields)
+def struct(
+    fields: Mapping[str, Field],
+    *,
+    required: bool = False,
+    doc: str = "",
+    into: Callable[[Any], Any] | None = None,
+) -> Field:
+    return Field("struct", required=required, doc=doc, fields=fields, into=into)
 
 
 def array(item: Field, *, required: bool = False, doc: str = "", max_items: int = 1000) -> Field:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -540,9 +541,10 @@ def stores_set(obj: dict[str, Any], /, name: str, **options: Any) -> None:
 def _show(
     title: str, records: list[Any], as_json: bool, columns: dict[str, Callable[[Any], str]]
 ) -> None:
-    """Records as JSON, or as a table with these columns."""
+    """Records (the use cases' dataclasses) as JSON, or as a table with these columns."""
     if as_json:
-        click.echo(json.dumps([_jsonable(vars(record)) for record in records], indent=2))
+        rows = [_jsonable(dataclasses.asdict(record)) for record in records]
+        click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{title} ({len(records)})")
     for name in columns:

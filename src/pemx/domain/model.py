@@ -206,7 +206,10 @@ class MailboxSettings:
         )
 
     def check_limits(self) -> None:
-        """Exchange's order: warning <= prohibit send <= size limit (each when set)."""
+        """A size limit of at least 1 KB, and Exchange's order: warning <= prohibit send
+        <= size limit (each when set). (The wire's int32 range is api/schema's.)"""
+        if self.size_limit < 1:
+            raise invalid("size_limit", "must be at least 1 (KB)")
         ordered = [
             ("warning_limit", self.warning_limit),
             ("prohibit_send_limit", self.prohibit_send_limit),
@@ -279,8 +282,8 @@ def placement_order(stores: Sequence[MailboxStore]) -> list[MailboxStore]:
 
 
 @dataclass(frozen=True)
-class MailboxSummary:
-    """One line of pem.exchange.getMailboxes."""
+class MailboxListing:
+    """A mailbox as a subscription's list shows it (pem.exchange.getMailboxes)."""
 
     id: int
     user_id: int

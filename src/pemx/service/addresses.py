@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pemx.domain.errors import ErrorCode, PemxError, invalid
-from pemx.domain.model import ExchangeMode, Mailbox
-from pemx.domain.rules import normalize_address
+from pemx.domain.model import Domain, ExchangeMode, Mailbox, ServiceUser, Subscription
+from pemx.domain.rules import domain_of, normalize_address
 from pemx.service import outbox
 from pemx.service.access import visible_mailbox, visible_subscription
-from pemx.service.mailboxes import check_address, live_mailbox
+from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.ports import Context, Tx
 
 
-def get_email_addresses(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
+def get_email_addresses(ctx: Context, *, mailbox_id: int) -> Mailbox:
+    """A mailbox the caller sees: its primary address and all its addresses."""
     with ctx.uow.read() as tx:
-        mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
-    return {
-        "mailbox_id": mailbox.id,
-        "primary_email_address": mailbox.primary_email_address,
-        "emails": list(mailbox.addresses),
-    }
+        return visible_mailbox(tx, ctx.caller, mailbox_id)
 
 
 def add_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> None:
+    """Add alternative addresses to a mailbox (see ``check_address`` for the rules)."""
     addresses = _addresses(emails)
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
@@ -33,6 +28,7 @@ def add_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> 
 
 
 def remove_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> None:
+    """Remove alternative addresses of a mailbox (never its primary one)."""
     addresses = _addresses(emails)
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
@@ -53,6 +49,7 @@ def remove_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) 
 
 
 def change_primary_email_address(ctx: Context, *, mailbox_id: int, email_address: str) -> None:
+    """Make an address primary (added first if new); the old primary stays an alternative."""
     address = normalize_address(email_address, "email_address")
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
@@ -66,7 +63,7 @@ def change_primary_email_address(ctx: Context, *, mailbox_id: int, email_address
         outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address])
 
 
-def get_email_domains(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
+def get_email_domains(ctx: Context, *, subscription_id: int) -> list[Domain]:
     """The domains a mailbox of this subscription may take addresses on."""
     with ctx.uow.read() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
@@ -74,7 +71,7 @@ def get_email_domains(ctx: Context, *, subscription_id: int) -> list[dict[str, A
             domains = tx.domains.of_account(subscription.account_id)
         else:
             domains = tx.domains.of_subscription(subscription.id)
-    return [{"domain_id": d.id, "domain_name": d.name} for d in domains]
+    return domains
 
 
 def _attach(tx: Tx, mailbox: Mailbox, address: str, *, primary: bool) -> None:
@@ -87,6 +84,33 @@ def _attach(tx: Tx, mailbox: Mailbox, address: str, *, primary: bool) -> None:
     tx.mailboxes.add_address(
         address=address, mailbox_id=mailbox.id, domain_id=domain_id, is_primary=primary
     )
+
+
+def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address: str) -> int:
+    """The id of the address's domain, if a mailbox of this user on this subscription may
+    take the address: on the customer's (or, subscription-local, the subscription's)
+    domains, and not in use by another mailbox nor as another user's login."""
+    domain = tx.domains.by_name(domain_of(address))
+    own = domain is not None and domain.account_id == subscription.account_id
+    if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
+        own = domain is not None and domain.subscription_id == subscription.id
+    if domain is None or not own:
+        raise PemxError(
+            ErrorCode.FOREIGN_DOMAIN,
+            f'The address "{address}" is not on a domain of the customer\'s subscription '
+            f'"{subscription.id}".',
+            {"address": address, "subscription_id": str(subscription.id)},
+        )
+    holder = tx.users.by_login(address)
+    if tx.mailboxes.address_owner(address) is not None or (
+        holder is not None and holder.id != user.id
+    ):
+        raise PemxError(
+            ErrorCode.ADDRESS_IN_USE,
+            f'The address "{address}" is in use.',
+            {"address": address},
+        )
+    return domain.id
 
 
 def _addresses(emails: list[str]) -> list[str]:

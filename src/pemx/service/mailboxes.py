@@ -1,27 +1,28 @@
-"""Use cases for Hosted Exchange mailboxes (pem.exchange.*)."""
+"""Use cases that create, change and remove Hosted Exchange mailboxes (pem.exchange.*).
+
+The reads are in ``mailbox_queries``, the store a new mailbox goes to in ``placement``,
+and the rules of its addresses in ``addresses``.
+"""
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+from typing import Final, NamedTuple
 
-from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid, not_found
+from pemx.domain.errors import ConcurrentChange, ErrorCode, PemxError, invalid
 from pemx.domain.folders import language_of
 from pemx.domain.model import (
     Caller,
     ExchangeMode,
-    Mailbox,
     MailboxSettings,
     ResourceType,
     ServiceUser,
     Subscription,
-    placement_order,
 )
 from pemx.domain.rules import (
     check_password,
-    domain_of,
     generate_password,
     normalize_address,
     normalize_login,
@@ -31,27 +32,71 @@ from pemx.service.access import (
     account_wide_exchange,
     consume,
     ensure_enabled,
-    user_mailbox,
-    visible_mailbox,
     visible_subscription,
     visible_user,
 )
+from pemx.service.addresses import check_address
+from pemx.service.mailbox_queries import live_mailbox
+from pemx.service.placement import place_mailbox
 from pemx.service.ports import Context, Tx
 from pemx.service.users import bind_user, create_user
 
-log = logging.getLogger(__name__)
-
 DEFAULT_LOCALE = "en_US"
-MAX_SIZE_LIMIT_KB = 2**31 - 1  # XML-RPC ints are 32-bit: about 2 TiB
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
 @dataclass(frozen=True)
 class NewUser:
+    """The service user a new mailbox is for, created with it (an existing login of the
+    same customer is reused, as in OA)."""
+
     subscription_id: int
     login: str
-    password: str | None
-    display_name: str | None
+    password: str | None = None  # None: one is generated and returned once
+    display_name: str | None = None  # None: the login
+
+
+@dataclass(frozen=True)
+class AddedMailbox:
+    mailbox_id: int
+    user_id: int
+    password: str | None  # generated for a new user: returned once, never stored in clear
+
+
+class Unchanged(Enum):
+    """A field a partial update does not change (None there means "no limit")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True)
+class MailboxChanges:
+    """What pem.exchange.modifyMailbox changes: the fields given; limits None = no limit."""
+
+    alias: str | Unchanged = UNCHANGED
+    owa: bool | Unchanged = UNCHANGED
+    mapi: bool | Unchanged = UNCHANGED
+    active_sync: bool | Unchanged = UNCHANGED
+    imap4: bool | Unchanged = UNCHANGED
+    pop3: bool | Unchanged = UNCHANGED
+    size_limit: int | Unchanged = UNCHANGED
+    warning_limit: int | Unchanged | None = UNCHANGED
+    prohibit_send_limit: int | Unchanged | None = UNCHANGED
+    incoming_item_max_size: int | Unchanged | None = UNCHANGED
+    outgoing_item_max_size: int | Unchanged | None = UNCHANGED
+    recipient_list_max_size: int | Unchanged | None = UNCHANGED
+    message_retention: int | Unchanged | None = UNCHANGED
+    show_in_address_book: bool | Unchanged = UNCHANGED
+
+    def applied_to(self, settings: MailboxSettings) -> MailboxSettings:
+        """The settings with the given fields changed (the limits are not checked here)."""
+        given = {
+            f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not UNCHANGED
+        }
+        return replace(settings, **given)
 
 
 def add_mailbox(
@@ -66,11 +111,13 @@ def add_mailbox(
     pop3: bool,
     size_limit: int,
     user_id: int | None = None,
-    new_user: dict[str, Any] | None = None,
+    new_user: NewUser | None = None,
     alt_email_addresses: list[str] | None = None,
     skip_initialization: bool = False,
     mark_migrated: bool = False,
-) -> dict[str, Any]:
+) -> AddedMailbox:
+    """Create a live mailbox for an existing service user (``user_id``) or a new one
+    (``new_user``), on the subscription that serves the user's Hosted Exchange."""
     # Everything that needs no database is checked first, and the slow password hash is
     # made before the write transaction, so the write lock is held only for SQL.
     if (user_id is None) == (new_user is None):
@@ -83,10 +130,11 @@ def add_mailbox(
         active_sync=active_sync,
         imap4=imap4,
         pop3=pop3,
-        size_limit=_size_limit(size_limit),
+        size_limit=size_limit,
         migrated=mark_migrated,
     )
-    request = _new_user(new_user) if new_user is not None else None
+    settings.check_limits()
+    request = _checked(new_user) if new_user is not None else None
     generated: str | None = None
     password_hash: str | None = None
     if request is not None:
@@ -121,83 +169,19 @@ def add_mailbox(
         mailbox_id = _create_mailbox(
             tx, user, subscription, addresses, settings, skip_initialization
         )
-    result: dict[str, Any] = {"mailbox_id": mailbox_id, "user_id": user.id}
-    if created and generated is not None:
-        # Returned once, on this call only; pemx never stores or logs it in clear.
-        result["password"] = generated
-    return result
+    # Returned once, on this call only; pemx never stores or logs it in clear.
+    password = generated if created else None
+    return AddedMailbox(mailbox_id=mailbox_id, user_id=user.id, password=password)
 
 
-def get_mailbox_info(ctx: Context, *, mailbox_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as tx:
-        mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
-        # None once the user of a mailbox being deleted is removed too
-        user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
-        used = tx.mailboxes.used_bytes(mailbox.primary_email_address)
-    return _info(ctx, mailbox, user, used)
-
-
-def get_user_mailbox(ctx: Context, *, user_id: int) -> dict[str, Any]:
-    with ctx.uow.read() as tx:
-        user = visible_user(tx, ctx.caller, user_id)
-        mailbox = user_mailbox(tx, user.id)
-        used = tx.mailboxes.used_bytes(mailbox.primary_email_address) if mailbox else None
-    if mailbox is None:
-        raise PemxError(
-            ErrorCode.OBJECT_NOT_FOUND,
-            f'Service user "{user_id}" has no mailbox.',
-            {"object": "Mailbox", "user_id": str(user_id)},
-        )
-    return _info(ctx, mailbox, user, used)
-
-
-def get_mailbox_by_email_address(ctx: Context, *, email_address: str) -> dict[str, Any]:
-    address = normalize_address(email_address, "email_address")
-    with ctx.uow.read() as tx:
-        mailbox_id = tx.mailboxes.address_owner(address)
-        if mailbox_id is None:
-            raise not_found("Mailbox with e-mail address", address)
-        try:
-            mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
-        except PemxError:
-            raise not_found("Mailbox with e-mail address", address) from None
-        user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
-        used = tx.mailboxes.used_bytes(mailbox.primary_email_address)
-    return _info(ctx, mailbox, user, used)
-
-
-def get_mailboxes(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
-    with ctx.uow.read() as tx:
-        subscription = visible_subscription(tx, ctx.caller, subscription_id)
-        rows = tx.mailboxes.of_subscription(subscription.id)
-    sizes = _sizes(ctx, [(row.store_id, row.primary_email_address, row.used_bytes) for row in rows])
-    return [
-        {
-            "mailbox_id": row.id,
-            "email_address": row.primary_email_address,
-            "size": sizes.get(row.primary_email_address, SIZE_UNKNOWN),
-            "user_id": row.user_id,
-            "display_name": row.display_name,
-            "login": row.login,
-            "alias": row.alias,
-        }
-        for row in rows
-    ]
-
-
-def modify_mailbox(ctx: Context, *, mailbox_id: int, **changes: Any) -> None:
+def modify_mailbox(ctx: Context, *, mailbox_id: int, changes: MailboxChanges) -> None:
+    """Change a mailbox's switches and limits; a protocol switched off ends its sessions."""
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         current = mailbox.settings
-        values: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name in _LIMIT_FIELDS:
-                values[name] = value or None  # 0 on the wire: no limit
-            elif name == "alias":
-                values[name] = _alias(value)
-            else:
-                values[name] = value
-        new = replace(current, **values)
+        if changes.alias is not UNCHANGED:
+            _alias(changes.alias)
+        new = changes.applied_to(current)
         new.check_limits()
         subscription = tx.subscriptions.require(mailbox.subscription_id)
         consume(tx, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit)
@@ -208,111 +192,24 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, **changes: Any) -> None:
 
 
 def remove_mailbox(ctx: Context, *, mailbox_id: int) -> None:
+    """Remove a mailbox: its resources and addresses free at once, its files later."""
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         outbox.release_mailbox(tx, mailbox)
 
 
-def live_mailbox(tx: Tx, caller: Caller, mailbox_id: int) -> Mailbox:
-    """A visible mailbox that is not being deleted: the ones that can still change."""
-    mailbox = visible_mailbox(tx, caller, mailbox_id)
-    if mailbox.deleting:
-        raise PemxError(
-            ErrorCode.MAILBOX_DELETING,
-            f'Mailbox with ID "{mailbox_id}" is being deleted.',
-            {"mailbox_id": str(mailbox_id)},
-        )
-    return mailbox
+class _Resolved(NamedTuple):
+    """new_user resolved: the user (None: it must be created, and no hash was given), the
+    subscription serving its Hosted Exchange (None: none does), and whether it is new."""
 
-
-SIZE_UNKNOWN = -1  # the mail backend did not answer: documented in docs/api.md
-_LIMIT_FIELDS = (
-    "warning_limit",
-    "prohibit_send_limit",
-    "incoming_item_max_size",
-    "outgoing_item_max_size",
-    "recipient_list_max_size",
-    "message_retention",
-)
-
-
-def _sizes(ctx: Context, mailboxes: list[tuple[int, str, int | None]]) -> dict[str, int]:
-    """KB used per username, of (tx, username, bytes Dovecot wrote to the database or
-    None): the stored bytes where there are some, else asked of the mailbox's store (one
-    batch per store)."""
-    sizes: dict[str, int] = {}
-    by_store: dict[int, list[str]] = {}
-    for store_id, username, used in mailboxes:
-        if used is not None:
-            sizes[username] = -(-used // 1024)  # KB, rounded up
-        else:
-            by_store.setdefault(store_id, []).append(username)
-    if ctx.mail is None:
-        return sizes
-    for store_id, usernames in by_store.items():
-        try:
-            found = ctx.mail.mailbox_sizes(store_id, usernames)
-        except Exception:
-            # Reads keep answering while a mail backend is down; size says "unknown".
-            log.warning("mail store %s did not report mailbox sizes", store_id, exc_info=True)
-            continue
-        sizes.update((name, size) for name, size in found.items() if size is not None)
-    return sizes
-
-
-def place_mailbox(tx: Tx) -> int:
-    """The store a new mailbox goes to (docs/deployment.md: least used, within limits)."""
-    for candidate in placement_order(tx.stores.list()):
-        if tx.stores.take_slot(candidate.id):
-            return candidate.id
-    raise PemxError(
-        ErrorCode.NO_MAILBOX_STORE,
-        "No mailbox store takes new mailboxes: every store is full, closed to new "
-        "mailboxes or not ready.",
-        {},
-    )
-
-
-def _info(
-    ctx: Context, mailbox: Mailbox, user: ServiceUser | None, used_bytes: int | None
-) -> dict[str, Any]:
-    settings = mailbox.settings
-    size = SIZE_UNKNOWN
-    if not mailbox.deleting:
-        address = mailbox.primary_email_address
-        size = _sizes(ctx, [(mailbox.store_id, address, used_bytes)]).get(address, SIZE_UNKNOWN)
-    return {
-        "mailbox_id": mailbox.id,
-        "user_id": user.id if user else 0,
-        "subscription_id": mailbox.subscription_id,
-        "login": user.login if user else "",
-        "display_name": user.display_name if user else "",
-        "alias": settings.alias,
-        "primary_email_address": mailbox.primary_email_address,
-        "email_addresses": list(mailbox.addresses),
-        "owa": settings.owa,
-        "mapi": settings.mapi,
-        "active_sync": settings.active_sync,
-        "imap4": settings.imap4,
-        "pop3": settings.pop3,
-        "size": size,
-        "size_limit": settings.size_limit,
-        "warning_limit": settings.warning_limit or 0,
-        "prohibit_send_limit": settings.prohibit_send_limit or 0,
-        "incoming_item_max_size": settings.incoming_item_max_size or 0,
-        "outgoing_item_max_size": settings.outgoing_item_max_size or 0,
-        "recipient_list_max_size": settings.recipient_list_max_size or 0,
-        "message_retention": settings.message_retention or 0,
-        "show_in_address_book": settings.show_in_address_book,
-        "migrated": settings.migrated,
-        "initialized": mailbox.initialized,
-        "status": int(mailbox.status),
-    }
+    user: ServiceUser | None
+    subscription: Subscription | None
+    created: bool
 
 
 def _user_for_new_user(
     tx: Tx, caller: Caller, request: NewUser, password_hash: str | None
-) -> tuple[ServiceUser | None, Subscription | None, bool]:
+) -> _Resolved:
     """Resolve new_user: reuse an existing login, or create the user (needs a hash)."""
     subscription = visible_subscription(tx, caller, request.subscription_id)
     if not subscription.has_exchange:
@@ -336,9 +233,9 @@ def _user_for_new_user(
             bind_user(tx, existing, subscription)
             service = subscription
         refreshed = tx.users.get(existing.id)
-        return refreshed, service, False
+        return _Resolved(refreshed, service, False)
     if password_hash is None:
-        return None, None, False
+        return _Resolved(None, None, False)
     local = subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL
     properties = {"display_name": request.display_name or request.login}
     try:
@@ -358,11 +255,12 @@ def _user_for_new_user(
         raise
     user = tx.users.get(new_id)
     assert user is not None
-    return user, subscription, True
+    return _Resolved(user, subscription, True)
 
 
 def _exchange_for_user(tx: Tx, user: ServiceUser) -> Subscription | None:
-    """The seed's notes 2-3: the bound subscription's local service, else account-wide."""
+    """The Hosted Exchange service that serves a user: the subscription-local one of the
+    subscription it is bound to, else its account's account-wide one."""
     if user.subscription_id is not None:
         bound = tx.subscriptions.get(user.subscription_id)
         if (
@@ -417,30 +315,6 @@ def _create_mailbox(
     return mailbox_id
 
 
-def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address: str) -> int:
-    domain = tx.domains.by_name(domain_of(address))
-    own = domain is not None and domain.account_id == subscription.account_id
-    if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
-        own = domain is not None and domain.subscription_id == subscription.id
-    if domain is None or not own:
-        raise PemxError(
-            ErrorCode.FOREIGN_DOMAIN,
-            f'The address "{address}" is not on a domain of the customer\'s subscription '
-            f'"{subscription.id}".',
-            {"address": address, "subscription_id": str(subscription.id)},
-        )
-    holder = tx.users.by_login(address)
-    if tx.mailboxes.address_owner(address) is not None or (
-        holder is not None and holder.id != user.id
-    ):
-        raise PemxError(
-            ErrorCode.ADDRESS_IN_USE,
-            f'The address "{address}" is in use.',
-            {"address": address},
-        )
-    return domain.id
-
-
 def _no_exchange(user: ServiceUser) -> PemxError:
     return PemxError(
         ErrorCode.NO_EXCHANGE_SERVICE,
@@ -452,15 +326,14 @@ def _no_exchange(user: ServiceUser) -> PemxError:
     )
 
 
-def _new_user(raw: dict[str, Any]) -> NewUser:
-    password = raw.get("password")
-    if password is not None:
-        check_password(password, "new_user.password")
-    return NewUser(
-        subscription_id=raw["subscription_id"],
-        login=normalize_login(raw["login"], "new_user.login"),
-        password=password,
-        display_name=raw.get("display_name") or raw["login"].strip(),
+def _checked(new_user: NewUser) -> NewUser:
+    """The new user with its password checked, its login normalized, its display name set."""
+    if new_user.password is not None:
+        check_password(new_user.password, "new_user.password")
+    return replace(
+        new_user,
+        login=normalize_login(new_user.login, "new_user.login"),
+        display_name=new_user.display_name or new_user.login.strip(),
     )
 
 
@@ -479,9 +352,3 @@ def _alias(alias: str) -> str:
     if not _ALIAS_RE.match(alias) or len(alias) > 64:
         raise invalid("alias", f'"{alias}" is not a valid alias (letters, digits, . and - _)')
     return alias
-
-
-def _size_limit(size_limit: int) -> int:
-    if not 1 <= size_limit <= MAX_SIZE_LIMIT_KB:
-        raise invalid("size_limit", f"must be between 1 and {MAX_SIZE_LIMIT_KB} (KB)")
-    return size_limit

@@ -7,7 +7,10 @@ its status is 1 (updating) or 2 (deleting); a task that gave up leaves 4 (failed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import assert_never
 
 from pemx.domain.folders import folder_names_for
 from pemx.domain.model import Mailbox, ObjectStatus, ResourceType, Task
@@ -20,24 +23,74 @@ PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATES = (PENDING, RUNNING, DONE, FAILED)
 UNFINISHED = (PENDING, RUNNING, FAILED)
 
-CLOSE_SESSIONS = "close_sessions"
-LOCALIZE_FOLDERS = "localize_folders"
-REMOVE_MAILBOX = "remove_mailbox"
+
+class TaskKind(StrEnum):
+    """What a task does; stored in the task's row, its payload is that kind's dataclass."""
+
+    CLOSE_SESSIONS = "close_sessions"
+    LOCALIZE_FOLDERS = "localize_folders"
+    REMOVE_MAILBOX = "remove_mailbox"
+
+
+@dataclass(frozen=True)
+class CloseSessions:
+    usernames: tuple[str, ...]  # Dovecot usernames (primary addresses)
+
+
+@dataclass(frozen=True)
+class LocalizeFolders:
+    old_language: str
+    new_language: str
+
+
+@dataclass(frozen=True)
+class RemoveMailbox:
+    username: str  # the primary address whose sessions are closed first
+
+
+TaskPayload = CloseSessions | LocalizeFolders | RemoveMailbox
+
+
+def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
+    """A payload as the task row keeps it: its kind, and the JSON object of its fields."""
+    match payload:
+        case CloseSessions(usernames):
+            return TaskKind.CLOSE_SESSIONS, {"usernames": list(usernames)}
+        case LocalizeFolders(old, new):
+            return TaskKind.LOCALIZE_FOLDERS, {"from": old, "to": new}
+        case RemoveMailbox(username):
+            return TaskKind.REMOVE_MAILBOX, {"username": username}
+        case _:
+            assert_never(payload)
+
+
+def loaded(kind: str, payload: Mapping[str, object]) -> TaskPayload:
+    """A task row's kind and JSON payload back as the payload dataclass."""
+    if kind == TaskKind.CLOSE_SESSIONS:
+        usernames = payload["usernames"]
+        assert isinstance(usernames, list)
+        return CloseSessions(tuple(str(u) for u in usernames))
+    if kind == TaskKind.LOCALIZE_FOLDERS:
+        return LocalizeFolders(str(payload["from"]), str(payload["to"]))
+    if kind == TaskKind.REMOVE_MAILBOX:
+        return RemoveMailbox(str(payload["username"]))
+    raise ValueError(f"unknown task kind {kind!r}")
 
 
 def close_sessions(tx: Tx, mailbox: Mailbox, usernames: Sequence[str]) -> None:
     """Open IMAP/POP3 sessions of these Dovecot users end (after a switch-off, a disable)."""
-    _queue(tx, mailbox, CLOSE_SESSIONS, {"usernames": sorted(set(usernames))})
+    _queue(tx, mailbox, CloseSessions(tuple(sorted(set(usernames)))))
 
 
 def localize_folders(tx: Tx, mailbox: Mailbox, old: str, new: str) -> None:
     """The special folders on disk follow a changed folder language."""
-    _queue(tx, mailbox, LOCALIZE_FOLDERS, {"from": old, "to": new})
+    _queue(tx, mailbox, LocalizeFolders(old, new))
 
 
 def remove_files(tx: Tx, mailbox: Mailbox) -> None:
     """Close the sessions, delete the home directory, then the mailbox row itself."""
-    tx.outbox.enqueue(REMOVE_MAILBOX, mailbox.id, {"username": mailbox.primary_email_address})
+    kind, payload = stored(RemoveMailbox(mailbox.primary_email_address))
+    tx.outbox.enqueue(kind.value, mailbox.id, payload)
 
 
 def release_mailbox(tx: Tx, mailbox: Mailbox) -> None:
@@ -50,8 +103,10 @@ def release_mailbox(tx: Tx, mailbox: Mailbox) -> None:
     remove_files(tx, mailbox)
 
 
-def _queue(tx: Tx, mailbox: Mailbox, kind: str, payload: dict[str, object]) -> None:
-    tx.outbox.enqueue(kind, mailbox.id, payload)
+def _queue(tx: Tx, mailbox: Mailbox, task: CloseSessions | LocalizeFolders) -> None:
+    """Queue a task that changes a live mailbox: it shows 1 (updating) until done."""
+    kind, payload = stored(task)
+    tx.outbox.enqueue(kind.value, mailbox.id, payload)
     if mailbox.status in (ObjectStatus.READY, ObjectStatus.FAILED):
         tx.mailboxes.set_status(mailbox.id, ObjectStatus.UPDATING)
 
@@ -72,29 +127,29 @@ def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
     """
     if mailbox is None:
         return
-    payload = task.payload
-    if task.kind == CLOSE_SESSIONS:
-        mail.close_sessions(mailbox.store_id, [str(u) for u in payload["usernames"]])
-    elif task.kind == LOCALIZE_FOLDERS:
-        if mailbox.deleting:
-            return  # removed meanwhile: nothing left to rename
-        old = folder_names_for(str(payload["from"]))
-        new = folder_names_for(str(payload["to"]))
-        renames = [(a, b) for a, b in zip(old.as_tuple(), new.as_tuple(), strict=True) if a != b]
-        if renames:
-            mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
-    elif task.kind == REMOVE_MAILBOX:
-        mail.close_sessions(mailbox.store_id, [str(payload["username"])])
-        mail.delete_home(mailbox.store_id, mailbox.id)
-    else:
-        raise ValueError(f"unknown task kind {task.kind!r}")
+    match loaded(task.kind, task.payload):
+        case CloseSessions(usernames):
+            mail.close_sessions(mailbox.store_id, list(usernames))
+        case LocalizeFolders(old_language, new_language):
+            if mailbox.deleting:
+                return  # removed meanwhile: nothing left to rename
+            old = folder_names_for(old_language)
+            new = folder_names_for(new_language)
+            renames = [
+                (a, b) for a, b in zip(old.as_tuple(), new.as_tuple(), strict=True) if a != b
+            ]
+            if renames:
+                mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
+        case RemoveMailbox(username):
+            mail.close_sessions(mailbox.store_id, [username])
+            mail.delete_home(mailbox.store_id, mailbox.id)
 
 
 def completed(tx: Tx, task: Task) -> None:
     """After a task succeeded (same transaction as marking it done)."""
     if task.mailbox_id is None:
         return
-    if task.kind == REMOVE_MAILBOX:
+    if task.kind == TaskKind.REMOVE_MAILBOX:
         tx.mailboxes.delete_row(task.mailbox_id)
         return
     mailbox = tx.mailboxes.get(task.mailbox_id)
@@ -111,7 +166,7 @@ def gave_up(tx: Tx, task: Task) -> None:
 
     A removal keeps 2 (deleting): the mailbox must stay closed to logins and mail.
     """
-    if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
+    if task.mailbox_id is None or task.kind == TaskKind.REMOVE_MAILBOX:
         return
     mailbox = tx.mailboxes.get(task.mailbox_id)
     if mailbox is not None and not mailbox.deleting:
@@ -120,7 +175,7 @@ def gave_up(tx: Tx, task: Task) -> None:
 
 def retried(tx: Tx, task: Task) -> None:
     """A failed task put back in the queue: its mailbox is updating again."""
-    if task.mailbox_id is None or task.kind == REMOVE_MAILBOX:
+    if task.mailbox_id is None or task.kind == TaskKind.REMOVE_MAILBOX:
         return
     mailbox = tx.mailboxes.get(task.mailbox_id)
     if mailbox is not None and mailbox.status is ObjectStatus.FAILED:
@@ -131,6 +186,7 @@ def retried(tx: Tx, task: Task) -> None:
 def list_tasks(
     uow: UnitOfWork, *, states: Sequence[str] = UNFINISHED, mailbox_id: int | None = None
 ) -> list[TaskRow]:
+    """The tasks in these states (of one mailbox, if given), for `pemx tasks`."""
     with uow.read() as tx:
         return tx.outbox.find(states=states, mailbox_id=mailbox_id)
 

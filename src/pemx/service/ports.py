@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, Protocol
 
 from pemx.domain.model import (
@@ -20,9 +21,9 @@ from pemx.domain.model import (
     Domain,
     ExchangeMode,
     Mailbox,
+    MailboxListing,
     MailboxSettings,
     MailboxStore,
-    MailboxSummary,
     Member,
     ObjectStatus,
     ResourceType,
@@ -185,7 +186,7 @@ class Mailboxes(Protocol):
         ...
 
     def delete_row(self, mailbox_id: int) -> None: ...
-    def of_subscription(self, subscription_id: int) -> list[MailboxSummary]: ...
+    def of_subscription(self, subscription_id: int) -> list[MailboxListing]: ...
     def used_bytes(self, username: str) -> int | None: ...
 
 
@@ -329,6 +330,20 @@ class OpenTransaction(Protocol):
     def request_id(self) -> str | None: ...
 
 
+class RequestState(IntEnum):
+    """OA's request status (pem.getRequestStatus)."""
+
+    SUCCEEDED = 0
+    RUNNING = 1
+    FAILED = 2
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    state: RequestState
+    messages: tuple[str, ...]
+
+
 class Transactions(Protocol):
     """Transactions that span calls (txn.Begin ... txn.Commit) and request ids."""
 
@@ -338,8 +353,8 @@ class Transactions(Protocol):
     def use(self, txn_id: str, member_id: int) -> AbstractContextManager[OpenTransaction]: ...
     def commit(self, txn_id: str, member_id: int) -> None: ...
     def rollback(self, txn_id: str, member_id: int) -> None: ...
-    def request_status(self, request_id: str, member_id: int | None) -> tuple[int, list[str]]:
-        """OA's request status: 0 done, 1 running, 2 failed (service/requests.py)."""
+    def request_status(self, request_id: str, member_id: int | None) -> RequestStatus:
+        """A request's status: done when committed and its tasks are (service/requests.py)."""
         ...
 
 

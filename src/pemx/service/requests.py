@@ -4,14 +4,16 @@ are done (pem.getRequestStatus)."""
 from __future__ import annotations
 
 from pemx.domain.errors import ErrorCode, PemxError
-from pemx.service.ports import UnitOfWork
+from pemx.service.outbox import FAILED, PENDING, RUNNING
+from pemx.service.ports import RequestState, RequestStatus, UnitOfWork
 
-REQUEST_SUCCEEDED, REQUEST_RUNNING, REQUEST_FAILED = 0, 1, 2
+# As the request log stores them.
+REQUEST_SUCCEEDED = int(RequestState.SUCCEEDED)
+REQUEST_RUNNING = int(RequestState.RUNNING)
+REQUEST_FAILED = int(RequestState.FAILED)
 
 
-def request_status(
-    uow: UnitOfWork, request_id: str, member_id: int | None
-) -> tuple[int, list[str]]:
+def request_status(uow: UnitOfWork, request_id: str, member_id: int | None) -> RequestStatus:
     """Status of a request; ``member_id`` None means the provider (sees every request)."""
     with uow.read() as tx:
         found = tx.requests.get(request_id)
@@ -21,20 +23,20 @@ def request_status(
                 f'No request with request_id "{request_id}".',
                 {"request_id": request_id},
             )
-        status, messages = found.status, list(found.messages)
-        if status == REQUEST_SUCCEEDED:
+        status, messages = RequestState(found.status), list(found.messages)
+        if status is RequestState.SUCCEEDED:
             # Committed: the request is done when the tasks it queued are done too.
             queued = tx.outbox.find(request_id=request_id)
-            failed = [t for t in queued if t.state == "failed"]
-            waiting = [t for t in queued if t.state in ("pending", "running")]
+            failed = [t for t in queued if t.state == FAILED]
+            waiting = [t for t in queued if t.state in (PENDING, RUNNING)]
             if failed:
-                status = REQUEST_FAILED
+                status = RequestState.FAILED
                 messages += [f"task {t.id} {t.kind} failed: {t.last_error}" for t in failed]
             elif waiting:
-                status = REQUEST_RUNNING
+                status = RequestState.RUNNING
                 messages += [
                     f"task {t.id} {t.kind} {t.state}"
                     + (f" (last error: {t.last_error})" if t.last_error else "")
                     for t in waiting
                 ]
-    return status, messages
+    return RequestStatus(state=status, messages=tuple(messages))

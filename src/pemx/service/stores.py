@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pemx.domain.errors import ErrorCode, PemxError, not_found
 from pemx.domain.model import MailboxStore
 from pemx.service.ports import Context, UnitOfWork
 
+# A store's columns as `pemx stores add/set` gives them (host, *_port, doveadm_api_key,
+# mail_root, max_mailboxes, accepts_new): only the options given.
+StoreValues = Mapping[str, str | int | bool]
 
-def get_mailbox_stores(ctx: Context) -> list[dict[str, Any]]:
-    """Every store with its state and fill: OA's mailbox store states (0 ready, 1
-    creating, 2 deleting, 4 failed), plus where new mailboxes may go. The provider's
-    infrastructure: the method has no reseller permission."""
+
+def get_mailbox_stores(ctx: Context) -> list[MailboxStore]:
+    """Every store with its state and fill, and whether new mailboxes may go there. The
+    provider's infrastructure: the method has no reseller permission."""
     with ctx.uow.read() as tx:
-        stores = tx.stores.list()
-    return [
-        {
-            "store_id": s.id,
-            "name": s.name,
-            "status": int(s.status),
-            "host": s.host,
-            "mailboxes": s.mailbox_count,
-            "max_mailboxes": s.max_mailboxes,
-            "accepts_new_mailboxes": s.accepts_new,
-        }
-        for s in stores
-    ]
+        return tx.stores.list()
 
 
 # operators (`pemx stores`, `pemx mail-config`) ------------------------------------------
 def list_stores(uow: UnitOfWork) -> list[MailboxStore]:
+    """Every mailbox store (`pemx stores`)."""
     with uow.read() as tx:
         return tx.stores.list()
 
@@ -43,7 +34,7 @@ def store_named(uow: UnitOfWork, name: str) -> tuple[MailboxStore, str] | None:
         return tx.stores.access(store_id) if store_id is not None else None
 
 
-def add_store(uow: UnitOfWork, name: str, values: Mapping[str, Any]) -> int:
+def add_store(uow: UnitOfWork, name: str, values: StoreValues) -> int:
     """Register a mailbox store (`pemx stores add`): new mailboxes may go there at once."""
     with uow.write() as tx:
         if tx.stores.id_by_name(name) is not None:
@@ -55,7 +46,8 @@ def add_store(uow: UnitOfWork, name: str, values: Mapping[str, Any]) -> int:
     return store_id
 
 
-def change_store(uow: UnitOfWork, name: str, values: Mapping[str, Any]) -> None:
+def change_store(uow: UnitOfWork, name: str, values: StoreValues) -> None:
+    """Change a store's listeners, limit or whether it takes new mailboxes (`pemx stores set`)."""
     with uow.write() as tx:
         store_id = tx.stores.id_by_name(name)
         if store_id is None:
@@ -64,7 +56,7 @@ def change_store(uow: UnitOfWork, name: str, values: Mapping[str, Any]) -> None:
         tx.audit.note("store", store_id, None)
 
 
-def audit_params(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def audit_params(name: str, values: StoreValues) -> dict[str, str | int | bool]:
     """What the audit log records of a store change: never the doveadm key."""
     return {
         k: ("***" if k == "doveadm_api_key" else v) for k, v in {"name": name, **values}.items()

@@ -23,6 +23,7 @@ from pemx.adapters.db.database import Database
 from pemx.adapters.db.request_log import finish_request, record_request
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.domain.errors import ErrorCode, PemxError
+from pemx.service.ports import RequestStatus
 from pemx.service.requests import REQUEST_FAILED, REQUEST_SUCCEEDED, request_status
 
 MAX_TIMEOUT_S = 3600
@@ -50,7 +51,7 @@ class TransactionRegistry:
         self._reaper = threading.Thread(target=self._reap, name="pemx-txn-reaper", daemon=True)
         self._reaper.start()
 
-    def request_status(self, request_id: str, member_id: int | None) -> tuple[int, list[str]]:
+    def request_status(self, request_id: str, member_id: int | None) -> RequestStatus:
         """pem.getRequestStatus; the request ids themselves are request_log.py."""
         return request_status(SqlUnitOfWork(self.database), request_id, member_id)
 

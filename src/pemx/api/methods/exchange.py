@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pemx.api.method import Method
+from pemx.api.methods.exchange_wire import (
+    added_mailbox,
+    email_addresses,
+    email_domains,
+    mailbox_info,
+    mailbox_stores,
+    mailbox_summaries,
+)
 from pemx.api.methods.fields import object_id, optional_id
-from pemx.api.schema import INT32_MAX, array, opt, req, struct
-from pemx.service import addresses, mailboxes, stores
+from pemx.api.schema import INT32_MAX, array, none_if_zero, opt, req, struct
+from pemx.service import addresses, mailbox_queries, mailboxes, stores
+from pemx.service.mailboxes import MailboxChanges, NewUser
 
 _SIZE_KB = {"minimum": 1, "maximum": INT32_MAX}
-_KB = {"minimum": 0, "maximum": INT32_MAX}
+# OA's further limits: 0 on the wire means "no limit", None to the use case.
+_KB = {"minimum": 0, "maximum": INT32_MAX, "into": none_if_zero}
 _ADDRESS = opt("string", max_length=254)
 _EMAILS = array(_ADDRESS, required=True, max_items=100)
 
@@ -25,6 +37,7 @@ METHODS: tuple[Method, ...] = (
                     "display_name": opt("string"),
                 },
                 doc="a new service user (xor user_id)",
+                into=lambda fields: NewUser(**fields),
             ),
             "alias": req("string", max_length=64),
             "primary_email_address": req("string", max_length=254),
@@ -42,38 +55,43 @@ METHODS: tuple[Method, ...] = (
         doc="Create a live mailbox (see docs/methods/pem.exchange.addMailbox.md).",
         reseller=True,
         changes_state=True,
+        wire=added_mailbox,
     ),
     Method(
         "pem.exchange.getMailboxInfo",
         {"mailbox_id": object_id()},
-        mailboxes.get_mailbox_info,
+        mailbox_queries.get_mailbox_info,
         doc="Read a mailbox.",
         reseller=True,
         changes_state=False,
+        wire=mailbox_info,
     ),
     Method(
         "pem.exchange.getMailboxes",
         {"subscription_id": object_id()},
-        mailboxes.get_mailboxes,
+        mailbox_queries.get_mailboxes,
         doc="List a subscription's mailboxes with their size (KB used).",
         reseller=True,
         changes_state=False,
+        wire=mailbox_summaries,
     ),
     Method(
         "pem.exchange.getUserMailbox",
         {"user_id": object_id()},
-        mailboxes.get_user_mailbox,
+        mailbox_queries.get_user_mailbox,
         doc="Read the mailbox of a service user (same fields as getMailboxInfo).",
         reseller=True,
         changes_state=False,
+        wire=mailbox_info,
     ),
     Method(
         "pem.exchange.getMailboxByEmailAddress",
         {"email_address": req("string", max_length=254)},
-        mailboxes.get_mailbox_by_email_address,
+        mailbox_queries.get_mailbox_by_email_address,
         doc="Find a mailbox by any of its addresses (same fields as getMailboxInfo).",
         reseller=True,
         changes_state=False,
+        wire=mailbox_info,
     ),
     Method(
         "pem.exchange.modifyMailbox",
@@ -100,6 +118,7 @@ METHODS: tuple[Method, ...] = (
         doc="Change a mailbox's switches and limits; takes effect at the next login or delivery.",
         reseller=True,
         changes_state=True,
+        arguments=lambda fields: _mailbox_changes(fields),
     ),
     Method(
         "pem.exchange.removeMailbox",
@@ -116,6 +135,7 @@ METHODS: tuple[Method, ...] = (
         doc="A mailbox's addresses: {mailbox_id, primary_email_address, emails}.",
         reseller=True,
         changes_state=False,
+        wire=email_addresses,
     ),
     Method(
         "pem.exchange.addEmailAddresses",
@@ -148,6 +168,7 @@ METHODS: tuple[Method, ...] = (
         doc="The domains a subscription's mailboxes may use: [{domain_id, domain_name}].",
         reseller=True,
         changes_state=False,
+        wire=email_domains,
     ),
     Method(
         "pem.exchange.getMailboxStores",
@@ -157,5 +178,13 @@ METHODS: tuple[Method, ...] = (
         "max_mailboxes, accepts_new_mailboxes}]. Provider only.",
         reseller=False,
         changes_state=False,
+        wire=mailbox_stores,
     ),
 )
+
+
+def _mailbox_changes(fields: dict[str, Any]) -> dict[str, Any]:
+    """modifyMailbox's arguments: the mailbox id, and the other fields given gathered into
+    a MailboxChanges (a field not given stays unchanged)."""
+    given = dict(fields)
+    return {"mailbox_id": given.pop("mailbox_id"), "changes": MailboxChanges(**given)}

@@ -16,7 +16,7 @@ from pemx.adapters.db.tables import (
     mailboxes,
     service_users,
 )
-from pemx.domain.model import Mailbox, MailboxSettings, MailboxSummary, ObjectStatus
+from pemx.domain.model import Mailbox, MailboxListing, MailboxSettings, ObjectStatus
 
 
 class SqlMailboxes:
@@ -132,7 +132,7 @@ class SqlMailboxes:
                 .values(mailbox_count=mailbox_stores.c.mailbox_count - 1)
             )
 
-    def of_subscription(self, subscription_id: int) -> list[MailboxSummary]:
+    def of_subscription(self, subscription_id: int) -> list[MailboxListing]:
         query = (
             sa.select(
                 mailboxes.c.id,
@@ -151,7 +151,7 @@ class SqlMailboxes:
             .order_by(mailboxes.c.id)
         )
         return [
-            MailboxSummary(
+            MailboxListing(
                 id=row.id,
                 user_id=row.user_id,
                 login=row.login,
