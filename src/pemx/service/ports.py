@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pemx.domain.contact import AccountContact
 from pemx.domain.model import (
     Account,
     Caller,
@@ -45,9 +46,9 @@ class Accounts(Protocol):
         last_name: str | None,
         email: str | None,
         locale: str | None,
-        contact: Mapping[str, Any],
+        contact: AccountContact,
     ) -> int: ...
-    def contact(self, account_id: int) -> dict[str, Any]: ...
+    def contact(self, account_id: int) -> AccountContact: ...
 
 
 class Members(Protocol):

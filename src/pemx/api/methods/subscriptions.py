@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.methods.fields import into, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
+from pemx.domain.errors import invalid
+from pemx.domain.model import ResourceType, ServiceTemplate
+from pemx.domain.resource_limits import ResourceLimits, check_resource_limit
 from pemx.service import subscriptions
+from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
 # its subscriptions unreadable.
@@ -17,6 +23,70 @@ _TEMPLATE_RESOURCE = struct(
     {"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}
 )
 
+
+def _resource_limits(field: str, id_key: str) -> Callable[[list[dict[str, int]]], ResourceLimits]:
+    """OA's [{<id_key>, resource_limit}] as limits by resource type, each type once."""
+
+    def convert(items: list[dict[str, int]]) -> ResourceLimits:
+        limits: dict[ResourceType, int] = {}
+        for index, item in enumerate(items):
+            where = f"{field}[{index}]"
+            try:
+                resource = ResourceType(item[id_key])
+            except ValueError:
+                known = ", ".join(f"{int(rt)} ({rt.title})" for rt in ResourceType)
+                raise invalid(
+                    f"{where}.{id_key}", f"unknown resource type; known: {known}"
+                ) from None
+            if resource in limits:
+                raise invalid(where, f"resource {int(resource)} is listed twice")
+            limits[resource] = check_resource_limit(
+                item["resource_limit"], f"{where}.resource_limit"
+            )
+        return limits
+
+    return convert
+
+
+def _template(template: ServiceTemplate) -> dict[str, Any]:
+    return {
+        "service_template_id": template.id,
+        "name": template.name,
+        "owner_id": template.owner_account_id,
+        "active": template.active,
+        "source_subscription_id": or_zero(template.source_subscription_id),
+        "resource_types": [
+            {"resource_type_id": int(rt), "name": rt.title, "unit": rt.unit, "limit": limit}
+            for rt, limit in sorted(template.limits.items())
+        ],
+    }
+
+
+def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
+    subscription = info.subscription
+    wire: dict[str, Any] = {
+        "subscription_id": subscription.id,
+        "subscription_name": subscription.name,
+        "owner_id": subscription.account_id,
+        "account_id": subscription.account_id,
+        "service_template_id": subscription.template_id,
+        "is_active": subscription.enabled,
+        "exchange_mode": subscription.exchange_mode.value,
+    }
+    if info.resources is not None:
+        wire["resource_types"] = [
+            {
+                "resource_type_id": int(usage.resource),
+                "name": usage.resource.title,
+                "unit": usage.resource.unit,
+                "limit": usage.limit,
+                "usage": usage.usage,
+            }
+            for usage in info.resources
+        ]
+    return wire
+
+
 _ACTIVATE_SUBSCRIPTION = Method(
     "pem.activateSubscription",
     {
@@ -24,13 +94,14 @@ _ACTIVATE_SUBSCRIPTION = Method(
         "subscription_name": opt("string"),
         "account_id": object_id(),
         "service_template_id": object_id(),
-        "resource_limits": array(_LIMIT),
+        "resource_limits": into(array(_LIMIT), _resource_limits("resource_limits", "resource_id")),
         "account_wide_su": opt("boolean", "create the services in account-wide mode"),
     },
     subscriptions.activate_subscription,
     doc="Create a subscription from a service template; pemx provisions at once.",
     reseller=True,
     changes_state=True,
+    wire=lambda subscription_id: {"subscription_id": subscription_id},
 )
 
 METHODS: tuple[Method, ...] = (
@@ -43,12 +114,16 @@ METHODS: tuple[Method, ...] = (
             "source_subscription_id": optional_id(
                 "for a reseller's template: its own subscription"
             ),
-            "resource_types": array(_TEMPLATE_RESOURCE, required=True),
+            "resource_types": into(
+                array(_TEMPLATE_RESOURCE, required=True),
+                _resource_limits("resource_types", "resource_type_id"),
+            ),
         },
         subscriptions.add_service_template,
         doc="Create a service template with resource types and limits (pemx's name and fields).",
         reseller=False,
         changes_state=True,
+        wire=lambda template_id: {"service_template_id": template_id},
     ),
     Method(
         "pem.getServiceTemplate",
@@ -57,6 +132,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a service template.",
         reseller=True,
         changes_state=False,
+        wire=_template,
     ),
     _ACTIVATE_SUBSCRIPTION,
     # OA answers the same call under a second name.
@@ -68,6 +144,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a subscription with its resource limits and usage.",
         reseller=True,
         changes_state=False,
+        wire=_subscription,
     ),
     Method(
         "pem.switchSubscriptionToAccountWide",
@@ -88,5 +165,6 @@ METHODS: tuple[Method, ...] = (
         doc="Register a domain in a customer's subscription.",
         reseller=True,
         changes_state=True,
+        wire=lambda domain_id: {"domain_id": domain_id},
     ),
 )
