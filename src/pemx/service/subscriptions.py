@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
@@ -15,7 +16,7 @@ from pemx.domain.model import (
     ServiceTemplate,
     Subscription,
 )
-from pemx.domain.resource_limits import ResourceLimits
+from pemx.domain.resource_limits import ResourceLimit, ResourceLimits, limits_by_type
 from pemx.domain.rules import normalize_domain
 from pemx.service.access import (
     account_wide_exchange,
@@ -39,7 +40,7 @@ def add_service_template(
     ctx: Context,
     *,
     name: str,
-    resource_types: ResourceLimits,
+    resource_types: Sequence[ResourceLimit],
     owner_account_id: int | None = None,
     service_template_id: int | None = None,
     source_subscription_id: int | None = None,
@@ -51,7 +52,7 @@ def add_service_template(
     """
     caller = ctx.caller
     owner_id = owner_account_id if owner_account_id is not None else caller.account_id
-    limits = dict(resource_types)
+    limits = limits_by_type(resource_types, "resource_types", "resource_type_id")
     with ctx.uow.write() as tx:
         owner = visible_account(tx, caller, owner_id)
         if owner.type is AccountType.CUSTOMER:
@@ -100,7 +101,7 @@ def activate_subscription(
     service_template_id: int,
     subscription_id: int | None = None,
     subscription_name: str | None = None,
-    resource_limits: ResourceLimits | None = None,
+    resource_limits: Sequence[ResourceLimit] = (),
     account_wide_su: bool = False,
 ) -> int:
     """Subscribe an account to a template it may use, with limits overridden; returns its id.
@@ -108,7 +109,7 @@ def activate_subscription(
     Refuses an inactive template, limits for resources the template lacks or beyond a
     reseller's pool, and a second account-wide Hosted Exchange subscription.
     """
-    overrides = dict(resource_limits or {})
+    overrides = limits_by_type(resource_limits, "resource_limits", "resource_id")
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
         template = _visible_template(tx, ctx, service_template_id)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.folders import DEFAULT_LANGUAGE, language_of
 from pemx.domain.model import AccountType, ExchangeMode, ResourceType, ServiceUser, Subscription
 from pemx.domain.rules import check_password, normalize_login
-from pemx.domain.user_properties import UserProperties
+from pemx.domain.user_properties import UserProperties, UserProperty
 from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
@@ -38,7 +38,7 @@ def add_user(
     subscription_id: int | None = None,
     owner_account_id: int | None = None,
     check_password_quality: bool = True,
-    properties: UserProperties | None = None,
+    properties: Sequence[UserProperty] = (),
 ) -> int:
     """Create a service user bound to a subscription-local subscription, or an account-wide
     user of a customer account (exactly one of the two); returns its id.
@@ -49,7 +49,7 @@ def add_user(
     if (subscription_id is None) == (owner_account_id is None):
         raise invalid("subscription_id", "give exactly one of subscription_id and owner_account_id")
     key = normalize_login(login)
-    props = (properties or UserProperties()).given()
+    props = UserProperties.from_list(properties).given()
     # Every password must fit bcrypt; check_password_quality=0 does not lift that.
     check_password(password)
     password_hash = ctx.hasher.hash(password)
@@ -188,10 +188,10 @@ def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
             _close_mailbox_sessions(tx, user)
 
 
-def modify_user(ctx: Context, *, user_id: int, properties: UserProperties | None = None) -> None:
+def modify_user(ctx: Context, *, user_id: int, properties: Sequence[UserProperty] = ()) -> None:
     """Change the given properties; an empty display name keeps the old one. A new locale
     renames an initialized mailbox's special folders."""
-    changes = (properties or UserProperties()).given()
+    changes = UserProperties.from_list(properties).given()
     with ctx.uow.write() as tx:
         user = visible_user(tx, ctx.caller, user_id)
         merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}

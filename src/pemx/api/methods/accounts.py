@@ -6,7 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import into, object_id, optional_id, or_empty, or_zero
+from pemx.api.methods.fields import (
+    convert_after_checks,
+    into,
+    object_id,
+    optional_id,
+    or_empty,
+    or_zero,
+)
 from pemx.api.schema import Field, opt, req, struct
 from pemx.domain.contact import Person
 from pemx.domain.errors import invalid
@@ -73,9 +80,7 @@ METHODS: tuple[Method, ...] = (
         "pem.addAccount",
         {
             "account_id": optional_id("requested id of the new account"),
-            "account_type": into(
-                req("string", "'C' customer or 'R' reseller", max_length=1), _account_type
-            ),
+            "account_type": req("string", "'C' customer or 'R' reseller", max_length=1),
             "parent_account_id": optional_id("default: the provider (a reseller: itself)"),
             "person": replace(_PERSON, required=True, doc=""),
             "address": _CONTACT,
@@ -89,6 +94,7 @@ METHODS: tuple[Method, ...] = (
         doc="Create a customer or reseller account.",
         reseller=True,
         changes_state=True,
+        arguments=convert_after_checks(account_type=_account_type),
         wire=lambda account_id: {"account_id": account_id},
     ),
     Method(

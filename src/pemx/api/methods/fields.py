@@ -24,6 +24,23 @@ def into(field: Field, convert: Callable[[Any], Any]) -> Field:
     return replace(field, into=convert)
 
 
+def convert_after_checks(
+    **converters: Callable[[Any], Any],
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``Method.arguments`` that converts the named fields once every field has passed its
+    wire check: for a converter that can refuse, so that a request with two faults is
+    refused for the wire fault first, as the use case's own check did before."""
+
+    def arguments(params: dict[str, Any]) -> dict[str, Any]:
+        converted = dict(params)
+        for name, convert in converters.items():
+            if name in converted:
+                converted[name] = convert(converted[name])
+        return converted
+
+    return arguments
+
+
 def or_zero(value: int | None) -> int:
     """OA's 0 for "no id" / "no limit"."""
     return 0 if value is None else value

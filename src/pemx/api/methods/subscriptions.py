@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from pemx.api.method import Method
 from pemx.api.methods.fields import into, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
-from pemx.domain.errors import invalid
-from pemx.domain.model import ResourceType, ServiceTemplate
-from pemx.domain.resource_limits import ResourceLimits, check_resource_limit
+from pemx.domain.model import ServiceTemplate
+from pemx.domain.resource_limits import ResourceLimit
 from pemx.service import subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
 # its subscriptions unreadable.
 _LIMIT_VALUE = req("int", "-1 = unlimited", maximum=INT32_MAX)
-_LIMIT = struct({"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE})
-_TEMPLATE_RESOURCE = struct(
-    {"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}
+_LIMIT = into(
+    struct({"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
+    lambda value: ResourceLimit(value["resource_id"], value["resource_limit"]),
 )
-
-
-def _resource_limits(field: str, id_key: str) -> Callable[[list[dict[str, int]]], ResourceLimits]:
-    """OA's [{<id_key>, resource_limit}] as limits by resource type, each type once."""
-
-    def convert(items: list[dict[str, int]]) -> ResourceLimits:
-        limits: dict[ResourceType, int] = {}
-        for index, item in enumerate(items):
-            where = f"{field}[{index}]"
-            try:
-                resource = ResourceType(item[id_key])
-            except ValueError:
-                known = ", ".join(f"{int(rt)} ({rt.title})" for rt in ResourceType)
-                raise invalid(
-                    f"{where}.{id_key}", f"unknown resource type; known: {known}"
-                ) from None
-            if resource in limits:
-                raise invalid(where, f"resource {int(resource)} is listed twice")
-            limits[resource] = check_resource_limit(
-                item["resource_limit"], f"{where}.resource_limit"
-            )
-        return limits
-
-    return convert
+_TEMPLATE_RESOURCE = into(
+    struct({"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
+    lambda value: ResourceLimit(value["resource_type_id"], value["resource_limit"]),
+)
 
 
 def _template(template: ServiceTemplate) -> dict[str, Any]:
@@ -94,7 +72,7 @@ _ACTIVATE_SUBSCRIPTION = Method(
         "subscription_name": opt("string"),
         "account_id": object_id(),
         "service_template_id": object_id(),
-        "resource_limits": into(array(_LIMIT), _resource_limits("resource_limits", "resource_id")),
+        "resource_limits": array(_LIMIT),
         "account_wide_su": opt("boolean", "create the services in account-wide mode"),
     },
     subscriptions.activate_subscription,
@@ -114,10 +92,7 @@ METHODS: tuple[Method, ...] = (
             "source_subscription_id": optional_id(
                 "for a reseller's template: its own subscription"
             ),
-            "resource_types": into(
-                array(_TEMPLATE_RESOURCE, required=True),
-                _resource_limits("resource_types", "resource_type_id"),
-            ),
+            "resource_types": array(_TEMPLATE_RESOURCE, required=True),
         },
         subscriptions.add_service_template,
         doc="Create a service template with resource types and limits (pemx's name and fields).",

@@ -7,27 +7,10 @@ from typing import Any
 from pemx.api.method import Method
 from pemx.api.methods.fields import into, object_id, optional_id, or_zero
 from pemx.api.schema import array, opt, req, struct
-from pemx.domain.errors import invalid
 from pemx.domain.model import ServiceUser
-from pemx.domain.user_properties import KNOWN_PROPERTIES, UserProperties
+from pemx.domain.user_properties import UserProperty
 from pemx.service import users
 from pemx.service.users import UserInfo
-
-
-def _user_properties(items: list[dict[str, str]]) -> UserProperties:
-    """OA's [{name, value}] list as the user's properties, each known name once."""
-    given: dict[str, str] = {}
-    for index, item in enumerate(items):
-        name = item["name"]
-        if name not in KNOWN_PROPERTIES:
-            raise invalid(
-                f"properties[{index}].name",
-                f'unknown property "{name}"; known: {", ".join(KNOWN_PROPERTIES)}',
-            )
-        if name in given:
-            raise invalid(f"properties[{index}].name", f'property "{name}" is given twice')
-        given[name] = item["value"]
-    return UserProperties(**given)
 
 
 def _user_info(info: UserInfo) -> dict[str, Any]:
@@ -58,8 +41,11 @@ def _user_briefs(found: list[ServiceUser]) -> list[dict[str, Any]]:
     ]
 
 
-_PROPERTY = struct({"name": req("string"), "value": req("string", max_length=1024)})
-_PROPERTIES = into(array(_PROPERTY, max_items=20), _user_properties)
+_PROPERTY = into(
+    struct({"name": req("string"), "value": req("string", max_length=1024)}),
+    lambda value: UserProperty(**value),
+)
+_PROPERTIES = array(_PROPERTY, max_items=20)
 
 METHODS: tuple[Method, ...] = (
     Method(
