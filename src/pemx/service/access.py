@@ -1,21 +1,25 @@
-"""Tenant-scoped lookups and resource accounting shared by the use cases."""
+"""Tenant-scoped lookups shared by the use cases: what a caller may see, and the checks
+that come with finding an object (enabled, id free)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from pemx.domain.errors import ErrorCode, PemxError, limit_exceeded, not_found
+from pemx.domain.errors import ErrorCode, PemxError, not_found
 from pemx.domain.model import (
     Account,
     Caller,
     ExchangeMode,
     Mailbox,
-    ResourceType,
     ServiceUser,
     Subscription,
 )
 from pemx.service.ports import Tx
+
+# Resource accounting lives in service/resources.py; re-exported for the modules that
+# still import it from here (mailboxes, outbox).
+from pemx.service.resources import consume as consume
 
 
 def visible_account(tx: Tx, caller: Caller, account_id: int) -> Account:
@@ -74,24 +78,6 @@ def user_counting_subscription(tx: Tx, user: ServiceUser) -> Subscription | None
     if user.subscription_id is not None:
         return tx.subscriptions.get(user.subscription_id)
     return account_wide_exchange(tx, user.account_id)
-
-
-def consume(tx: Tx, subscription: Subscription, resource: ResourceType, amount: int) -> None:
-    """Count ``amount`` of a resource on a subscription and on the reseller pool above it.
-
-    A resource the subscription does not carry is not counted. The check and the update
-    are one conditional UPDATE, so concurrent callers cannot both take the last unit.
-    """
-    if resource not in subscription.resources or amount == 0:
-        return
-    if not tx.subscriptions.change_usage(subscription.id, resource, amount):
-        raise limit_exceeded(
-            resource.title, subscription.id, subscription.resources[resource].limit
-        )
-    if subscription.parent_subscription_id is not None:
-        pool = tx.subscriptions.get(subscription.parent_subscription_id)
-        if pool is not None:
-            consume(tx, pool, resource, amount)
 
 
 def ensure_enabled(subscription: Subscription) -> None:

@@ -2,43 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
+from pemx.domain.contact import AccountContact, ContactData, Person
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
-from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType, Caller
+from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
 from pemx.domain.rules import check_password, normalize_login
 from pemx.service.access import ensure_id_free, visible_account
 from pemx.service.ports import Context, Tx
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """A staff member's API login and password, as given (checked by the use case)."""
+
+    login: str
+    password: str
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    account: Account
+    contact: AccountContact
+
+
 def add_account(
     ctx: Context,
     *,
-    account_type: str,
-    person: dict[str, Any],
+    account_type: AccountType,
+    person: Person,
     email: str | None = None,
     account_id: int | None = None,
     parent_account_id: int | None = None,
-    address: dict[str, Any] | None = None,
-    phone: dict[str, Any] | None = None,
-    fax: dict[str, Any] | None = None,
+    address: ContactData | None = None,
+    phone: ContactData | None = None,
+    fax: ContactData | None = None,
     locale: str | None = None,
     branded_domain: str | None = None,
-) -> dict[str, int]:
-    kind = _account_type(account_type)
+) -> int:
+    """Create a customer or reseller account under a parent the caller sees; returns its id.
+
+    Refuses a reseller below anything but the provider, a customer below a customer, and
+    a requested id that is taken.
+    """
+    if account_type is AccountType.PROVIDER:
+        raise invalid("account_type", "there is one provider account, made at set-up")
     caller = ctx.caller
     parent_id = parent_account_id
     if parent_id is None:
         parent_id = PROVIDER_ACCOUNT_ID if caller.is_provider else caller.account_id
     with ctx.uow.write() as tx:
         parent = visible_account(tx, caller, parent_id)
-        if kind is AccountType.RESELLER and parent.type is not AccountType.PROVIDER:
+        if account_type is AccountType.RESELLER and parent.type is not AccountType.PROVIDER:
             raise PemxError(
                 ErrorCode.INVALID_ACCOUNT_TREE,
                 "A reseller account can only be created under the provider (account 1).",
                 {"field": "parent_account_id"},
             )
-        if kind is AccountType.CUSTOMER and parent.type is AccountType.CUSTOMER:
+        if account_type is AccountType.CUSTOMER and parent.type is AccountType.CUSTOMER:
             raise PemxError(
                 ErrorCode.INVALID_ACCOUNT_TREE,
                 "A customer account must be created under the provider or a reseller.",
@@ -47,67 +68,48 @@ def add_account(
         if not caller.is_provider and parent.id != caller.account_id:
             raise not_found("Account", parent.id)
         ensure_id_free(tx.accounts.get, account_id, "Account", "account_id")
-        contact = {
-            key: value
-            for key, value in (
-                ("person", person),
-                ("address", address),
-                ("phone", phone),
-                ("fax", fax),
-                ("branded_domain", branded_domain),
-            )
-            if value is not None
-        }
         new_id = tx.accounts.add(
             account_id=account_id,
-            type=kind.value,
+            type=account_type.value,
             parent_id=parent.id,
-            company_name=person.get("company_name"),
-            first_name=person.get("first_name"),
-            last_name=person.get("last_name"),
+            company_name=person.company_name,
+            first_name=person.first_name,
+            last_name=person.last_name,
             email=email,
             locale=locale,
-            contact=contact,
+            contact=AccountContact(person, address, phone, fax, branded_domain),
         )
         tx.audit.note("account", new_id, new_id)
-    return {"account_id": new_id}
+    return new_id
 
 
-def get_account_info(ctx: Context, *, account_id: int) -> dict[str, Any]:
+def get_account_info(ctx: Context, *, account_id: int) -> AccountInfo:
+    """An account the caller sees, with its contact card; any other is 'not found'."""
     with ctx.uow.read() as tx:
         account = visible_account(tx, ctx.caller, account_id)
-        contact = tx.accounts.contact(account.id)
-    info: dict[str, Any] = {
-        "account_id": account.id,
-        "account_type": account.type.value,
-        "parent_account_id": account.parent_id or 0,
-        "company_name": account.company_name or "",
-        "email": account.email or "",
-        "locale": account.locale or "",
-        "enabled": account.enabled,
-    }
-    for key in ("person", "address", "phone", "fax"):
-        if key in contact:
-            info[key] = contact[key]
-    return info
+        return AccountInfo(account, tx.accounts.contact(account.id))
 
 
 def add_account_member(
     ctx: Context,
     *,
     account_id: int,
-    auth: dict[str, Any],
-    person: dict[str, Any] | None = None,
+    auth: Credentials,
+    person: Person | None = None,
     email: str | None = None,
-    address: dict[str, Any] | None = None,
-    phone: dict[str, Any] | None = None,
+    address: ContactData | None = None,
+    phone: ContactData | None = None,
     user_id: int | None = None,
-) -> dict[str, int]:
-    login = normalize_login(auth["login"], "auth.login")
-    password = auth["password"]
-    check_password(password, "auth.password")
-    password_hash = ctx.hasher.hash(password)
-    person = person or {}
+) -> int:
+    """Create a staff member who logs in to the API for an account; returns its id.
+
+    Refuses a malformed login or weak password, a login in use, and a taken id. The address
+    and phone are accepted (OA sends them) and not kept.
+    """
+    login = normalize_login(auth.login, "auth.login")
+    check_password(auth.password, "auth.password")
+    password_hash = ctx.hasher.hash(auth.password)
+    person = person or Person()
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
         _ensure_member_login_free(tx, login)
@@ -117,34 +119,23 @@ def add_account_member(
             account_id=account.id,
             login=login,
             password_hash=password_hash,
-            first_name=person.get("first_name"),
-            last_name=person.get("last_name"),
+            first_name=person.first_name,
+            last_name=person.last_name,
             email=email,
         )
         tx.audit.note("member", member_id, account.id)
-    # OA returns the new member's id as ``user_id``; osaapi's helpers rely on that.
-    return {"user_id": member_id, "member_id": member_id}
+    return member_id
 
 
-def get_account_member_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
+def get_account_member_by_login(ctx: Context, *, login: str) -> Member:
+    """The staff member with this login (any case), if the caller sees its account."""
     key = normalize_login(login)
     with ctx.uow.read() as tx:
         member = tx.members.by_login(key)
         if member is None:
             raise not_found("Member", login)
         visible_account(tx, ctx.caller, member.account_id)
-    return {
-        "member_id": member.id,
-        "user_id": member.id,
-        "account_id": member.account_id,
-        "login": member.login,
-        "enabled": member.enabled,
-    }
-
-
-def ensure_provider(caller: Caller) -> None:
-    if not caller.is_provider:
-        raise PemxError(ErrorCode.PERMISSION_DENIED, "This method needs provider permissions.", {})
+    return member
 
 
 def _ensure_member_login_free(tx: Tx, login: str) -> None:
@@ -154,11 +145,3 @@ def _ensure_member_login_free(tx: Tx, login: str) -> None:
             f'The login "{login}" is in use by another staff member.',
             {"field": "auth.login"},
         )
-
-
-def _account_type(value: str) -> AccountType:
-    if value == "C":
-        return AccountType.CUSTOMER
-    if value == "R":
-        return AccountType.RESELLER
-    raise invalid("account_type", f'must be "C" (customer) or "R" (reseller), not "{value}"')

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any, Protocol
 
+from pemx.domain.contact import AccountContact
 from pemx.domain.model import (
     Account,
     Caller,
@@ -46,9 +47,9 @@ class Accounts(Protocol):
         last_name: str | None,
         email: str | None,
         locale: str | None,
-        contact: Mapping[str, Any],
+        contact: AccountContact,
     ) -> int: ...
-    def contact(self, account_id: int) -> dict[str, Any]: ...
+    def contact(self, account_id: int) -> AccountContact: ...
 
 
 class Members(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pemx.domain.contact import AccountContact
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType
 from pemx.domain.rules import check_password, generate_password, normalize_login
 from pemx.service.ports import PasswordHasher, UnitOfWork
@@ -39,7 +40,7 @@ def ensure_provider(
             last_name=None,
             email=None,
             locale="en_US",
-            contact={},
+            contact=AccountContact(),
         )
         tx.audit.note("account", PROVIDER_ACCOUNT_ID, PROVIDER_ACCOUNT_ID)
         member_id = tx.members.add(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import (
@@ -11,33 +12,47 @@ from pemx.domain.model import (
     AccountType,
     ExchangeMode,
     ResourceType,
+    ResourceUsage,
     ServiceTemplate,
     Subscription,
 )
+from pemx.domain.resource_limits import ResourceLimit, ResourceLimits, limits_by_type
 from pemx.domain.rules import normalize_domain
 from pemx.service.access import (
     account_wide_exchange,
-    consume,
     ensure_enabled,
     ensure_id_free,
     visible_account,
     visible_subscription,
 )
 from pemx.service.ports import Context, Tx
+from pemx.service.resources import consume
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    subscription: Subscription
+    # Its resources by type id, when asked for (None: not asked).
+    resources: tuple[ResourceUsage, ...] | None
 
 
 def add_service_template(
     ctx: Context,
     *,
     name: str,
-    resource_types: list[dict[str, int]],
+    resource_types: Sequence[ResourceLimit],
     owner_account_id: int | None = None,
     service_template_id: int | None = None,
     source_subscription_id: int | None = None,
-) -> dict[str, int]:
+) -> int:
+    """Create a service template of the provider or a reseller; returns its id.
+
+    A reseller's template draws on the reseller's own subscription and must stay within
+    it; a customer owns none; a taken id is refused.
+    """
     caller = ctx.caller
     owner_id = owner_account_id if owner_account_id is not None else caller.account_id
-    limits = _limits(resource_types, "resource_types", "resource_type_id")
+    limits = limits_by_type(resource_types, "resource_types", "resource_type_id")
     with ctx.uow.write() as tx:
         owner = visible_account(tx, caller, owner_id)
         if owner.type is AccountType.CUSTOMER:
@@ -70,23 +85,13 @@ def add_service_template(
             source_subscription_id=source_subscription_id,
         )
         tx.audit.note("template", new_id, owner.id)
-    return {"service_template_id": new_id}
+    return new_id
 
 
-def get_service_template(ctx: Context, *, service_template_id: int) -> dict[str, Any]:
+def get_service_template(ctx: Context, *, service_template_id: int) -> ServiceTemplate:
+    """A template the caller owns (the provider sees all); any other is 'not found'."""
     with ctx.uow.read() as tx:
-        template = _visible_template(tx, ctx, service_template_id)
-    return {
-        "service_template_id": template.id,
-        "name": template.name,
-        "owner_id": template.owner_account_id,
-        "active": template.active,
-        "source_subscription_id": template.source_subscription_id or 0,
-        "resource_types": [
-            {"resource_type_id": int(rt), "name": rt.title, "unit": rt.unit, "limit": limit}
-            for rt, limit in sorted(template.limits.items())
-        ],
-    }
+        return _visible_template(tx, ctx, service_template_id)
 
 
 def activate_subscription(
@@ -96,10 +101,15 @@ def activate_subscription(
     service_template_id: int,
     subscription_id: int | None = None,
     subscription_name: str | None = None,
-    resource_limits: list[dict[str, int]] | None = None,
+    resource_limits: Sequence[ResourceLimit] = (),
     account_wide_su: bool = False,
-) -> dict[str, int]:
-    overrides = _limits(resource_limits or [], "resource_limits", "resource_id")
+) -> int:
+    """Subscribe an account to a template it may use, with limits overridden; returns its id.
+
+    Refuses an inactive template, limits for resources the template lacks or beyond a
+    reseller's pool, and a second account-wide Hosted Exchange subscription.
+    """
+    overrides = limits_by_type(resource_limits, "resource_limits", "resource_id")
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
         template = _visible_template(tx, ctx, service_template_id)
@@ -137,39 +147,27 @@ def activate_subscription(
             limits=limits,
         )
         tx.audit.note("subscription", new_id, account.id)
-    return {"subscription_id": new_id}
+    return new_id
 
 
 def get_subscription(
     ctx: Context, *, subscription_id: int, get_resources: bool = True
-) -> dict[str, Any]:
+) -> SubscriptionInfo:
+    """A subscription the caller sees, with its limits and usage if asked."""
     with ctx.uow.read() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
-    info: dict[str, Any] = {
-        "subscription_id": subscription.id,
-        "subscription_name": subscription.name,
-        "owner_id": subscription.account_id,
-        "account_id": subscription.account_id,
-        "service_template_id": subscription.template_id,
-        "is_active": subscription.enabled,
-        "exchange_mode": subscription.exchange_mode.value,
-    }
+    resources = None
     if get_resources:
-        info["resource_types"] = [
-            {
-                "resource_type_id": int(rt),
-                "name": rt.title,
-                "unit": rt.unit,
-                "limit": usage.limit,
-                "usage": usage.usage,
-            }
-            for rt, usage in sorted(subscription.resources.items())
-        ]
-    return info
+        resources = tuple(usage for _, usage in sorted(subscription.resources.items()))
+    return SubscriptionInfo(subscription, resources)
 
 
 def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
-    """pemx's name for OA's one-way switch of a subscription's services to account-wide."""
+    """pemx's name for OA's one-way switch of a subscription's services to account-wide.
+
+    Refuses a subscription that is account-wide already or has no Hosted Exchange, and a
+    second account-wide one in the account. Its users become account-wide users.
+    """
     with ctx.uow.write() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         tx.audit.note("subscription", subscription.id, subscription.account_id)
@@ -193,7 +191,11 @@ def add_domain(
     subscription_id: int,
     domain_name: str,
     domain_id: int | None = None,
-) -> dict[str, int]:
+) -> int:
+    """Register a domain in an enabled subscription, counted on it; returns its id.
+
+    Refuses a malformed name, one registered already, a taken id, and a full subscription.
+    """
     name = normalize_domain(domain_name)
     with ctx.uow.write() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
@@ -213,7 +215,7 @@ def add_domain(
             name=name,
         )
         tx.audit.note("domain", new_id, subscription.account_id)
-    return {"domain_id": new_id}
+    return new_id
 
 
 def _visible_template(tx: Tx, ctx: Context, template_id: int) -> ServiceTemplate:
@@ -226,25 +228,7 @@ def _visible_template(tx: Tx, ctx: Context, template_id: int) -> ServiceTemplate
     return template
 
 
-def _limits(items: list[dict[str, int]], field: str, id_key: str) -> dict[ResourceType, int]:
-    limits: dict[ResourceType, int] = {}
-    for index, item in enumerate(items):
-        where = f"{field}[{index}]"
-        try:
-            resource = ResourceType(item[id_key])
-        except ValueError:
-            known = ", ".join(f"{int(rt)} ({rt.title})" for rt in ResourceType)
-            raise invalid(f"{where}.{id_key}", f"unknown resource type; known: {known}") from None
-        if resource in limits:
-            raise invalid(where, f"resource {int(resource)} is listed twice")
-        limit = item["resource_limit"]
-        if limit < UNLIMITED:
-            raise invalid(f"{where}.resource_limit", "must be -1 (unlimited) or at least 0")
-        limits[resource] = limit
-    return limits
-
-
-def _check_within(limits: dict[ResourceType, int], pool: Subscription, field: str) -> None:
+def _check_within(limits: ResourceLimits, pool: Subscription, field: str) -> None:
     for resource, limit in limits.items():
         held = pool.resources.get(resource)
         if held is None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
-from pemx.domain.folders import DEFAULT_LANGUAGE, is_valid_locale, language_of
+from pemx.domain.folders import DEFAULT_LANGUAGE, language_of
 from pemx.domain.model import AccountType, ExchangeMode, ResourceType, ServiceUser, Subscription
 from pemx.domain.rules import check_password, normalize_login
+from pemx.domain.user_properties import UserProperties, UserProperty
 from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
-    consume,
     ensure_enabled,
     user_counting_subscription,
     user_mailbox,
@@ -20,27 +21,13 @@ from pemx.service.access import (
     visible_user,
 )
 from pemx.service.ports import Context, Tx
-
-# The user properties pemx knows; OA passes them as [{name, value}].
-KNOWN_PROPERTIES = ("display_name", "locale", "first_name", "last_name", "email")
+from pemx.service.resources import consume
 
 
-def parse_properties(items: list[dict[str, str]], field: str = "properties") -> dict[str, str]:
-    properties: dict[str, str] = {}
-    for index, item in enumerate(items):
-        name = item["name"]
-        if name not in KNOWN_PROPERTIES:
-            raise invalid(
-                f"{field}[{index}].name",
-                f'unknown property "{name}"; known: {", ".join(KNOWN_PROPERTIES)}',
-            )
-        if name in properties:
-            raise invalid(f"{field}[{index}].name", f'property "{name}" is given twice')
-        properties[name] = item["value"]
-    locale = properties.get("locale")
-    if locale is not None and not is_valid_locale(locale):
-        raise invalid(f"{field}.locale", f'"{locale}" is not a locale like "en_US" or "de"')
-    return properties
+@dataclass(frozen=True)
+class UserInfo:
+    user: ServiceUser
+    mailbox_id: int | None  # its Hosted Exchange mailbox, if it has one
 
 
 def add_user(
@@ -51,12 +38,18 @@ def add_user(
     subscription_id: int | None = None,
     owner_account_id: int | None = None,
     check_password_quality: bool = True,
-    properties: list[dict[str, str]] | None = None,
-) -> dict[str, int]:
+    properties: Sequence[UserProperty] = (),
+) -> int:
+    """Create a service user bound to a subscription-local subscription, or an account-wide
+    user of a customer account (exactly one of the two); returns its id.
+
+    Refuses a malformed or used login, a password bcrypt cannot take, a disabled or
+    account-wide subscription, a non-customer account, and a full subscription.
+    """
     if (subscription_id is None) == (owner_account_id is None):
         raise invalid("subscription_id", "give exactly one of subscription_id and owner_account_id")
     key = normalize_login(login)
-    props = parse_properties(properties or [])
+    props = UserProperties.from_list(properties).given()
     # Every password must fit bcrypt; check_password_quality=0 does not lift that.
     check_password(password)
     password_hash = ctx.hasher.hash(password)
@@ -90,7 +83,7 @@ def add_user(
                 password_hash=password_hash,
                 properties=props,
             )
-    return {"user_id": user_id}
+    return user_id
 
 
 def create_user(
@@ -100,7 +93,7 @@ def create_user(
     bound_to: Subscription | None,
     login: str,
     password_hash: str,
-    properties: dict[str, str],
+    properties: Mapping[str, str],
 ) -> int:
     """Insert a service user, counted on its subscription (or the account-wide one)."""
     ensure_login_free(tx, login)
@@ -130,13 +123,15 @@ def ensure_login_free(tx: Tx, login: str) -> None:
         )
 
 
-def get_user_info(ctx: Context, *, user_id: int) -> dict[str, Any]:
+def get_user_info(ctx: Context, *, user_id: int) -> UserInfo:
+    """A service user the caller sees, with its mailbox id."""
     with ctx.uow.read() as tx:
         user = visible_user(tx, ctx.caller, user_id)
         return _user_info(tx, user)
 
 
-def get_user_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
+def get_user_by_login(ctx: Context, *, login: str) -> UserInfo:
+    """The service user with this login (any case), if the caller sees it."""
     key = normalize_login(login)
     with ctx.uow.read() as tx:
         user = tx.users.by_login(key)
@@ -146,19 +141,22 @@ def get_user_by_login(ctx: Context, *, login: str) -> dict[str, Any]:
         return _user_info(tx, user)
 
 
-def get_users(ctx: Context, *, subscription_id: int) -> list[dict[str, Any]]:
+def get_users(ctx: Context, *, subscription_id: int) -> list[ServiceUser]:
+    """The service users bound to a subscription the caller sees."""
     with ctx.uow.read() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
-        return [_user_brief(user) for user in tx.users.of_subscription(subscription.id)]
+        return tx.users.of_subscription(subscription.id)
 
 
-def get_account_service_users(ctx: Context, *, account_id: int) -> list[dict[str, Any]]:
+def get_account_service_users(ctx: Context, *, account_id: int) -> list[ServiceUser]:
+    """An account's account-wide (unbound) service users."""
     with ctx.uow.read() as tx:
         account = visible_account(tx, ctx.caller, account_id)
-        return [_user_brief(user) for user in tx.users.account_wide(account.id)]
+        return tx.users.account_wide(account.id)
 
 
 def change_user_password(ctx: Context, *, user_id: int, password: str) -> None:
+    """Set a service user's password (bcrypt must take it); its open mail sessions close."""
     check_password(password)
     password_hash = ctx.hasher.hash(password)
     with ctx.uow.write() as tx:
@@ -170,10 +168,12 @@ def change_user_password(ctx: Context, *, user_id: int, password: str) -> None:
 
 
 def enable_user(ctx: Context, *, user_id: int) -> None:
+    """Let a service user log in and receive mail again (a no-op when enabled)."""
     _set_enabled(ctx, user_id, True)
 
 
 def disable_user(ctx: Context, *, user_id: int) -> None:
+    """Refuse a service user's logins and mail; its open sessions close."""
     _set_enabled(ctx, user_id, False)
 
 
@@ -188,11 +188,10 @@ def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
             _close_mailbox_sessions(tx, user)
 
 
-def modify_user(
-    ctx: Context, *, user_id: int, properties: list[dict[str, str]] | None = None
-) -> None:
-    """Change display_name, locale and the other known properties (OA's name/value list)."""
-    changes = parse_properties(properties or [])
+def modify_user(ctx: Context, *, user_id: int, properties: Sequence[UserProperty] = ()) -> None:
+    """Change the given properties; an empty display name keeps the old one. A new locale
+    renames an initialized mailbox's special folders."""
+    changes = UserProperties.from_list(properties).given()
     with ctx.uow.write() as tx:
         user = visible_user(tx, ctx.caller, user_id)
         merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}
@@ -242,6 +241,7 @@ def _close_mailbox_sessions(tx: Tx, user: ServiceUser) -> None:
 
 
 def bind_user_to_subscription(ctx: Context, *, user_id: int, subscription_id: int) -> None:
+    """Bind an account-wide user without services to a subscription-local subscription."""
     with ctx.uow.write() as tx:
         user = visible_user(tx, ctx.caller, user_id)
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
@@ -278,24 +278,5 @@ def _cannot_bind(user: ServiceUser, subscription: Subscription, why: str) -> Pem
     )
 
 
-def _user_brief(user: ServiceUser) -> dict[str, Any]:
-    return {"user_id": user.id, "login": user.login, "display_name": user.display_name}
-
-
-def _user_info(tx: Tx, user: ServiceUser) -> dict[str, Any]:
-    mailbox_id = tx.mailboxes.of_user(user.id)
-    services = [] if mailbox_id is None else [{"name": "exchange", "mailbox_id": mailbox_id}]
-    properties = {"display_name": user.display_name, **user.properties}
-    if user.locale:
-        properties["locale"] = user.locale
-    return {
-        "user_id": user.id,
-        "account_id": user.account_id,
-        "subscription_id": user.subscription_id or 0,
-        "login": user.login,
-        "display_name": user.display_name,
-        "enabled": user.enabled,
-        "status": int(user.status),
-        "properties": [{"name": k, "value": v} for k, v in sorted(properties.items())],
-        "services": services,
-    }
+def _user_info(tx: Tx, user: ServiceUser) -> UserInfo:
+    return UserInfo(user, tx.mailboxes.of_user(user.id))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
+from pemx.domain.contact import AccountContact, Person
 from pemx.domain.model import (
     Account,
     AccountType,
@@ -104,4 +105,28 @@ def mailbox_store(row: Row[Any]) -> MailboxStore:
         mailbox_count=row.mailbox_count,
         accepts_new=bool(row.accepts_new),
         status=ObjectStatus(row.status),
+    )
+
+
+def contact_json(contact: AccountContact) -> dict[str, Any]:
+    """The accounts.contact column: the given parts, as OA's structs (person first)."""
+    parts: dict[str, Any] = {
+        "person": contact.person.given() if contact.person is not None else None,
+        "address": dict(contact.address) if contact.address is not None else None,
+        "phone": dict(contact.phone) if contact.phone is not None else None,
+        "fax": dict(contact.fax) if contact.fax is not None else None,
+        "branded_domain": contact.branded_domain,
+    }
+    return {key: value for key, value in parts.items() if value is not None}
+
+
+def contact(value: dict[str, Any] | None) -> AccountContact:
+    data = value or {}
+    person = data.get("person")
+    return AccountContact(
+        person=Person(**person) if person is not None else None,
+        address=data.get("address"),
+        phone=data.get("phone"),
+        fax=data.get("fax"),
+        branded_domain=data.get("branded_domain"),
     )

@@ -1,6 +1,10 @@
-"""Field specs that several namespaces share."""
+"""Field specs that several namespaces share, and the converters OA's sentinels need."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from pemx.api.schema import INT32_MAX, Field, opt, req
 
@@ -13,3 +17,35 @@ def object_id(doc: str = "") -> Field:
 def optional_id(doc: str = "") -> Field:
     """An optional object id (most often a requested id for a new object)."""
     return opt("int", doc, minimum=1, maximum=INT32_MAX)
+
+
+def into(field: Field, convert: Callable[[Any], Any]) -> Field:
+    """The spec, turning its validated value into the use case's type with ``convert``."""
+    return replace(field, into=convert)
+
+
+def convert_after_checks(
+    **converters: Callable[[Any], Any],
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``Method.arguments`` that converts the named fields once every field has passed its
+    wire check: for a converter that can refuse, so that a request with two faults is
+    refused for the wire fault first, as the use case's own check did before."""
+
+    def arguments(params: dict[str, Any]) -> dict[str, Any]:
+        converted = dict(params)
+        for name, convert in converters.items():
+            if name in converted:
+                converted[name] = convert(converted[name])
+        return converted
+
+    return arguments
+
+
+def or_zero(value: int | None) -> int:
+    """OA's 0 for "no id" / "no limit"."""
+    return 0 if value is None else value
+
+
+def or_empty(value: str | None) -> str:
+    """OA's "" for a missing string."""
+    return "" if value is None else value

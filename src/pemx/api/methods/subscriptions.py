@@ -3,19 +3,67 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.methods.fields import into, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
+from pemx.domain.model import ServiceTemplate
+from pemx.domain.resource_limits import ResourceLimit
 from pemx.service import subscriptions
+from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
 # its subscriptions unreadable.
 _LIMIT_VALUE = req("int", "-1 = unlimited", maximum=INT32_MAX)
-_LIMIT = struct({"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE})
-_TEMPLATE_RESOURCE = struct(
-    {"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}
+_LIMIT = into(
+    struct({"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
+    lambda value: ResourceLimit(value["resource_id"], value["resource_limit"]),
 )
+_TEMPLATE_RESOURCE = into(
+    struct({"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
+    lambda value: ResourceLimit(value["resource_type_id"], value["resource_limit"]),
+)
+
+
+def _template(template: ServiceTemplate) -> dict[str, Any]:
+    return {
+        "service_template_id": template.id,
+        "name": template.name,
+        "owner_id": template.owner_account_id,
+        "active": template.active,
+        "source_subscription_id": or_zero(template.source_subscription_id),
+        "resource_types": [
+            {"resource_type_id": int(rt), "name": rt.title, "unit": rt.unit, "limit": limit}
+            for rt, limit in sorted(template.limits.items())
+        ],
+    }
+
+
+def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
+    subscription = info.subscription
+    wire: dict[str, Any] = {
+        "subscription_id": subscription.id,
+        "subscription_name": subscription.name,
+        "owner_id": subscription.account_id,
+        "account_id": subscription.account_id,
+        "service_template_id": subscription.template_id,
+        "is_active": subscription.enabled,
+        "exchange_mode": subscription.exchange_mode.value,
+    }
+    if info.resources is not None:
+        wire["resource_types"] = [
+            {
+                "resource_type_id": int(usage.resource),
+                "name": usage.resource.title,
+                "unit": usage.resource.unit,
+                "limit": usage.limit,
+                "usage": usage.usage,
+            }
+            for usage in info.resources
+        ]
+    return wire
+
 
 _ACTIVATE_SUBSCRIPTION = Method(
     "pem.activateSubscription",
@@ -31,6 +79,7 @@ _ACTIVATE_SUBSCRIPTION = Method(
     doc="Create a subscription from a service template; pemx provisions at once.",
     reseller=True,
     changes_state=True,
+    wire=lambda subscription_id: {"subscription_id": subscription_id},
 )
 
 METHODS: tuple[Method, ...] = (
@@ -49,6 +98,7 @@ METHODS: tuple[Method, ...] = (
         doc="Create a service template with resource types and limits (pemx's name and fields).",
         reseller=False,
         changes_state=True,
+        wire=lambda template_id: {"service_template_id": template_id},
     ),
     Method(
         "pem.getServiceTemplate",
@@ -57,6 +107,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a service template.",
         reseller=True,
         changes_state=False,
+        wire=_template,
     ),
     _ACTIVATE_SUBSCRIPTION,
     # OA answers the same call under a second name.
@@ -68,6 +119,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a subscription with its resource limits and usage.",
         reseller=True,
         changes_state=False,
+        wire=_subscription,
     ),
     Method(
         "pem.switchSubscriptionToAccountWide",
@@ -88,5 +140,6 @@ METHODS: tuple[Method, ...] = (
         doc="Register a domain in a customer's subscription.",
         reseller=True,
         changes_state=True,
+        wire=lambda domain_id: {"domain_id": domain_id},
     ),
 )

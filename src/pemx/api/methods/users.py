@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
-from pemx.api.method import Method
-from pemx.api.methods.fields import object_id, optional_id
-from pemx.api.schema import array, opt, req, struct
-from pemx.service import users
+from typing import Any
 
-_PROPERTY = struct({"name": req("string"), "value": req("string", max_length=1024)})
+from pemx.api.method import Method
+from pemx.api.methods.fields import into, object_id, optional_id, or_zero
+from pemx.api.schema import array, opt, req, struct
+from pemx.domain.model import ServiceUser
+from pemx.domain.user_properties import UserProperty
+from pemx.service import users
+from pemx.service.users import UserInfo
+
+
+def _user_info(info: UserInfo) -> dict[str, Any]:
+    user = info.user
+    services = (
+        [] if info.mailbox_id is None else [{"name": "exchange", "mailbox_id": info.mailbox_id}]
+    )
+    properties = {"display_name": user.display_name, **user.properties}
+    if user.locale:
+        properties["locale"] = user.locale
+    return {
+        "user_id": user.id,
+        "account_id": user.account_id,
+        "subscription_id": or_zero(user.subscription_id),
+        "login": user.login,
+        "display_name": user.display_name,
+        "enabled": user.enabled,
+        "status": int(user.status),
+        "properties": [{"name": k, "value": v} for k, v in sorted(properties.items())],
+        "services": services,
+    }
+
+
+def _user_briefs(found: list[ServiceUser]) -> list[dict[str, Any]]:
+    return [
+        {"user_id": user.id, "login": user.login, "display_name": user.display_name}
+        for user in found
+    ]
+
+
+_PROPERTY = into(
+    struct({"name": req("string"), "value": req("string", max_length=1024)}),
+    lambda value: UserProperty(**value),
+)
 _PROPERTIES = array(_PROPERTY, max_items=20)
 
 METHODS: tuple[Method, ...] = (
@@ -25,6 +62,7 @@ METHODS: tuple[Method, ...] = (
         doc="Create a service user.",
         reseller=True,
         changes_state=True,
+        wire=lambda user_id: {"user_id": user_id},
     ),
     Method(
         "pem.getUserInfo",
@@ -33,6 +71,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a service user.",
         reseller=True,
         changes_state=False,
+        wire=_user_info,
     ),
     Method(
         "pem.getUserByLogin",
@@ -41,6 +80,7 @@ METHODS: tuple[Method, ...] = (
         doc="Find a service user by login.",
         reseller=True,
         changes_state=False,
+        wire=_user_info,
     ),
     Method(
         "pem.getUsers",
@@ -49,6 +89,7 @@ METHODS: tuple[Method, ...] = (
         doc="List the service users bound to a subscription.",
         reseller=True,
         changes_state=False,
+        wire=_user_briefs,
     ),
     Method(
         "pem.getAccountServiceUsers",
@@ -57,6 +98,7 @@ METHODS: tuple[Method, ...] = (
         doc="List an account's account-wide (unbound) service users.",
         reseller=True,
         changes_state=False,
+        wire=_user_briefs,
     ),
     Method(
         "pem.bindUserToSubscription",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Connection
 from pemx.adapters.db import rows
 from pemx.adapters.db import statements as st
 from pemx.adapters.db.tables import accounts, members
+from pemx.domain.contact import AccountContact
 from pemx.domain.model import Account, Member
 
 
@@ -33,7 +33,7 @@ class SqlAccounts:
         last_name: str | None,
         email: str | None,
         locale: str | None,
-        contact: Mapping[str, Any],
+        contact: AccountContact,
     ) -> int:
         values: dict[str, Any] = {
             "type": type,
@@ -43,16 +43,16 @@ class SqlAccounts:
             "last_name": last_name,
             "email": email,
             "locale": locale,
-            "contact": dict(contact),
+            "contact": rows.contact_json(contact),
             "enabled": True,
         }
         if account_id is not None:
             values["id"] = account_id
         return st.insert(self.conn, accounts, values)
 
-    def contact(self, account_id: int) -> dict[str, Any]:
+    def contact(self, account_id: int) -> AccountContact:
         value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
-        return dict(value or {})
+        return rows.contact(value)
 
 
 class SqlMembers:
