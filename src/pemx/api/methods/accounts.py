@@ -8,7 +8,6 @@ from typing import Any
 from pemx.api.method import Method
 from pemx.api.methods.fields import (
     convert_after_checks,
-    into,
     object_id,
     optional_id,
     or_empty,
@@ -22,19 +21,17 @@ from pemx.service import accounts
 from pemx.service.accounts import AccountInfo, Credentials
 
 _CONTACT = Field("struct", open_struct=True)
-_PERSON = into(
-    struct(
-        {
-            "first_name": opt("string"),
-            "middle_name": opt("string"),
-            "last_name": opt("string"),
-            "company_name": opt("string"),
-            "title": opt("string"),
-            "insertion": opt("string"),
-        },
-        doc="first_name, middle_name, last_name, company_name, title",
-    ),
-    lambda value: Person(**value),
+_PERSON = struct(
+    {
+        "first_name": opt("string"),
+        "middle_name": opt("string"),
+        "last_name": opt("string"),
+        "company_name": opt("string"),
+        "title": opt("string"),
+        "insertion": opt("string"),
+    },
+    doc="first_name, middle_name, last_name, company_name, title",
+    into=lambda value: Person(**value),
 )
 _ACCOUNT_TYPES = {"C": AccountType.CUSTOMER, "R": AccountType.RESELLER}
 
@@ -110,15 +107,13 @@ METHODS: tuple[Method, ...] = (
         "pem.addAccountMember",
         {
             "account_id": object_id(),
-            "auth": into(
-                struct(
-                    {
-                        "login": req("string"),
-                        "password": req("string", max_length=1024, secret=True),
-                    },
-                    required=True,
-                ),
-                lambda value: Credentials(**value),
+            "auth": struct(
+                {
+                    "login": req("string"),
+                    "password": req("string", max_length=1024, secret=True),
+                },
+                required=True,
+                into=lambda value: Credentials(**value),
             ),
             "person": _PERSON,
             "address": _CONTACT,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from pemx.api.schema import INT32_MAX, Field, opt, req
@@ -17,11 +16,6 @@ def object_id(doc: str = "") -> Field:
 def optional_id(doc: str = "") -> Field:
     """An optional object id (most often a requested id for a new object)."""
     return opt("int", doc, minimum=1, maximum=INT32_MAX)
-
-
-def into(field: Field, convert: Callable[[Any], Any]) -> Field:
-    """The spec, turning its validated value into the use case's type with ``convert``."""
-    return replace(field, into=convert)
 
 
 def convert_after_checks(

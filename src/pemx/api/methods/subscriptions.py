@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import into, object_id, optional_id, or_zero
+from pemx.api.methods.fields import object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
 from pemx.domain.model import ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
@@ -16,13 +16,13 @@ from pemx.service.subscriptions import SubscriptionInfo
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
 # its subscriptions unreadable.
 _LIMIT_VALUE = req("int", "-1 = unlimited", maximum=INT32_MAX)
-_LIMIT = into(
-    struct({"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
-    lambda value: ResourceLimit(value["resource_id"], value["resource_limit"]),
+_LIMIT = struct(
+    {"resource_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE},
+    into=lambda value: ResourceLimit(value["resource_id"], value["resource_limit"]),
 )
-_TEMPLATE_RESOURCE = into(
-    struct({"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE}),
-    lambda value: ResourceLimit(value["resource_type_id"], value["resource_limit"]),
+_TEMPLATE_RESOURCE = struct(
+    {"resource_type_id": object_id("resource type id"), "resource_limit": _LIMIT_VALUE},
+    into=lambda value: ResourceLimit(value["resource_type_id"], value["resource_limit"]),
 )
 
 

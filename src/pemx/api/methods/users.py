@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import into, object_id, optional_id, or_zero
+from pemx.api.methods.fields import object_id, optional_id, or_zero
 from pemx.api.schema import array, opt, req, struct
 from pemx.domain.model import ServiceUser
 from pemx.domain.user_properties import UserProperty
@@ -41,9 +41,9 @@ def _user_briefs(found: list[ServiceUser]) -> list[dict[str, Any]]:
     ]
 
 
-_PROPERTY = into(
-    struct({"name": req("string"), "value": req("string", max_length=1024)}),
-    lambda value: UserProperty(**value),
+_PROPERTY = struct(
+    {"name": req("string"), "value": req("string", max_length=1024)},
+    into=lambda value: UserProperty(**value),
 )
 _PROPERTIES = array(_PROPERTY, max_items=20)
 
