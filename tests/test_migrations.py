@@ -20,7 +20,7 @@ from pemx.adapters.db.database import Database, SchemaNotCurrent, newest_revisio
 from pemx.adapters.db.migrations import views
 from pemx.adapters.db.tables import metadata
 from tests.mail.contract import CONTRACT_DDL
-from tests.support.postgres import MAIL_ROLE
+from tests.support.postgres import MAIL_ROLE, PostgresCluster
 from tests.support.server import ServerDatabase
 
 
@@ -102,13 +102,11 @@ def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(
 
 
 def test_nodes_migrating_at_the_same_time_both_succeed(
-    tmp_path: Path, new_database: Callable[[], ServerDatabase]
+    tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:
     # Cluster nodes start together on an empty database: one migrates and grants, the
     # others wait (an advisory lock) and find it current. A cluster needs PostgreSQL.
-    server_database = new_database()
-    if server_database.kind == "sqlite":
-        pytest.skip("SQLite serves one node")
+    server_database = ServerDatabase("postgresql", postgres_cluster.new_database())
     url = server_database.url(tmp_path)
     nodes = [Database(url), Database(url)]
 

@@ -19,7 +19,6 @@ from pemx.service.ports import Tx
 
 # Resource accounting lives in service/resources.py; re-exported for the modules that
 # still import it from here (mailboxes, outbox).
-from pemx.service.resources import consume as consume
 
 
 def visible_account(tx: Tx, caller: Caller, account_id: int) -> Account:

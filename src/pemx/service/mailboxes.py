@@ -30,7 +30,6 @@ from pemx.domain.rules import (
 from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
-    consume,
     ensure_enabled,
     visible_subscription,
     visible_user,
@@ -39,6 +38,7 @@ from pemx.service.addresses import check_address
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.placement import place_mailbox
 from pemx.service.ports import Context, Tx
+from pemx.service.resources import consume
 from pemx.service.users import bind_user, create_user
 
 DEFAULT_LOCALE = "en_US"
