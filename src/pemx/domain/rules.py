@@ -19,6 +19,9 @@ _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z][a-z0-9-]{{0,62}}(?<!-)$")
 # one mailbox's sessions could close others'. No '+': the recipient delimiter.
 _LOCAL_PART_RE = re.compile(r"^[a-z0-9!#$%&'/=^_`{|}~-]+(?:\.[a-z0-9!#$%&'/=^_`{|}~-]+)*$")
 _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,254}$")
+# An Exchange alias: an RFC 5322 dot-atom (the local part it stands for), at most 64.
+_ALIAS_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+MAX_ALIAS_LENGTH = 64
 
 
 def normalize_domain(name: str, field: str = "domain_name") -> str:
@@ -38,6 +41,13 @@ def normalize_address(address: str, field: str) -> str:
     if "+" in local or not _LOCAL_PART_RE.match(local):
         raise invalid(field, f'"{address}" is not a valid e-mail address')
     return f"{local}@{normalize_domain(domain, field)}"
+
+
+def check_alias(alias: str, field: str = "alias") -> str:
+    """A mailbox's alias, as given (case kept); refused unless it is a dot-atom of at most 64."""
+    if len(alias) > MAX_ALIAS_LENGTH or not _ALIAS_RE.match(alias):
+        raise invalid(field, f'"{alias}" is not a valid alias (letters, digits, . and - _)')
+    return alias
 
 
 def domain_of(address: str) -> str:

@@ -6,7 +6,6 @@ and the rules of its addresses in ``addresses``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Final, NamedTuple
@@ -22,6 +21,7 @@ from pemx.domain.model import (
     Subscription,
 )
 from pemx.domain.rules import (
+    check_alias,
     check_password,
     generate_password,
     normalize_address,
@@ -42,7 +42,6 @@ from pemx.service.resources import consume
 from pemx.service.users import bind_user, create_user
 
 DEFAULT_LOCALE = "en_US"
-_ALIAS_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def add_mailbox(
         raise invalid("user_id", "give exactly one of user_id and new_user")
     addresses = _addresses(primary_email_address, alt_email_addresses or [])
     settings = MailboxSettings(
-        alias=_alias(alias),
+        alias=check_alias(alias),
         owa=owa,
         mapi=mapi,
         active_sync=active_sync,
@@ -180,7 +179,7 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, changes: MailboxChanges) ->
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         current = mailbox.settings
         if changes.alias is not UNCHANGED:
-            _alias(changes.alias)
+            check_alias(changes.alias)
         new = changes.applied_to(current)
         new.check_limits()
         subscription = tx.subscriptions.require(mailbox.subscription_id)
@@ -346,9 +345,3 @@ def _addresses(primary: str, alternatives: list[str]) -> list[str]:
             raise invalid(f"alt_email_addresses[{index}]", f'"{value}" is given twice')
         result.append(value)
     return result
-
-
-def _alias(alias: str) -> str:
-    if not _ALIAS_RE.match(alias) or len(alias) > 64:
-        raise invalid("alias", f'"{alias}" is not a valid alias (letters, digits, . and - _)')
-    return alias

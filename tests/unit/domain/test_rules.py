@@ -17,6 +17,7 @@ from pemx.domain.rules import (
     GENERATED_PASSWORD_LENGTH,
     MAX_PASSWORD_BYTES,
     MIN_PASSWORD_LENGTH,
+    check_alias,
     check_password,
     domain_of,
     generate_password,
@@ -166,6 +167,21 @@ def test_a_malformed_login_is_refused(login: str) -> None:
     error = refusal(normalize_login, login, "new_user.login")
     assert error.code is ErrorCode.INVALID_ARGUMENTS
     assert error.properties["field"] == "new_user.login"
+
+
+# ------------------------------------------------------------------------- aliases
+
+
+@pytest.mark.parametrize("alias", ["john", "John.Smith", "a-b_c", "o'neil", "x" * 64, "a+b"])
+def test_an_alias_is_kept_as_given(alias: str) -> None:
+    assert check_alias(alias) == alias
+
+
+@pytest.mark.parametrize("alias", ["", "john smith", ".john", "john.", "a..b", "x" * 65, "é"])
+def test_a_malformed_alias_is_refused_naming_the_field(alias: str) -> None:
+    error = refusal(check_alias, alias)
+    assert error.code is ErrorCode.INVALID_ARGUMENTS
+    assert error.properties["field"] == "alias"
 
 
 # ----------------------------------------------------------------------- passwords
