@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.builders import Reseller, make_reseller_with_pool
+from tests.support.builders import Estate, Reseller, make_estate, make_reseller_with_pool
 from tests.support.server import Server
 
 
@@ -18,3 +18,9 @@ def reseller(provider: Any, server: Server) -> Reseller:
 @pytest.fixture(scope="session")
 def other_reseller(provider: Any, server: Server) -> Reseller:
     return make_reseller_with_pool(provider, server)
+
+
+@pytest.fixture(scope="module")
+def estate(other_reseller: Reseller) -> Estate:
+    """Objects of ``other_reseller``: what ``reseller`` must not see."""
+    return make_estate(other_reseller)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,11 +12,11 @@ from tests.support.builders import (
     MAILBOXES,
     STORAGE,
     USERS,
+    Estate,
     Reseller,
     add_customer,
     add_template,
     add_user,
-    mailbox_params,
     make_reseller_with_pool,
     missing_id,
     resources,
@@ -33,36 +32,6 @@ from tests.support.errors import (
     wire_error,
 )
 from tests.support.server import Server
-
-
-@dataclass
-class Estate:
-    """Objects of ``other_reseller``: what ``reseller`` must not see."""
-
-    customer_id: int
-    subscription_id: int
-    user_id: int
-    user_login: str
-    domain: str
-    mailbox_id: int
-    template_id: int
-
-
-@pytest.fixture(scope="module")
-def estate(other_reseller: Reseller) -> Estate:
-    api = other_reseller.api
-    customer = add_customer(api)
-    subscription = subscribe(api, customer, other_reseller.template_id)
-    domain = unique("iso") + ".example"
-    ok(api.pem.addDomain({"subscription_id": subscription, "domain_name": domain}))
-    login = unique("isou")
-    user = add_user(api, subscription, login)
-    mailbox = ok(
-        api.pem.exchange.addMailbox(
-            {"user_id": user, **mailbox_params(f"{login}@{domain}", size_limit=1024)}
-        )
-    )["mailbox_id"]
-    return Estate(customer, subscription, user, login, domain, mailbox, other_reseller.template_id)
 
 
 def _pair(

@@ -244,3 +244,46 @@ def make_reseller_with_pool(
     return Reseller(
         account_id, server.proxy(login, password), login, password, pool_subscription, template_id
     )
+
+
+@dataclass
+class Estate:
+    """A customer's objects under a reseller (what another reseller must not see)."""
+
+    customer_id: int
+    subscription_id: int
+    user_id: int
+    user_login: str
+    domain: str
+    domain_id: int
+    mailbox_id: int
+    mailbox_address: str
+    template_id: int
+
+
+def make_estate(owner: Reseller) -> Estate:
+    """A customer of ``owner`` with a subscription, a domain, a user and its mailbox."""
+    api = owner.api
+    customer = add_customer(api)
+    subscription = subscribe(api, customer, owner.template_id)
+    domain = unique("iso") + ".example"
+    domain_id = ok(api.pem.addDomain({"subscription_id": subscription, "domain_name": domain}))[
+        "domain_id"
+    ]
+    login = unique("isou")
+    user = add_user(api, subscription, login)
+    address = f"{login}@{domain}"
+    mailbox = ok(
+        api.pem.exchange.addMailbox({"user_id": user, **mailbox_params(address, size_limit=1024)})
+    )["mailbox_id"]
+    return Estate(
+        customer,
+        subscription,
+        user,
+        login,
+        domain,
+        domain_id,
+        mailbox,
+        address,
+        owner.template_id,
+    )

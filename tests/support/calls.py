@@ -45,3 +45,25 @@ def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "")
             return
         time.sleep(0.1)
     raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def assert_same_refusal(
+    response: dict[str, Any], like: dict[str, Any], *, names: tuple[str, str]
+) -> None:
+    """Both calls refused with the same envelope, except that each names what it was asked
+    (``names``: what ``response`` and ``like`` were asked for): nothing else, such as
+    another tenant's id, tells one refusal from the other."""
+    assert response["status"] == -1, response
+    assert like["status"] == -1, like
+    assert _masked(response, names[0]) == _masked(like, names[1])
+
+
+def _masked(response: dict[str, Any], name: str) -> dict[str, Any]:
+    return {
+        **response,
+        "error_message": response["error_message"].replace(f'"{name}"', '"<asked>"'),
+        "properties": {
+            key: "<asked>" if value == name else value
+            for key, value in response["properties"].items()
+        },
+    }
