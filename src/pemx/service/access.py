@@ -1,5 +1,9 @@
 """Tenant-scoped lookups shared by the use cases: what a caller may see, and the checks
-that come with finding an object (enabled, id free)."""
+that come with finding an object (enabled, id free).
+
+Every lookup of an object by id, name or address goes through ``_visible``: another
+tenant's object is refused exactly as a missing one, naming only what was asked (never
+the object's own id), so neither ids nor names can be probed."""
 
 from __future__ import annotations
 
@@ -12,13 +16,11 @@ from pemx.domain.model import (
     Caller,
     ExchangeMode,
     Mailbox,
+    Member,
     ServiceUser,
     Subscription,
 )
 from pemx.service.ports import Tx
-
-# Resource accounting lives in service/resources.py; re-exported for the modules that
-# still import it from here (mailboxes, outbox).
 
 
 def visible_account(tx: Tx, caller: Caller, account_id: int) -> Account:
@@ -36,13 +38,17 @@ class _Owned(Protocol):
 _T = TypeVar("_T", bound=_Owned)
 
 
-def _visible(tx: Tx, caller: Caller, found: _T | None, kind: str, object_id: int) -> _T:
-    """The object if the caller may see its account; otherwise exactly 'does not exist'."""
-    if found is not None:
-        account = tx.accounts.get(found.account_id)
-        if account is not None and caller.can_see(account):
-            return found
-    raise not_found(kind, object_id)
+def _visible(tx: Tx, caller: Caller, found: _T | None, kind: str, asked: object) -> _T:
+    """The object if the caller may see its account; otherwise exactly 'does not exist',
+    naming what was asked (an id, a login, an address)."""
+    if found is not None and sees_owner(tx, caller, found):
+        return found
+    raise not_found(kind, asked)
+
+
+def sees_owner(tx: Tx, caller: Caller, found: _Owned) -> bool:
+    account = tx.accounts.get(found.account_id)
+    return account is not None and caller.can_see(account)
 
 
 def visible_subscription(tx: Tx, caller: Caller, subscription_id: int) -> Subscription:
@@ -56,6 +62,23 @@ def visible_user(tx: Tx, caller: Caller, user_id: int) -> ServiceUser:
 
 def visible_mailbox(tx: Tx, caller: Caller, mailbox_id: int) -> Mailbox:
     return _visible(tx, caller, tx.mailboxes.get(mailbox_id), "Mailbox", mailbox_id)
+
+
+def visible_user_by_login(tx: Tx, caller: Caller, login: str) -> ServiceUser:
+    """The service user with this (normalized) login, if the caller sees it."""
+    return _visible(tx, caller, tx.users.by_login(login), "Service user", login)
+
+
+def visible_member_by_login(tx: Tx, caller: Caller, login: str) -> Member:
+    """The staff member with this (normalized) login, if the caller sees its account."""
+    return _visible(tx, caller, tx.members.by_login(login), "Member", login)
+
+
+def visible_mailbox_by_address(tx: Tx, caller: Caller, address: str) -> Mailbox:
+    """The mailbox holding this (normalized) address, if the caller sees it."""
+    mailbox_id = tx.mailboxes.address_owner(address)
+    found = tx.mailboxes.get(mailbox_id) if mailbox_id is not None else None
+    return _visible(tx, caller, found, "Mailbox with e-mail address", address)
 
 
 def user_mailbox(tx: Tx, user_id: int) -> Mailbox | None:

@@ -8,7 +8,7 @@ from pemx.domain.contact import AccountContact, ContactData, Person
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
 from pemx.domain.rules import check_password, normalize_login
-from pemx.service.access import ensure_id_free, visible_account
+from pemx.service.access import ensure_id_free, visible_account, visible_member_by_login
 from pemx.service.ports import Context, Tx
 
 
@@ -131,11 +131,7 @@ def get_account_member_by_login(ctx: Context, *, login: str) -> Member:
     """The staff member with this login (any case), if the caller sees its account."""
     key = normalize_login(login)
     with ctx.uow.read() as tx:
-        member = tx.members.by_login(key)
-        if member is None:
-            raise not_found("Member", login)
-        visible_account(tx, ctx.caller, member.account_id)
-    return member
+        return visible_member_by_login(tx, ctx.caller, key)
 
 
 def _ensure_member_login_free(tx: Tx, login: str) -> None:

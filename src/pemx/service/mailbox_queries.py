@@ -8,10 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pemx.domain.errors import ErrorCode, PemxError, not_found
+from pemx.domain.errors import ErrorCode, PemxError
 from pemx.domain.model import Caller, Mailbox, ServiceUser
 from pemx.domain.rules import normalize_address
-from pemx.service.access import user_mailbox, visible_mailbox, visible_subscription, visible_user
+from pemx.service.access import (
+    user_mailbox,
+    visible_mailbox,
+    visible_mailbox_by_address,
+    visible_subscription,
+    visible_user,
+)
 from pemx.service.ports import Context, MailBackendRejected, MailBackendUnavailable, Tx
 
 log = logging.getLogger(__name__)
@@ -76,13 +82,7 @@ def get_mailbox_by_email_address(ctx: Context, *, email_address: str) -> Mailbox
     """The mailbox that holds this address (primary or alternative), if the caller sees it."""
     address = normalize_address(email_address, "email_address")
     with ctx.uow.read() as tx:
-        mailbox_id = tx.mailboxes.address_owner(address)
-        if mailbox_id is None:
-            raise not_found("Mailbox with e-mail address", address)
-        try:
-            mailbox = visible_mailbox(tx, ctx.caller, mailbox_id)
-        except PemxError:
-            raise not_found("Mailbox with e-mail address", address) from None
+        mailbox = visible_mailbox_by_address(tx, ctx.caller, address)
         user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
         used = tx.mailboxes.used_bytes(mailbox.primary_email_address)
     return _info(ctx, mailbox, user, used)

@@ -31,6 +31,7 @@ from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
     ensure_enabled,
+    sees_owner,
     visible_subscription,
     visible_user,
 )
@@ -138,8 +139,8 @@ def add_mailbox(
     password_hash: str | None = None
     if request is not None:
         with ctx.uow.read() as tx:
-            login_exists = tx.users.by_login(request.login) is not None
-        if not login_exists:
+            reused = _reusable_user(tx, ctx.caller, request) is not None
+        if not reused:
             password = request.password
             if password is None:
                 password = generated = generate_password()
@@ -214,15 +215,10 @@ def _user_for_new_user(
     if not subscription.has_exchange:
         raise invalid("new_user.subscription_id", "the subscription has no Hosted Exchange service")
     ensure_enabled(subscription)
-    existing = tx.users.by_login(request.login)
+    existing = _reusable_user(tx, caller, request)
     if existing is not None:
-        # OA: an existing login is reused. It must be this customer's user.
-        if existing.account_id != subscription.account_id:
-            raise PemxError(
-                ErrorCode.LOGIN_IN_USE,
-                f'The login "{request.login}" is in use by another account.',
-                {"field": "new_user.login"},
-            )
+        # OA: an existing login is reused when it is this customer's user. Anyone else's
+        # is refused by create_user below like any login not available to this customer.
         service = _exchange_for_user(tx, existing)
         if (
             service is None
@@ -245,9 +241,10 @@ def _user_for_new_user(
             login=request.login,
             password_hash=password_hash,
             properties=properties,
+            login_field="new_user.login",
         )
     except PemxError as exc:
-        if exc.code is ErrorCode.LOGIN_IN_USE and tx.users.by_login(request.login):
+        if exc.code is ErrorCode.LOGIN_IN_USE and _reusable_user(tx, caller, request):
             # A concurrent call created this login since the lookup above (PostgreSQL reads
             # each statement afresh): run again, and reuse it as OA does.
             raise ConcurrentChange(exc.code, exc.message, exc.properties) from exc
@@ -255,6 +252,17 @@ def _user_for_new_user(
     user = tx.users.get(new_id)
     assert user is not None
     return _Resolved(user, subscription, True)
+
+
+def _reusable_user(tx: Tx, caller: Caller, request: NewUser) -> ServiceUser | None:
+    """The existing user new_user names, if it may be reused: a user of the customer whose
+    subscription is named, which the caller sees. Any other holder of the login is
+    treated alike (a login not available), so the answer tells nothing about it."""
+    existing = tx.users.by_login(request.login)
+    subscription = tx.subscriptions.get(request.subscription_id)
+    if existing is None or subscription is None or not sees_owner(tx, caller, subscription):
+        return None
+    return existing if existing.account_id == subscription.account_id else None
 
 
 def _exchange_for_user(tx: Tx, user: ServiceUser) -> Subscription | None:

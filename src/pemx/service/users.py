@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.errors import ErrorCode, PemxError, invalid
 from pemx.domain.folders import DEFAULT_LANGUAGE, language_of
 from pemx.domain.model import AccountType, ExchangeMode, ResourceType, ServiceUser, Subscription
-from pemx.domain.rules import check_password, normalize_login
+from pemx.domain.rules import check_password, domain_of, normalize_login
 from pemx.domain.user_properties import UserProperties, UserProperty
 from pemx.service import outbox
 from pemx.service.access import (
@@ -19,6 +19,7 @@ from pemx.service.access import (
     visible_account,
     visible_subscription,
     visible_user,
+    visible_user_by_login,
 )
 from pemx.service.ports import Context, Tx
 from pemx.service.resources import consume
@@ -43,8 +44,9 @@ def add_user(
     """Create a service user bound to a subscription-local subscription, or an account-wide
     user of a customer account (exactly one of the two); returns its id.
 
-    Refuses a malformed or used login, a password bcrypt cannot take, a disabled or
-    account-wide subscription, a non-customer account, and a full subscription.
+    Refuses a malformed or used login, a login shaped like an address that is not on a
+    domain of the customer, a password bcrypt cannot take, a disabled or account-wide
+    subscription, a non-customer account, and a full subscription.
     """
     if (subscription_id is None) == (owner_account_id is None):
         raise invalid("subscription_id", "give exactly one of subscription_id and owner_account_id")
@@ -94,9 +96,10 @@ def create_user(
     login: str,
     password_hash: str,
     properties: Mapping[str, str],
+    login_field: str = "login",
 ) -> int:
     """Insert a service user, counted on its subscription (or the account-wide one)."""
-    ensure_login_free(tx, login)
+    ensure_login_available(tx, account_id, login, login_field)
     counted_on = bound_to if bound_to is not None else account_wide_exchange(tx, account_id)
     if counted_on is not None:
         consume(tx, counted_on, ResourceType.SERVICE_USERS, 1)
@@ -113,14 +116,33 @@ def create_user(
     return user_id
 
 
-def ensure_login_free(tx: Tx, login: str) -> None:
+def ensure_login_available(tx: Tx, account_id: int, login: str, field: str) -> None:
+    """A new login of the customer ``account_id``: on its own domain, and unused."""
+    ensure_login_domain(tx, account_id, login, field)
     # A login that is some mailbox's address would make Dovecot's login lookup ambiguous.
     if tx.users.by_login(login) is not None or tx.mailboxes.address_owner(login) is not None:
+        raise login_in_use(login, field)
+
+
+def ensure_login_domain(tx: Tx, account_id: int, login: str, field: str) -> None:
+    """A login shaped like an address is on a domain of the customer it is made for: else
+    it would take an address of another customer (who could then not use it). Checked
+    before the login's use, and refused alike for an unregistered domain and another
+    tenant's, so the answer tells nothing about either."""
+    if "@" not in login:
+        return
+    domain = tx.domains.by_name(domain_of(login))
+    if domain is None or domain.account_id != account_id:
         raise PemxError(
-            ErrorCode.LOGIN_IN_USE,
-            f'The login "{login}" is in use.',
-            {"field": "login"},
+            ErrorCode.FOREIGN_DOMAIN,
+            f'The login "{login}" is not on a domain of the customer\'s account.',
+            {"field": field},
         )
+
+
+def login_in_use(login: str, field: str) -> PemxError:
+    """A login taken system-wide: the same answer whoever holds it (no owner, no id)."""
+    return PemxError(ErrorCode.LOGIN_IN_USE, f'The login "{login}" is in use.', {"field": field})
 
 
 def get_user_info(ctx: Context, *, user_id: int) -> UserInfo:
@@ -134,11 +156,7 @@ def get_user_by_login(ctx: Context, *, login: str) -> UserInfo:
     """The service user with this login (any case), if the caller sees it."""
     key = normalize_login(login)
     with ctx.uow.read() as tx:
-        user = tx.users.by_login(key)
-        if user is None:
-            raise not_found("Service user", login)
-        visible_user(tx, ctx.caller, user.id)
-        return _user_info(tx, user)
+        return _user_info(tx, visible_user_by_login(tx, ctx.caller, key))
 
 
 def get_users(ctx: Context, *, subscription_id: int) -> list[ServiceUser]:
