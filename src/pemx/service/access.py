@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from pemx.domain.errors import ErrorCode, PemxError, not_found
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import (
     Account,
     Caller,
@@ -112,10 +112,22 @@ def ensure_enabled(subscription: Subscription) -> None:
 
 
 def ensure_id_free(
-    lookup: Callable[[int], object | None], requested: int | None, kind: str, field: str
+    caller: Caller,
+    lookup: Callable[[int], object | None],
+    requested: int | None,
+    kind: str,
+    field: str,
 ) -> None:
-    """OA lets callers choose a new object's id; a taken one is refused."""
-    if requested is not None and lookup(requested) is not None:
+    """OA lets callers choose a new object's id; a taken one is refused.
+
+    Only provider staff may choose: they see every object, so "exists already" tells them
+    nothing new. Reseller staff are refused whatever the id, taken or free, before it is
+    looked up; otherwise the answer would tell whether another tenant holds the id."""
+    if requested is None:
+        return
+    if not caller.is_provider:
+        raise invalid(field, "only provider staff may choose a new object's id; leave it out")
+    if lookup(requested) is not None:
         raise PemxError(
             ErrorCode.OBJECT_EXISTS,
             f'{kind} with ID "{requested}" exists already.',

@@ -43,7 +43,7 @@ def add_account(
     """Create a customer or reseller account under a parent the caller sees; returns its id.
 
     Refuses a reseller below anything but the provider, a customer below a customer, and
-    a requested id that is taken.
+    a requested id that is taken (or any requested id from reseller staff).
     """
     if account_type is AccountType.PROVIDER:
         raise invalid("account_type", "there is one provider account, made at set-up")
@@ -67,7 +67,7 @@ def add_account(
             )
         if not caller.is_provider and parent.id != caller.account_id:
             raise not_found("Account", parent.id)
-        ensure_id_free(tx.accounts.get, account_id, "Account", "account_id")
+        ensure_id_free(caller, tx.accounts.get, account_id, "Account", "account_id")
         new_id = tx.accounts.add(
             account_id=account_id,
             type=account_type.value,
@@ -113,7 +113,7 @@ def add_account_member(
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
         _ensure_member_login_free(tx, login)
-        ensure_id_free(tx.members.get, user_id, "Member", "user_id")
+        ensure_id_free(ctx.caller, tx.members.get, user_id, "Member", "user_id")
         member_id = tx.members.add(
             member_id=user_id,
             account_id=account.id,

@@ -75,7 +75,7 @@ def add_service_template(
                 "source_subscription_id", "only a reseller's template draws on a subscription"
             )
         ensure_id_free(
-            tx.templates.get, service_template_id, "Service template", "service_template_id"
+            caller, tx.templates.get, service_template_id, "Service template", "service_template_id"
         )
         new_id = tx.templates.add(
             template_id=service_template_id,
@@ -136,7 +136,9 @@ def activate_subscription(
             if ResourceType.MAILBOXES not in limits:
                 raise invalid("account_wide_su", "the template has no Hosted Exchange service")
             _ensure_no_account_wide(tx, account.id)
-        ensure_id_free(tx.subscriptions.get, subscription_id, "Subscription", "subscription_id")
+        ensure_id_free(
+            ctx.caller, tx.subscriptions.get, subscription_id, "Subscription", "subscription_id"
+        )
         new_id = tx.subscriptions.add(
             subscription_id=subscription_id,
             account_id=account.id,
@@ -194,7 +196,8 @@ def add_domain(
 ) -> int:
     """Register a domain in an enabled subscription, counted on it; returns its id.
 
-    Refuses a malformed name, one registered already, a taken id, and a full subscription.
+    Refuses a malformed name, one registered already, a taken id (any requested id from
+    reseller staff), and a full subscription.
     """
     name = normalize_domain(domain_name)
     with ctx.uow.write() as tx:
@@ -206,7 +209,7 @@ def add_domain(
                 f'The domain "{name}" is registered already.',
                 {"field": "domain_name"},
             )
-        ensure_id_free(tx.domains.get, domain_id, "Domain", "domain_id")
+        ensure_id_free(ctx.caller, tx.domains.get, domain_id, "Domain", "domain_id")
         consume(tx, subscription, ResourceType.DOMAINS, 1)
         new_id = tx.domains.add(
             domain_id=domain_id,

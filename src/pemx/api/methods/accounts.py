@@ -76,7 +76,7 @@ METHODS: tuple[Method, ...] = (
     Method(
         "pem.addAccount",
         {
-            "account_id": optional_id("requested id of the new account"),
+            "account_id": optional_id("requested id of the new account (provider staff only)"),
             "account_type": req("string", "'C' customer or 'R' reseller", max_length=1),
             "parent_account_id": optional_id("default: the provider (a reseller: itself)"),
             "person": replace(_PERSON, required=True, doc=""),
@@ -119,7 +119,7 @@ METHODS: tuple[Method, ...] = (
             "address": _CONTACT,
             "phone": _CONTACT,
             "email": opt("string"),
-            "user_id": optional_id("requested id of the new member"),
+            "user_id": optional_id("requested id of the new member (provider staff only)"),
         },
         accounts.add_account_member,
         doc="Create a staff member with API credentials (provider or reseller staff may call).",

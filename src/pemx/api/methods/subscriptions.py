@@ -68,7 +68,7 @@ def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
 _ACTIVATE_SUBSCRIPTION = Method(
     "pem.activateSubscription",
     {
-        "subscription_id": optional_id("requested id"),
+        "subscription_id": optional_id("requested id (provider staff only)"),
         "subscription_name": opt("string"),
         "account_id": object_id(),
         "service_template_id": object_id(),
@@ -88,7 +88,7 @@ METHODS: tuple[Method, ...] = (
         {
             "name": req("string"),
             "owner_account_id": optional_id("the provider (default) or a reseller"),
-            "service_template_id": optional_id("requested id"),
+            "service_template_id": optional_id("requested id (provider staff only)"),
             "source_subscription_id": optional_id(
                 "for a reseller's template: its own subscription"
             ),
@@ -134,7 +134,7 @@ METHODS: tuple[Method, ...] = (
         {
             "subscription_id": object_id(),
             "domain_name": req("string", max_length=253),
-            "domain_id": optional_id("requested id"),
+            "domain_id": optional_id("requested id (provider staff only)"),
         },
         subscriptions.add_domain,
         doc="Register a domain in a customer's subscription.",
