@@ -118,13 +118,13 @@ def create_user(
 
 def ensure_login_available(tx: Tx, account_id: int, login: str, field: str) -> None:
     """A new login of the customer ``account_id``: on its own domain, and unused."""
-    ensure_login_domain(tx, account_id, login, field)
+    _ensure_login_domain(tx, account_id, login, field)
     # A login that is some mailbox's address would make Dovecot's login lookup ambiguous.
     if tx.users.by_login(login) is not None or tx.mailboxes.address_owner(login) is not None:
-        raise login_in_use(login, field)
+        raise _login_in_use(login, field)
 
 
-def ensure_login_domain(tx: Tx, account_id: int, login: str, field: str) -> None:
+def _ensure_login_domain(tx: Tx, account_id: int, login: str, field: str) -> None:
     """A login shaped like an address is on a domain of the customer it is made for: else
     it would take an address of another customer (who could then not use it). Checked
     before the login's use, and refused alike for an unregistered domain and another
@@ -140,7 +140,7 @@ def ensure_login_domain(tx: Tx, account_id: int, login: str, field: str) -> None
         )
 
 
-def login_in_use(login: str, field: str) -> PemxError:
+def _login_in_use(login: str, field: str) -> PemxError:
     """A login taken system-wide: the same answer whoever holds it (no owner, no id)."""
     return PemxError(ErrorCode.LOGIN_IN_USE, f'The login "{login}" is in use.', {"field": field})
 
