@@ -132,7 +132,7 @@ def get_account_member_by_login(ctx: Context, *, login: str) -> Member:
     key = normalize_login(login)
     with ctx.uow.read() as tx:
         member = tx.members.by_login(key)
-        if member is None:
+        if member is None or member.removed:
             raise not_found("Member", login)
         visible_account(tx, ctx.caller, member.account_id)
     return member
