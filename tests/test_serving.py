@@ -161,10 +161,21 @@ class CountingHasher:
         return password_hash == "plain:" + password
 
 
-def _authenticator(hasher: CountingHasher, enabled: bool = True) -> Authenticator:
-    member = Member(7, 2, "rita", "plain:Right-Pass-1", enabled)
+def _authenticator(
+    hasher: CountingHasher, enabled: bool = True, stored: dict[int, str] | None = None
+) -> Authenticator:
+    """Rita's credentials; ``stored`` is what the database holds now (member id: hash),
+    which the test changes behind the cache's back."""
     account = Account(2, AccountType.RESELLER, 1, None, None, None, None, None, True)
-    return Authenticator(lambda login: (member, account) if login == "rita" else None, hasher)
+    live = stored if stored is not None else {7: "plain:Right-Pass-1"}
+
+    def lookup(login: str) -> tuple[Member, Account] | None:
+        if login != "rita":
+            return None
+        password_hash = live.get(7, "plain:Right-Pass-1")
+        return Member(7, 2, "rita", password_hash, enabled and 7 in live), account
+
+    return Authenticator(lookup, hasher, live_password_hash=live.get)
 
 
 def _basic(login: str, password: str) -> str:
@@ -186,6 +197,19 @@ def test_verified_credentials_are_cached_wrong_ones_never() -> None:
     assert auth.authenticate(_basic("nobody", "x")) is None
     assert auth.authenticate("Bearer abc") is None
     assert auth.authenticate("Basic !!!") is None
+
+
+def test_a_cached_credential_is_refused_once_revoked_in_the_database() -> None:
+    hasher = CountingHasher()
+    stored = {7: "plain:Right-Pass-1"}
+    auth = _authenticator(hasher, stored=stored)
+    assert auth.authenticate(_basic("rita", "Right-Pass-1")) is not None
+    assert auth.authenticate(_basic("rita", "Right-Pass-1")) is not None
+    assert hasher.verifications == 1
+    stored[7] = "plain:New-Pass-1"  # a new password, set on another node
+    assert auth.authenticate(_basic("rita", "Right-Pass-1")) is None
+    del stored[7]  # disabled or removed
+    assert auth.authenticate(_basic("rita", "Right-Pass-1")) is None
 
 
 def test_disabled_member_is_refused() -> None:

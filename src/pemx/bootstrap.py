@@ -102,6 +102,10 @@ def build_application(settings: Settings, database: Database) -> Application:
             account = tx.accounts.get(member.account_id) if member else None
         return (member, account) if member and account else None
 
+    def live_password_hash(member_id: int) -> str | None:
+        with SqlUnitOfWork(database).read() as tx:
+            return tx.members.live_password_hash(member_id)
+
     def unit_of_work(connection: Connection | None, operation: Operation | None) -> SqlUnitOfWork:
         # api.deps.changed is the worker's wake once mail is attached
         return SqlUnitOfWork(database, connection, operation, lambda: api.deps.changed())
@@ -111,7 +115,12 @@ def build_application(settings: Settings, database: Database) -> Application:
 
     api = XmlRpcApp(
         ApiDependencies(
-            authenticator=Authenticator(lookup, hasher, ttl_s=settings.auth_cache_ttl),
+            authenticator=Authenticator(
+                lookup,
+                hasher,
+                live_password_hash=live_password_hash,
+                ttl_s=settings.auth_cache_ttl,
+            ),
             hasher=hasher,
             transactions=transactions,
             unit_of_work=unit_of_work,

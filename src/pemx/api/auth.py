@@ -4,6 +4,12 @@ A bcrypt check costs tens of milliseconds; a client making hundreds of calls mus
 it each time. A verified credential is cached as an HMAC of the password under a key
 that lives only in this process, for a short time; a wrong password never hits the cache
 and is always checked against the stored hash.
+
+A cached credential is still checked against the database on every call, with one
+primary-key query: the member must be enabled, not removed, of an enabled account, and
+have the password hash it had when it was verified. So a member disabled, removed or
+given a new password on any node is refused from its next call on every node; the cache
+saves the bcrypt check only.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from pemx.domain.model import Account, AccountType, Caller, Member
 from pemx.service.ports import PasswordHasher
 
 MemberLookup = Callable[[str], tuple[Member, Account] | None]
+# The stored password hash of a member that may still log in (enabled, not removed, of an
+# enabled account), by member id; None otherwise.
+LivePasswordHash = Callable[[int], str | None]
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class _Entry:
     digest: bytes
     caller: Caller
     expires: float
+    # The stored hash the password was verified against: a new password changes it.
+    password_hash: str
 
 
 class Authenticator:
@@ -36,11 +47,13 @@ class Authenticator:
         lookup: MemberLookup,
         hasher: PasswordHasher,
         *,
+        live_password_hash: LivePasswordHash,
         ttl_s: float = 60.0,
         max_entries: int = 10_000,
     ) -> None:
         self._lookup = lookup
         self._hasher = hasher
+        self._live_password_hash = live_password_hash
         self._ttl = ttl_s
         self._max = max_entries
         self._key = secrets.token_bytes(32)
@@ -58,7 +71,11 @@ class Authenticator:
         with self._lock:
             entry = self._cache.get(login)
         if entry is not None and entry.expires > now and hmac.compare_digest(entry.digest, digest):
-            return entry.caller
+            if self._still_valid(entry):
+                return entry.caller
+            with self._lock:
+                if self._cache.get(login) is entry:
+                    del self._cache[login]
         found = self._lookup(login)
         if found is None:
             # Same cost as a real check, so logins cannot be probed by timing.
@@ -67,7 +84,7 @@ class Authenticator:
         member, account = found
         if not self._hasher.verify(password, member.password_hash):
             return None
-        if not (member.enabled and account.enabled):
+        if member.removed or not (member.enabled and account.enabled):
             return None
         if account.type not in (AccountType.PROVIDER, AccountType.RESELLER):
             return None
@@ -80,8 +97,16 @@ class Authenticator:
         with self._lock:
             if len(self._cache) >= self._max:
                 self._cache.clear()
-            self._cache[login] = _Entry(digest, caller, now + self._ttl)
+            self._cache[login] = _Entry(digest, caller, now + self._ttl, member.password_hash)
         return caller
+
+    def _still_valid(self, entry: _Entry) -> bool:
+        """Whether the cached member may still log in with the password it was verified
+        with (disabled, removed or re-passworded on any node since: not)."""
+        current = self._live_password_hash(entry.caller.member_id)
+        return current is not None and hmac.compare_digest(
+            current.encode("utf-8"), entry.password_hash.encode("utf-8")
+        )
 
 
 # A bcrypt hash of a random password, made once, to spend the same time on unknown logins.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xmlrpc.client
-from typing import Any
+from typing import Any, cast
 
 from defusedxml.common import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
@@ -96,8 +96,34 @@ class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
         return path
 
 
+class Int64(int):
+    """An integer answered as ``<i8>``: XML-RPC's int has 32 bits, and OA answers larger
+    values (``limit64``, ``usage64``) with this extension, which xmlrpc.client (and so
+    osaapi), Apache XML-RPC and xmlrpc-c read as an integer."""
+
+
+_INT64_MAX = 2**63 - 1
+
+
+class _Marshaller(xmlrpc.client.Marshaller):
+    """xmlrpc.client's marshaller, which also writes Int64 (it dispatches on the exact
+    type, so an int subclass needs its own entry)."""
+
+    # A copy (typeshed types the table with the stock types only).
+    dispatch = cast("Any", dict(xmlrpc.client.Marshaller.dispatch))
+
+    def dump_i8(self, value: int, write: Any) -> None:
+        if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+            raise OverflowError("int exceeds XML-RPC i8 limits")
+        write(f"<value><i8>{int(value)}</i8></value>\n")
+
+    dispatch[Int64] = dump_i8
+
+
 def dump_response(value: Any) -> bytes:
-    return xmlrpc.client.dumps((value,), methodresponse=True, allow_none=False).encode("utf-8")
+    # What xmlrpc.client.dumps(methodresponse=True) writes, with our marshaller.
+    params = _Marshaller("utf-8", allow_none=False).dumps((value,))
+    return f"<?xml version='1.0'?>\n<methodResponse>\n{params}</methodResponse>\n".encode()
 
 
 def dump_fault(code: int, message: str) -> bytes:

@@ -40,6 +40,9 @@ class ErrorCode(Enum):
         "pemx", 1006, "The address is not on a domain of the customer's subscription"
     )
     INVALID_ACCOUNT_TREE = Code("pemx", 1010, "The account cannot be placed there")
+    LAST_PROVIDER_MEMBER = Code(
+        "pemx", 1011, "The provider's last enabled staff member cannot be disabled or removed"
+    )
     RESOURCE_LIMIT_EXCEEDED = Code("pemx", 1101, "A resource limit of the subscription is reached")
     RESOURCE_NOT_IN_TEMPLATE = Code("pemx", 1102, "The resource is not part of the subscription")
     NO_EXCHANGE_SERVICE = Code("pemx", 1201, "No Hosted Exchange service is available")

@@ -95,6 +95,8 @@ class Member:
     login: str
     password_hash: str
     enabled: bool
+    # Removed members keep their row and their login; nothing finds them any more.
+    removed: bool = False
 
 
 @dataclass(frozen=True)

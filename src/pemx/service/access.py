@@ -70,8 +70,11 @@ def visible_user_by_login(tx: Tx, caller: Caller, login: str) -> ServiceUser:
 
 
 def visible_member_by_login(tx: Tx, caller: Caller, login: str) -> Member:
-    """The staff member with this (normalized) login, if the caller sees its account."""
-    return _visible(tx, caller, tx.members.by_login(login), "Member", login)
+    """The staff member with this (normalized) login, if the caller sees its account (a
+    removed member keeps its login reserved, and looks missing)."""
+    member = tx.members.by_login(login)
+    found = member if member is not None and not member.removed else None
+    return _visible(tx, caller, found, "Member", login)
 
 
 def visible_mailbox_by_address(tx: Tx, caller: Caller, address: str) -> Mailbox:

@@ -68,6 +68,19 @@ class Members(Protocol):
         last_name: str | None,
         email: str | None,
     ) -> int: ...
+    def enabled_in(self, account_id: int) -> list[int]:
+        """Ids of the account's enabled members, locked until the transaction ends."""
+        ...
+
+    def set_enabled(self, member_id: int, enabled: bool) -> None: ...
+    def set_password_hash(self, member_id: int, password_hash: str) -> None: ...
+    def remove(self, member_id: int) -> None:
+        """Disable the member for good and hide it; its row and login stay."""
+        ...
+
+    def live_password_hash(self, member_id: int) -> str | None:
+        """The password hash of an enabled, not removed member of an enabled account."""
+        ...
 
 
 class Templates(Protocol):

@@ -156,7 +156,15 @@ def test_resources_are_answered_only_when_asked() -> None:
     )
     asked = _wire("pem.getSubscription", SubscriptionInfo(subscription, (usage,)))
     assert asked["resource_types"] == [
-        {"resource_type_id": 4, "name": "Domains", "unit": "item", "limit": 2, "usage": 1}
+        {
+            "resource_type_id": 4,
+            "name": "Domains",
+            "unit": "item",
+            "limit": 2,
+            "usage": 1,
+            "limit64": 2,
+            "usage64": 1,
+        }
     ]
     assert _wire("pem.getSubscription", SubscriptionInfo(subscription, ()))["resource_types"] == []
 

@@ -49,6 +49,7 @@ def member(row: Row[Any]) -> Member:
         login=row.login,
         password_hash=row.password_hash,
         enabled=row.enabled,
+        removed=row.removed_at is not None,
     )
 
 

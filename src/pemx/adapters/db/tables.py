@@ -59,6 +59,8 @@ members = sa.Table(
     sa.Column("email", sa.String(255)),
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Set by pem.removeAccountMember: the row stays (requests and the audit name it).
+    sa.Column("removed_at", sa.DateTime, nullable=True),
 )
 
 service_templates = sa.Table(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pemx.api.builtins import BUILTINS
 from pemx.api.method import Method
-from pemx.api.methods import accounts, exchange, subscriptions, users
+from pemx.api.methods import accounts, exchange, staff, subscriptions, users
 
 
 def by_name(methods: Iterable[Method]) -> dict[str, Method]:
@@ -23,5 +23,12 @@ def by_name(methods: Iterable[Method]) -> dict[str, Method]:
 
 
 REGISTRY: dict[str, Method] = by_name(
-    (*accounts.METHODS, *subscriptions.METHODS, *users.METHODS, *exchange.METHODS, *BUILTINS)
+    (
+        *accounts.METHODS,
+        *staff.METHODS,
+        *subscriptions.METHODS,
+        *users.METHODS,
+        *exchange.METHODS,
+        *BUILTINS,
+    )
 )

@@ -1,13 +1,15 @@
 """pem.exchange.*'s answers: the use cases' dataclasses as OA's structs.
 
 OA's sentinels are written here only: 0 for "no limit" and for a missing id, "" for a
-missing string, -1 for a size the mail backend did not report, statuses as integers.
+missing string, -1 for a size the mail backend did not report, statuses as integers, and
+2^31-1 for a size or count that does not fit XML-RPC's int.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pemx.api.methods.fields import capped_int32
 from pemx.domain.model import Domain, Mailbox, MailboxStore
 from pemx.service.mailbox_queries import MailboxInfo, MailboxSummary
 from pemx.service.mailboxes import AddedMailbox
@@ -88,8 +90,8 @@ def mailbox_stores(stores: list[MailboxStore]) -> list[dict[str, Any]]:
             "name": s.name,
             "status": int(s.status),
             "host": s.host,
-            "mailboxes": s.mailbox_count,
-            "max_mailboxes": s.max_mailboxes,
+            "mailboxes": capped_int32(s.mailbox_count),
+            "max_mailboxes": capped_int32(s.max_mailboxes),
             "accepts_new_mailboxes": s.accepts_new,
         }
         for s in stores
@@ -97,4 +99,4 @@ def mailbox_stores(stores: list[MailboxStore]) -> list[dict[str, Any]]:
 
 
 def _size(size_kb: int | None) -> int:
-    return SIZE_UNKNOWN if size_kb is None else size_kb
+    return SIZE_UNKNOWN if size_kb is None else capped_int32(size_kb)

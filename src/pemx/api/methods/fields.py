@@ -35,6 +35,12 @@ def convert_after_checks(
     return arguments
 
 
+def capped_int32(value: int) -> int:
+    """A value for a 32-bit field: one that does not fit is capped at 2^31-1 (its exact
+    value goes in the ``...64`` field beside it, as OA does)."""
+    return min(value, INT32_MAX)
+
+
 def or_zero(value: int | None) -> int:
     """OA's 0 for "no id" / "no limit"."""
     return 0 if value is None else value

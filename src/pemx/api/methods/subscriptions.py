@@ -6,9 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import object_id, optional_id, or_zero
+from pemx.api.methods.fields import capped_int32, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
-from pemx.domain.model import ServiceTemplate
+from pemx.api.xmlrpc import Int64
+from pemx.domain.model import ResourceUsage, ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
 from pemx.service import subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
@@ -34,7 +35,13 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
         "active": template.active,
         "source_subscription_id": or_zero(template.source_subscription_id),
         "resource_types": [
-            {"resource_type_id": int(rt), "name": rt.title, "unit": rt.unit, "limit": limit}
+            {
+                "resource_type_id": int(rt),
+                "name": rt.title,
+                "unit": rt.unit,
+                "limit": capped_int32(limit),
+                "limit64": Int64(limit),
+            }
             for rt, limit in sorted(template.limits.items())
         ],
     }
@@ -52,17 +59,22 @@ def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
         "exchange_mode": subscription.exchange_mode.value,
     }
     if info.resources is not None:
-        wire["resource_types"] = [
-            {
-                "resource_type_id": int(usage.resource),
-                "name": usage.resource.title,
-                "unit": usage.resource.unit,
-                "limit": usage.limit,
-                "usage": usage.usage,
-            }
-            for usage in info.resources
-        ]
+        wire["resource_types"] = [_resource_usage(usage) for usage in info.resources]
     return wire
+
+
+def _resource_usage(usage: ResourceUsage) -> dict[str, Any]:
+    # A usage past 2^31-1 (a storage pool of large mailboxes) does not fit XML-RPC's int:
+    # OA's limit64/usage64 carry the values, the 32-bit fields are capped.
+    return {
+        "resource_type_id": int(usage.resource),
+        "name": usage.resource.title,
+        "unit": usage.resource.unit,
+        "limit": capped_int32(usage.limit),
+        "usage": capped_int32(usage.usage),
+        "limit64": Int64(usage.limit),
+        "usage64": Int64(usage.usage),
+    }
 
 
 _ACTIVATE_SUBSCRIPTION = Method(

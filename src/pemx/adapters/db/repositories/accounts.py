@@ -90,3 +90,42 @@ class SqlMembers:
         if member_id is not None:
             values["id"] = member_id
         return st.insert(self.conn, members, values)
+
+    def enabled_in(self, account_id: int) -> list[int]:
+        live = members.c.enabled.is_(True) & members.c.removed_at.is_(None)
+        query = (
+            sa.select(members.c.id)
+            .where(members.c.account_id == account_id, live)
+            .with_for_update()
+        )
+        return list(self.conn.execute(query).scalars())
+
+    def set_enabled(self, member_id: int, enabled: bool) -> None:
+        self._update(member_id, enabled=enabled)
+
+    def set_password_hash(self, member_id: int, password_hash: str) -> None:
+        self._update(member_id, password_hash=password_hash)
+
+    def remove(self, member_id: int) -> None:
+        self._update(member_id, enabled=False, removed_at=sa.func.current_timestamp())
+
+    def live_password_hash(self, member_id: int) -> str | None:
+        row = self.conn.execute(_LIVE_PASSWORD_HASH, {"member_id": member_id}).first()
+        return str(row.password_hash) if row else None
+
+    def _update(self, member_id: int, **values: Any) -> None:
+        self.conn.execute(members.update().where(members.c.id == member_id).values(**values))
+
+
+# Run on every authenticated call (api/auth.py): one primary-key row of each table, built
+# once so SQLAlchemy finds its compiled form by identity.
+_LIVE_PASSWORD_HASH = (
+    sa.select(members.c.password_hash)
+    .join(accounts, accounts.c.id == members.c.account_id)
+    .where(
+        members.c.id == sa.bindparam("member_id"),
+        members.c.enabled.is_(True),
+        members.c.removed_at.is_(None),
+        accounts.c.enabled.is_(True),
+    )
+)
