@@ -162,7 +162,9 @@ class CountingHasher:
 
 
 def _authenticator(
-    hasher: CountingHasher, enabled: bool = True, stored: dict[int, str] | None = None
+    hasher: CountingHasher,
+    enabled: bool = True,
+    stored: dict[int, str] | None = None,
 ) -> Authenticator:
     """Rita's credentials; ``stored`` is what the database holds now (member id: hash),
     which the test changes behind the cache's back."""
@@ -175,7 +177,7 @@ def _authenticator(
         password_hash = live.get(7, "plain:Right-Pass-1")
         return Member(7, 2, "rita", password_hash, enabled and 7 in live), account
 
-    return Authenticator(lookup, hasher, live_password_hash=live.get)
+    return Authenticator(lookup, hasher, live_password_hash=live.get, recheck_s=0.0)
 
 
 def _basic(login: str, password: str) -> str:
@@ -210,6 +212,36 @@ def test_a_cached_credential_is_refused_once_revoked_in_the_database() -> None:
     assert auth.authenticate(_basic("rita", "Right-Pass-1")) is None
     del stored[7]  # disabled or removed
     assert auth.authenticate(_basic("rita", "Right-Pass-1")) is None
+
+
+def test_a_cached_credential_is_rechecked_at_most_once_per_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A query per call would cost a sixth of an addMailbox; once per second costs nothing,
+    # and a revocation still holds on every node within that second.
+    stored = {7: "plain:Right-Pass-1"}
+    checks: list[int] = []
+
+    def live_hash(member_id: int) -> str | None:
+        checks.append(member_id)
+        return stored.get(member_id)
+
+    now = [1000.0]
+    monkeypatch.setattr("pemx.api.auth.time.monotonic", lambda: now[0])
+    account = Account(2, AccountType.RESELLER, 1, None, None, None, None, None, True)
+    auth = Authenticator(
+        lambda login: (Member(7, 2, login, "plain:Right-Pass-1", 7 in stored), account),
+        CountingHasher(),
+        live_password_hash=live_hash,
+        recheck_s=1.0,
+    )
+    for _ in range(20):
+        assert auth.authenticate(_basic("rita", "Right-Pass-1")) is not None
+    assert checks == []  # verified by bcrypt just now: no re-check within the bound
+    now[0] += 1.5
+    del stored[7]  # revoked on another node
+    assert auth.authenticate(_basic("rita", "Right-Pass-1")) is None
+    assert checks == [7]
 
 
 def test_disabled_member_is_refused() -> None:
