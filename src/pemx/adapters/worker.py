@@ -48,6 +48,10 @@ class Worker:
         """New tasks were committed: look now rather than at the next poll."""
         self._wake.set()
 
+    def woken(self) -> bool:
+        """A wake is pending: the next pass runs at once rather than at the next poll."""
+        return self._wake.is_set()
+
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
         self._wake.set()

@@ -6,12 +6,9 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any, cast
 
 import click
@@ -71,10 +68,7 @@ def serve(
     no_mail: bool,
 ) -> None:
     """Run the API server and a private Dovecot until interrupted."""
-    from pemx import bootstrap
-    from pemx.adapters.mail.dovecot import MailBackendError
-    from pemx.api.server import make_server
-    from pemx.service import setup
+    from pemx.node import Node, StartFailed
 
     settings = _settings(
         obj,
@@ -85,71 +79,24 @@ def serve(
         mail=False if no_mail else None,
     )
     _logging(settings)
+    node = Node(settings)
     try:
-        database = bootstrap.prepare_database(settings)
-        uow = bootstrap.cli_unit_of_work(database, "create provider")
-        generated = setup.ensure_provider(uow, _hasher(settings), os.environ)
-    except PemxError as exc:
-        raise click.ClickException(exc.message) from None
-    except Exception as exc:
-        raise click.ClickException(f"cannot open the database: {_one_line(exc)}") from None
-    if generated is not None:
-        login, password = generated
-        click.echo(
-            f"Created the provider's first staff member: login {login!r}, password "
-            f"{password!r}. Shown once only; set PEMX_ADMIN_LOGIN/PEMX_ADMIN_PASSWORD "
-            "before the first start to choose them.",
-            err=True,
-        )
-    app = bootstrap.build_application(settings, database)
-    dovecot = None
-    if settings.mail:
-        try:
-            dovecot = bootstrap.start_mail(settings)
-        except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
-            app.close()
-            raise click.ClickException(f"cannot start Dovecot: {_one_line(exc)}") from None
-    bootstrap.register_local_store(settings, database, dovecot)
-    app.attach_mail(bootstrap.mail_backend(settings, database))
-    server = make_server(
-        app.api,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        threads_per_client=settings.threads_per_client,
-        max_body_bytes=settings.max_body_bytes,
-        tls_cert=settings.tls_cert,
-        tls_key=settings.tls_key,
-    )
-    try:
-        server.prepare()
-    except OSError as exc:
-        if dovecot is not None:
-            dovecot.stop()
-        app.close()
-        raise click.ClickException(
-            f"cannot listen on {settings.host}:{settings.port}: {exc}"
-        ) from None
-    bound_port = int(server.bind_addr[1])
-    bootstrap.write_runtime(settings, bound_port, dovecot.config if dovecot else None)
-    stopping = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    click.echo(f"pemx {__version__} serving {settings.api_url(bound_port)}", err=True)
-    try:
-        server.serve()
+        node.start()
+    except StartFailed as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
-        server.stop()
-        app.close()
-        if dovecot is not None:
-            dovecot.stop()
-        bootstrap.clear_runtime(settings.data_dir)
+        if node.first_admin is not None:
+            login, password = node.first_admin
+            click.echo(
+                f"Created the provider's first staff member: login {login!r}, password "
+                f"{password!r}. Shown once only; set PEMX_ADMIN_LOGIN/PEMX_ADMIN_PASSWORD "
+                "before the first start to choose them.",
+                err=True,
+            )
+    click.echo(f"pemx {__version__} serving {settings.api_url(node.api_port)}", err=True)
+    try:
+        node.serve_until_signalled()
+    finally:
         click.echo("pemx stopped", err=True)
 
 
@@ -158,10 +105,10 @@ def serve(
 @click.pass_obj
 def status(obj: dict[str, Any], as_json: bool) -> None:
     """Show whether pemx runs and the endpoints a client needs."""
-    from pemx import bootstrap
+    from pemx.runtime import read_runtime
 
     settings = _settings(obj)
-    info = bootstrap.read_runtime(settings.data_dir)
+    info = read_runtime(settings.data_dir)
     running = info is not None and _alive(int(info.get("pid", 0)))
     if info is None or not running:
         if as_json:
@@ -571,12 +518,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-
-def _hasher(settings: Settings) -> Any:
-    from pemx.adapters.passwords import BcryptHasher
-
-    return BcryptHasher(settings.bcrypt_rounds)
 
 
 def _alive(pid: int) -> bool:
