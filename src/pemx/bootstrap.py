@@ -23,6 +23,7 @@ from pemx.adapters.db.database import Database
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+from pemx.adapters.mail import deploy
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig
@@ -34,7 +35,7 @@ from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
-from pemx.service.ports import MailBackend, Operation, PasswordHasher
+from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,38 @@ def open_database(settings: Settings) -> Database:
     """The database for every other command: never migrated; an old or missing schema
     raises SchemaNotCurrent, whose message names `pemx migrate`."""
     return Database.open_current(settings.database)
+
+
+class CommandDatabase:
+    """The database as an operator's command uses it (`pemx tasks`, `audit`, `stores`,
+    `mail-config`): never migrated (``open_database``), closed when the command ends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._database = open_database(settings)
+
+    def unit_of_work(
+        self, method: str | None = None, params: Mapping[str, Any] | None = None
+    ) -> UnitOfWork:
+        """Reads; with ``method``, changes audited as that command of the OS user."""
+        if method is None:
+            return SqlUnitOfWork(self._database)
+        return cli_unit_of_work(self._database, method, params)
+
+    def close(self) -> None:
+        self._database.dispose()
+
+    def __enter__(self) -> CommandDatabase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# `pemx mail-config`: the CLI reaches the config renderers through here, as it reaches
+# every adapter (the import contract keeps pemx.cli off pemx.adapters).
+MailConfigKind = deploy.Kind
+plan_mail_config = deploy.plan
+write_mail_config = deploy.write
 
 
 def cli_unit_of_work(

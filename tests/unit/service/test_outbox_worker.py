@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from pemx.adapters.db.taskqueue import backoff_s
 from pemx.adapters.worker import Worker
 from pemx.bootstrap import Application
-from pemx.cli.main import cli
+from pemx.cli import cli
 from pemx.service.ports import MailBackendRejected, MailBackendUnavailable
 from tests.support.clock import FakeClock
 from tests.support.fake_mail import FakeMailBackend
