@@ -28,7 +28,6 @@ from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig
 from pemx.adapters.passwords import BcryptHasher
-from pemx.adapters.worker import Worker
 from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.wsgi import XmlRpcApp
@@ -36,6 +35,7 @@ from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
+from pemx.worker import Worker
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import click
 
 from pemx.cli.context import GlobalOptions
 from pemx.cli.output import show
+from pemx.domain.model import TASK_STATES, UNFINISHED
 from pemx.service import outbox
 
 
@@ -14,7 +15,7 @@ from pemx.service import outbox
     "--state",
     "states",
     multiple=True,
-    type=click.Choice(list(outbox.STATES)),
+    type=click.Choice(list(TASK_STATES)),
     help="Show tasks in this state (repeatable; default: pending, running, failed).",
 )
 @click.option("--mailbox", "mailbox_id", type=int, help="Only this mailbox's tasks.")
@@ -29,7 +30,7 @@ def tasks(
     options: GlobalOptions = ctx.obj
     with options.database() as database:
         rows = outbox.list_tasks(
-            database.unit_of_work(), states=states or outbox.UNFINISHED, mailbox_id=mailbox_id
+            database.unit_of_work(), states=states or UNFINISHED, mailbox_id=mailbox_id
         )
     show(
         "pemx tasks",

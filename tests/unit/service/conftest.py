@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pemx.adapters.worker import Worker
 from pemx.bootstrap import Application
+from pemx.worker import Worker
 from tests.support.builders import Tenant, make_tenant, new_user_mailbox
 from tests.support.clock import FakeClock
 from tests.support.fake_mail import FakeMailBackend

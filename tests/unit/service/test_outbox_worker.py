@@ -15,10 +15,10 @@ from typing import Any
 from click.testing import CliRunner
 
 from pemx.adapters.db.taskqueue import backoff_s
-from pemx.adapters.worker import Worker
 from pemx.bootstrap import Application
 from pemx.cli import cli
 from pemx.service.ports import MailBackendRejected, MailBackendUnavailable
+from pemx.worker import Worker
 from tests.support.clock import FakeClock
 from tests.support.fake_mail import FakeMailBackend
 from tests.support.inprocess import ok

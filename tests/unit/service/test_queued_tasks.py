@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pemx.adapters.worker import Worker
 from pemx.bootstrap import Application
 from pemx.domain.folders import folder_names_for
+from pemx.worker import Worker
 from tests.support.fake_mail import FakeMailBackend, MailCall
 from tests.support.inprocess import ok
 

@@ -18,9 +18,8 @@ from pemx.adapters.db.audit import utcnow
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import tasks
 from pemx.adapters.db.unit_of_work import SqlTx
-from pemx.domain.model import Task
-from pemx.service import outbox
-from pemx.service.outbox import DONE, FAILED, PENDING, RUNNING
+from pemx.domain.model import DONE, FAILED, PENDING, RUNNING, Task
+from pemx.service.ports import Tx
 
 
 def backoff_s(attempts: int) -> float:
@@ -29,6 +28,8 @@ def backoff_s(attempts: int) -> float:
 
 
 class TaskQueue:
+    """Implements service.ports.TaskQueue on the tasks table."""
+
     def __init__(
         self,
         database: Database,
@@ -90,20 +91,21 @@ class TaskQueue:
             for row in rows
         ]
 
-    def succeeded(self, task: Task, worker: str) -> None:
+    def succeeded(self, task: Task, worker: str, then: Callable[[Tx], None]) -> None:
         with self.database.connect(write=True) as conn:
             if self._finish(conn, task, worker, state=DONE, error=None):
-                outbox.completed(SqlTx(conn), task)
+                then(SqlTx(conn))
 
-    def failed(self, task: Task, worker: str, error: str) -> bool:
-        """Record a failed attempt; True when the task gave up (no attempts left)."""
+    def failed(self, task: Task, worker: str, error: str, then: Callable[[Tx], None]) -> bool:
+        """Record a failed attempt; True (and ``then``) when the task gave up (no attempts
+        left)."""
         give_up = task.attempts >= self.max_attempts
         with self.database.connect(write=True) as conn:
             state = FAILED if give_up else PENDING
             due = self.clock() + timedelta(seconds=backoff_s(task.attempts))
             finished = self._finish(conn, task, worker, state=state, error=error[:2000], due_at=due)
             if finished and give_up:
-                outbox.gave_up(SqlTx(conn), task)
+                then(SqlTx(conn))
         return give_up
 
     def _finish(
