@@ -62,7 +62,7 @@ def test_each_task_is_claimed_once_and_in_mailbox_order(
                 with guard:
                     if task.mailbox_id is not None:
                         running.pop(task.mailbox_id, None)
-                queue.succeeded(task, name)
+                queue.succeeded(task, name, lambda tx: None)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(WORKERS)]
     for thread in threads:

@@ -1,3 +1,3 @@
-from pemx.cli.main import main
+from pemx.cli import main
 
 main()

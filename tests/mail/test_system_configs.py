@@ -37,7 +37,7 @@ from pemx.adapters.mail.dovecot.system import (
     system_dovecot_files,
 )
 from pemx.adapters.mail.postfix import postfix_files
-from pemx.cli.main import cli
+from pemx.cli import cli
 from tests.support.builders import mailbox_params, make_tenant, unique
 from tests.support.calls import ok
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message

@@ -13,6 +13,7 @@ from pemx.api.method import Handler, Method
 from pemx.api.schema import Field, opt, req, validate_struct
 from pemx.domain.errors import invalid
 from pemx.domain.model import Caller
+from pemx.service import requests
 
 if TYPE_CHECKING:
     from pemx.api.dispatch import Dispatcher
@@ -88,7 +89,8 @@ def batch_request(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) ->
 def request_status(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[str, Any]:
     p = validate_struct(single_struct(params), _REQUEST_ID)
     owner = None if caller.is_provider else caller.member_id
-    status = calls.deps.transactions.request_status(p["request_id"], owner)
+    uow = calls.deps.unit_of_work(None, None)
+    status = requests.request_status(uow, p["request_id"], owner)
     return {"request_status": int(status.state), "status_messages": list(status.messages)}
 
 

@@ -1,0 +1,73 @@
+"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores.
+
+Each command parses its options, calls bootstrap or a service function, and prints. A
+call refused with a PemxError ends the command here, in one place: its message on one
+line (`Error: ...`) and the exit status of its code (``EXIT_STATUS``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import click
+
+from pemx import __version__
+from pemx.cli import audit, mail_config, serve, stores, tasks
+from pemx.cli.context import GlobalOptions
+from pemx.domain.errors import ErrorCode, PemxError
+
+#: The exit status of a command refused with each error code: 1 for every one
+#: (docs/errors.md). 2 is click's usage error and 3 `pemx status`'s "not running".
+EXIT_STATUS: Mapping[ErrorCode, int] = MappingProxyType({code: 1 for code in ErrorCode})
+
+
+class PemxGroup(click.Group):
+    """The command group that ends a command refused with a PemxError, whichever it is."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PemxError as exc:
+            click.echo(f"Error: {exc.message}", err=True)  # as click prints its errors
+            ctx.exit(EXIT_STATUS[exc.code])
+
+
+@click.group(cls=PemxGroup)
+@click.version_option(__version__, prog_name="pemx")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where pemx keeps its database, mail and state (env PEMX_DATA_DIR).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML settings file (default: <data-dir>/pemx.toml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+    """pemx: the Operations (OA) public API for hosted mailboxes, made real on Dovecot."""
+    ctx.obj = GlobalOptions(data_dir, config)
+
+
+for command in (
+    serve.serve,
+    serve.status,
+    serve.migrate,
+    mail_config.mail_config,
+    tasks.tasks,
+    audit.audit,
+    stores.stores,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -41,6 +41,16 @@ class MailPorts:
         "doveadm_http": "doveadm_port",
     }
 
+    #: field -> what the listener is for, as `pemx status` shows it
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "imap": "IMAP",
+        "pop3": "POP3",
+        "lmtp": "LMTP (delivery)",
+        "imap_owa": "IMAP for webmail (OWA switch)",
+        "imap_activesync": "IMAP for ActiveSync gateway",
+        "doveadm_http": "doveadm HTTP API",
+    }
+
     def __post_init__(self) -> None:
         used = [p for _, p in self.items() if p]
         for name, port in self.items():

@@ -297,6 +297,13 @@ class MailboxListing:
     used_bytes: int | None = None  # as Dovecot last reported it; None: not known here
 
 
+# A task's states: pending -> running -> done, or back to pending after a failed attempt
+# (with a backoff), or failed once it gave up; an operator's retry makes it pending again.
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+TASK_STATES = (PENDING, RUNNING, DONE, FAILED)
+UNFINISHED = (PENDING, RUNNING, FAILED)
+
+
 @dataclass(frozen=True)
 class Task:
     """A side effect queued in the outbox: what to do, for which mailbox, how far it got."""

@@ -13,15 +13,16 @@ from enum import StrEnum
 from typing import assert_never
 
 from pemx.domain.folders import folder_names_for
-from pemx.domain.model import Mailbox, ObjectStatus, ResourceType, Task
+from pemx.domain.model import (
+    FAILED,
+    UNFINISHED,
+    Mailbox,
+    ObjectStatus,
+    ResourceType,
+    Task,
+)
 from pemx.service.ports import MailBackend, TaskRow, Tx, UnitOfWork
 from pemx.service.resources import consume
-
-# A task's states: pending -> running -> done, or back to pending after a failed attempt
-# (with a backoff), or failed once it gave up; an operator's retry makes it pending again.
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-STATES = (PENDING, RUNNING, DONE, FAILED)
-UNFINISHED = (PENDING, RUNNING, FAILED)
 
 
 class TaskKind(StrEnum):

@@ -8,10 +8,10 @@ mailbox store, a Dovecot backend (``tx.stores``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from pemx.domain.model import (
     ServiceTemplate,
     ServiceUser,
     Subscription,
+    Task,
 )
 
 
@@ -335,6 +336,24 @@ class UnitOfWork(Protocol):
     def write(self) -> AbstractContextManager[Tx]: ...
 
 
+class TaskQueue(Protocol):
+    """The outbox as its worker's queue: due tasks claimed under a lease, outcomes recorded.
+
+    ``then`` runs in the transaction that records an outcome, and only if this worker
+    still held the claim (a lease that ran out may have passed the task on).
+    """
+
+    def claim(self, worker: str, limit: int = 16) -> list[Task]: ...
+    def succeeded(self, task: Task, worker: str, then: Callable[[Tx], None]) -> None: ...
+    def failed(self, task: Task, worker: str, error: str, then: Callable[[Tx], None]) -> bool:
+        """Record a failed attempt; True (and ``then``) when it was the last one."""
+        ...
+
+    def purge_done(self, older_than: timedelta) -> int:
+        """Forget tasks done longer ago than that (failed ones stay until retried)."""
+        ...
+
+
 class OpenTransaction(Protocol):
     """A txn.Begin transaction a call runs in."""
 
@@ -359,7 +378,8 @@ class RequestStatus:
 
 
 class Transactions(Protocol):
-    """Transactions that span calls (txn.Begin ... txn.Commit) and request ids."""
+    """Transactions that span calls (txn.Begin ... txn.Commit), recording their request ids
+    (a request's status is service/requests.py)."""
 
     def begin(
         self, *, member_id: int, txn_id: str | None, timeout_s: int | None, request_id: str | None
@@ -367,9 +387,6 @@ class Transactions(Protocol):
     def use(self, txn_id: str, member_id: int) -> AbstractContextManager[OpenTransaction]: ...
     def commit(self, txn_id: str, member_id: int) -> None: ...
     def rollback(self, txn_id: str, member_id: int) -> None: ...
-    def request_status(self, request_id: str, member_id: int | None) -> RequestStatus:
-        """A request's status: done when committed and its tasks are (service/requests.py)."""
-        ...
 
 
 class PasswordHasher(Protocol):

@@ -4,13 +4,8 @@ are done (pem.getRequestStatus)."""
 from __future__ import annotations
 
 from pemx.domain.errors import ErrorCode, PemxError
-from pemx.service.outbox import FAILED, PENDING, RUNNING
+from pemx.domain.model import FAILED, PENDING, RUNNING
 from pemx.service.ports import RequestState, RequestStatus, UnitOfWork
-
-# As the request log stores them.
-REQUEST_SUCCEEDED = int(RequestState.SUCCEEDED)
-REQUEST_RUNNING = int(RequestState.RUNNING)
-REQUEST_FAILED = int(RequestState.FAILED)
 
 
 def request_status(uow: UnitOfWork, request_id: str, member_id: int | None) -> RequestStatus:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pemx.domain.errors import ErrorCode
-
-from .inprocess import WsgiClient, basic, err, ok, proxy
+from tests.support.inprocess import WsgiClient, basic, err, ok, proxy
 
 
 def test_an_added_account_reads_back_as_given(api: Any, audit_log: Any) -> None:

@@ -9,8 +9,7 @@ import pytest
 from pemx.api.builtins import BUILTIN_METHODS
 from pemx.api.methods import REGISTRY
 from pemx.domain.errors import ErrorCode
-
-from .inprocess import err, invalid_field, ok
+from tests.support.inprocess import err, invalid_field, ok
 
 CUSTOMER = {"account_type": "C", "person": {"first_name": "C"}}
 

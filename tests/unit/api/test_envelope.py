@@ -14,8 +14,7 @@ from pemx.api.methods import REGISTRY
 from pemx.bootstrap import Application
 from pemx.domain.errors import ErrorCode, PemxError
 from pemx.service.ports import Context
-
-from .inprocess import WsgiClient, err, ok
+from tests.support.inprocess import WsgiClient, err, ok
 
 
 def test_a_result_comes_as_status_0_and_result(api: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cheroot.errors import MaxSizeExceeded
 
-from .inprocess import ADMIN_LOGIN, Response, WsgiClient, basic
+from tests.support.inprocess import ADMIN_LOGIN, Response, WsgiClient, basic
 
 LIST_METHODS = xmlrpc.client.dumps((), methodname="system.listMethods").encode()
 

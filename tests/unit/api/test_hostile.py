@@ -16,8 +16,7 @@ from pemx.api.methods import REGISTRY
 from pemx.api.schema import Field, opt, req, struct
 from pemx.api.xmlrpc import MAX_NESTING, NestingTooDeep, parse_call
 from pemx.domain.errors import ErrorCode
-
-from .inprocess import WsgiClient, err, invalid_field
+from tests.support.inprocess import WsgiClient, err, invalid_field
 
 
 def test_basic_auth_with_bytes_beyond_ascii_is_401(http: WsgiClient) -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from pemx.api.schema import INT32_MAX
 from pemx.domain.errors import ErrorCode
-
-from .inprocess import WsgiClient, err, invalid_field, ok
+from tests.support.inprocess import WsgiClient, err, invalid_field, ok
 
 
 def call(api: Any, method: str, params: Any) -> Any:

@@ -24,7 +24,8 @@ from click.testing import CliRunner
 
 from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts
 from pemx.adapters.mail.dovecot.render import instance_files
-from pemx.cli import main as cli_main
+from pemx.cli import cli
+from pemx.cli import mail_config as mail_config_command
 from pemx.domain.model import MailboxStore, ObjectStatus
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -138,13 +139,13 @@ def mail_config_files(
     # the key pemx draws when none is configured
     monkeypatch.setattr("secrets.token_hex", lambda n: "ab" * n)
     monkeypatch.setattr(
-        cli_main,
+        mail_config_command,
         "_store_named",
         lambda obj, name: (STORE_B, STORE_B_KEY) if name == "store-b" else pytest.fail(name),
     )
     out = tmp_path / "out"
     res = CliRunner().invoke(
-        cli_main.cli,
+        cli,
         ["--config", str(config), "mail-config", "--output", str(out), *args],
         env={k: "" for k in os.environ if k.startswith("PEMX_")},
     )

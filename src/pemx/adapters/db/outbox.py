@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Row
 from pemx.adapters.db import statements as st
 from pemx.adapters.db.audit import utcnow
 from pemx.adapters.db.tables import tasks
-from pemx.service.outbox import DONE, PENDING
+from pemx.domain.model import DONE, PENDING
 from pemx.service.ports import TaskRow
 
 

@@ -11,8 +11,7 @@ from sqlalchemy.engine import Connection
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import requests
 from pemx.domain.errors import ErrorCode, PemxError
-from pemx.service.ports import RequestRecord
-from pemx.service.requests import REQUEST_RUNNING
+from pemx.service.ports import RequestRecord, RequestState
 
 
 class SqlRequests:
@@ -40,18 +39,20 @@ def record_request(database: Database, request_id: str, member_id: int) -> None:
             sa.insert(requests).values(
                 request_id=request_id,
                 member_id=member_id,
-                status=REQUEST_RUNNING,
+                status=int(RequestState.RUNNING),
                 messages=[],
             )
         )
 
 
-def finish_request(database: Database, request_id: str, status: int, messages: list[str]) -> None:
+def finish_request(
+    database: Database, request_id: str, status: RequestState, messages: list[str]
+) -> None:
     with database.connect(write=True) as conn:
         conn.execute(
             sa.update(requests)
             .where(requests.c.request_id == request_id)
-            .values(status=status, messages=messages, finished_at=sa.func.current_timestamp())
+            .values(status=int(status), messages=messages, finished_at=sa.func.current_timestamp())
         )
 
 

@@ -8,6 +8,7 @@ the write lock (BEGIN IMMEDIATE) serializes the claims.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,8 @@ from pemx.adapters.db.audit import utcnow
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import tasks
 from pemx.adapters.db.unit_of_work import SqlTx
-from pemx.domain.model import Task
-from pemx.service import outbox
-from pemx.service.outbox import DONE, FAILED, PENDING, RUNNING
+from pemx.domain.model import DONE, FAILED, PENDING, RUNNING, Task
+from pemx.service.ports import Tx
 
 
 def backoff_s(attempts: int) -> float:
@@ -28,15 +28,23 @@ def backoff_s(attempts: int) -> float:
 
 
 class TaskQueue:
+    """Implements service.ports.TaskQueue on the tasks table."""
+
     def __init__(
-        self, database: Database, *, lease_s: float = 120.0, max_attempts: int = 25
+        self,
+        database: Database,
+        *,
+        lease_s: float = 120.0,
+        max_attempts: int = 25,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.lease = timedelta(seconds=lease_s)
         self.max_attempts = max_attempts
+        self.clock = clock  # now, in UTC: due times, leases, finish times
 
     def claim(self, worker: str, limit: int = 16) -> list[Task]:
-        now = utcnow()
+        now = self.clock()
         earlier = tasks.alias("earlier")
         blocked = (
             sa.select(earlier.c.id)
@@ -83,20 +91,21 @@ class TaskQueue:
             for row in rows
         ]
 
-    def succeeded(self, task: Task, worker: str) -> None:
+    def succeeded(self, task: Task, worker: str, then: Callable[[Tx], None]) -> None:
         with self.database.connect(write=True) as conn:
             if self._finish(conn, task, worker, state=DONE, error=None):
-                outbox.completed(SqlTx(conn), task)
+                then(SqlTx(conn))
 
-    def failed(self, task: Task, worker: str, error: str) -> bool:
-        """Record a failed attempt; True when the task gave up (no attempts left)."""
+    def failed(self, task: Task, worker: str, error: str, then: Callable[[Tx], None]) -> bool:
+        """Record a failed attempt; True (and ``then``) when the task gave up (no attempts
+        left)."""
         give_up = task.attempts >= self.max_attempts
         with self.database.connect(write=True) as conn:
             state = FAILED if give_up else PENDING
-            due = utcnow() + timedelta(seconds=backoff_s(task.attempts))
+            due = self.clock() + timedelta(seconds=backoff_s(task.attempts))
             finished = self._finish(conn, task, worker, state=state, error=error[:2000], due_at=due)
             if finished and give_up:
-                outbox.gave_up(SqlTx(conn), task)
+                then(SqlTx(conn))
         return give_up
 
     def _finish(
@@ -111,7 +120,7 @@ class TaskQueue:
     ) -> bool:
         values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
         if state in (DONE, FAILED):
-            values["finished_at"] = utcnow()
+            values["finished_at"] = self.clock()
         if due_at is not None:
             values["due_at"] = due_at
         # Only the worker that holds the claim may finish it (a lease may have passed on).
@@ -130,6 +139,6 @@ class TaskQueue:
             result = conn.execute(
                 sa.delete(tasks)
                 .where(tasks.c.state == DONE)
-                .where(tasks.c.finished_at < utcnow() - older_than)
+                .where(tasks.c.finished_at < self.clock() - older_than)
             )
         return int(result.rowcount)

@@ -21,10 +21,8 @@ from sqlalchemy.engine import Connection
 
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.request_log import finish_request, record_request
-from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.domain.errors import ErrorCode, PemxError
-from pemx.service.ports import RequestStatus
-from pemx.service.requests import REQUEST_FAILED, REQUEST_SUCCEEDED, request_status
+from pemx.service.ports import RequestState
 
 MAX_TIMEOUT_S = 3600
 
@@ -51,10 +49,6 @@ class TransactionRegistry:
         self._reaper = threading.Thread(target=self._reap, name="pemx-txn-reaper", daemon=True)
         self._reaper.start()
 
-    def request_status(self, request_id: str, member_id: int | None) -> RequestStatus:
-        """pem.getRequestStatus; the request ids themselves are request_log.py."""
-        return request_status(SqlUnitOfWork(self.database), request_id, member_id)
-
     # transactions -----------------------------------------------------------------------
     def begin(
         self,
@@ -78,7 +72,7 @@ class TransactionRegistry:
             connection, transaction = self.database.open()
         except BaseException:
             if request_id is not None:
-                finish_request(self.database, request_id, REQUEST_FAILED, ["could not begin"])
+                finish_request(self.database, request_id, RequestState.FAILED, ["could not begin"])
             raise
         timeout = min(timeout_s or self.default_timeout_s, MAX_TIMEOUT_S)
         txn = OpenTransaction(
@@ -149,15 +143,15 @@ class TransactionRegistry:
         txn.done = True
         with self._guard:
             self._open.pop(txn.txn_id, None)
-        status = REQUEST_SUCCEEDED
+        status = RequestState.SUCCEEDED
         try:
             if commit:
                 txn.transaction.commit()
             else:
                 txn.transaction.rollback()
-                status = REQUEST_FAILED
+                status = RequestState.FAILED
         except BaseException:
-            status = REQUEST_FAILED
+            status = RequestState.FAILED
             raise
         finally:
             txn.connection.close()

@@ -1,4 +1,8 @@
-"""The outbox worker: a thread that runs queued tasks against the mail backend."""
+"""The outbox worker: a thread that runs queued tasks against the mail backend.
+
+An entry point like the API: it drives service.outbox through the ports (the queue, the
+units of work, the mail backend) that bootstrap hands it.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,9 @@ import threading
 import time
 from datetime import timedelta
 
-from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.domain.model import Task
 from pemx.service import outbox
-from pemx.service.ports import MailBackend, UnitOfWork
+from pemx.service.ports import MailBackend, TaskQueue, UnitOfWork
 
 log = logging.getLogger("pemx.worker")
 
@@ -48,6 +51,10 @@ class Worker:
         """New tasks were committed: look now rather than at the next poll."""
         self._wake.set()
 
+    def woken(self) -> bool:
+        """A wake is pending: the next pass runs at once rather than at the next poll."""
+        return self._wake.is_set()
+
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
         self._wake.set()
@@ -68,7 +75,8 @@ class Worker:
         try:
             outbox.run(self.uow, self.mail, task)
         except Exception as exc:
-            gave_up = self.queue.failed(task, self.name, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            gave_up = self.queue.failed(task, self.name, error, lambda tx: outbox.gave_up(tx, task))
             log.warning(
                 "task %s %s (mailbox %s) attempt %s failed%s: %s",
                 task.id,
@@ -79,7 +87,7 @@ class Worker:
                 exc,
             )
             return
-        self.queue.succeeded(task, self.name)
+        self.queue.succeeded(task, self.name, lambda tx: outbox.completed(tx, task))
         log.info(
             "task %s %s (mailbox %s) done in %.1f ms",
             task.id,

@@ -1,5 +1,5 @@
 """Calling the XML-RPC endpoint in process: a WSGI client, an xmlrpc.client transport over it,
-and the envelope checks the tests share. No socket, no subprocess, no Dovecot."""
+and the envelope checks the in-process tiers share. No socket, no subprocess, no Dovecot."""
 
 from __future__ import annotations
 

@@ -1,0 +1,178 @@
+"""One running pemx node (`pemx serve`): started and stopped in the one right order.
+
+Start: migrate the database, create the provider on the first start, build the
+application, start the private Dovecot, keep store 1's row equal to where it listens,
+start the outbox worker, bind the API, write runtime.json. Stop: the reverse, for
+whatever had started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from types import FrameType
+
+from cheroot import wsgi
+
+from pemx.adapters.db.database import Database
+from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
+from pemx.adapters.passwords import BcryptHasher
+from pemx.api.server import make_server
+from pemx.bootstrap import (
+    Application,
+    build_application,
+    cli_unit_of_work,
+    dovecot_config,
+    mail_root,
+    prepare_database,
+)
+from pemx.config import Settings
+from pemx.domain.errors import PemxError
+from pemx.domain.model import LOCAL_STORE_ID
+from pemx.runtime import MailListeners, clear_runtime, write_runtime
+from pemx.service import setup
+
+
+class StartFailed(Exception):
+    """The node could not start; the message is one line that says which step failed."""
+
+
+class Node:
+    """The database, the application, the private Dovecot and the API server of one
+    process. ``start`` raises StartFailed after undoing what it did; ``stop`` is safe
+    to call at any point, and more than once."""
+
+    def __init__(self, settings: Settings, *, environ: Mapping[str, str] = os.environ) -> None:
+        self.settings = settings
+        self.environ = environ  # PEMX_ADMIN_LOGIN / PEMX_ADMIN_PASSWORD on the first start
+        #: (login, password) of the provider's first staff member when start generated
+        #: the password: shown once by the caller.
+        self.first_admin: tuple[str, str] | None = None
+        self.app: Application | None = None
+        self.dovecot: PrivateDovecot | None = None
+        self.server: wsgi.Server | None = None
+        self._database: Database | None = None
+        self._runtime_written = False
+
+    @property
+    def api_port(self) -> int:
+        """The port the API is bound to (settings.port 0 means any free one)."""
+        assert self.server is not None, "the node is not started"
+        return int(self.server.bind_addr[1])
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        settings = self.settings
+        hasher = BcryptHasher(settings.bcrypt_rounds)
+        try:
+            self._database = prepare_database(settings)
+            uow = cli_unit_of_work(self._database, "create provider")
+            self.first_admin = setup.ensure_provider(uow, hasher, self.environ)
+        except PemxError as exc:
+            raise StartFailed(exc.message) from None
+        except Exception as exc:
+            raise StartFailed(f"cannot open the database: {_one_line(exc)}") from None
+        self.app = build_application(settings, self._database, hasher=hasher)
+        if settings.mail:
+            dovecot = PrivateDovecot(dovecot_config(settings))
+            try:
+                dovecot.start()
+            except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
+                raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
+            self.dovecot = dovecot
+        self._register_local_store()
+        self.app.start()
+        server = make_server(
+            self.app.api,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            threads_per_client=settings.threads_per_client,
+            max_body_bytes=settings.max_body_bytes,
+            tls_cert=settings.tls_cert,
+            tls_key=settings.tls_key,
+        )
+        try:
+            server.prepare()
+        except OSError as exc:
+            raise StartFailed(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
+        self.server = server
+        mail = None
+        if self.dovecot is not None:
+            cfg = self.dovecot.config
+            mail = MailListeners(cfg.host, cfg.ports, cfg.mail_root)
+        write_runtime(settings, self.api_port, mail)
+        self._runtime_written = True
+
+    def _register_local_store(self) -> None:
+        """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
+        its row equal to where it listens now (a private one's ports may change per start)."""
+        settings = self.settings
+        if self.dovecot is not None:
+            cfg = self.dovecot.config
+            host, ports, api_key, root = cfg.host, cfg.ports, cfg.doveadm_api_key, cfg.mail_root
+        elif settings.doveadm_api_key:
+            host, api_key, root = settings.mail_host, settings.doveadm_api_key, mail_root(settings)
+            ports = settings.mail_ports
+        else:
+            return  # stores registered with `pemx stores add` (a cluster layout)
+        values = {**ports.columns(), "host": host, "doveadm_api_key": api_key}
+        values["mail_root"] = str(root)
+        assert self._database is not None
+        with SqlUnitOfWork(self._database).write() as tx:
+            tx.stores.update(LOCAL_STORE_ID, values)
+
+    def serve(self) -> None:
+        """Serve API calls until ``stop`` (from another thread) or a signal."""
+        assert self.server is not None, "the node is not started"
+        self.server.serve()
+
+    def serve_until_signalled(self) -> None:
+        """Serve until SIGTERM or SIGINT (main thread only), then stop everything."""
+        assert self.server is not None, "the node is not started"
+        server = self.server
+        stopping = threading.Event()
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            if not stopping.is_set():
+                stopping.set()
+                threading.Thread(target=server.stop, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        try:
+            self.serve()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """The API first (no new calls), then the worker and the database, then Dovecot."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.app is not None:
+            self.app.close()  # disposes the database too
+            self.app = None
+        elif self._database is not None:
+            self._database.dispose()
+        self._database = None
+        if self.dovecot is not None:
+            self.dovecot.stop()
+            self.dovecot = None
+        if self._runtime_written:
+            clear_runtime(self.settings.data_dir)
+            self._runtime_written = False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
