@@ -9,6 +9,7 @@ import click
 from pemx.cli.context import GlobalOptions
 from pemx.cli.output import show
 from pemx.service.audit import find_entries
+from pemx.service.ports import AuditQuery
 
 
 @click.command()
@@ -36,15 +37,8 @@ def audit(
             raise click.BadParameter("expected KIND:ID, e.g. mailbox:5", param_hint="--object")
         object_id = int(number)
     with options.database() as database:
-        entries = find_entries(
-            database.unit_of_work(),
-            account_id=account_id,
-            kind=kind,
-            object_id=object_id,
-            since=since,
-            until=until,
-            limit=limit,
-        )
+        query = AuditQuery(account_id, kind, object_id, since, until, limit)
+        entries = find_entries(database.unit_of_work(), query)
     show(
         "pemx audit",
         entries,

@@ -270,6 +270,19 @@ class AuditEntry:
     objects: list[str]  # "mailbox:5"
 
 
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit entries to read, newest first: by an object they touched (any of
+    account, kind, id) and by time (``since`` inclusive, ``until`` exclusive)."""
+
+    account_id: int | None = None
+    kind: str | None = None
+    object_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
 class Audit(Protocol):
     """The audit log: this transaction's entry is written when it commits."""
 
@@ -277,16 +290,7 @@ class Audit(Protocol):
         """Name an object this change touches, for the audit entry of the transaction."""
         ...
 
-    def find(
-        self,
-        *,
-        account_id: int | None,
-        kind: str | None,
-        object_id: int | None,
-        since: datetime | None,
-        until: datetime | None,
-        limit: int,
-    ) -> list[AuditEntry]: ...
+    def find(self, query: AuditQuery) -> list[AuditEntry]: ...
 
 
 @dataclass(frozen=True)

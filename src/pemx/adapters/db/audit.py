@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.tables import audit_log, audit_objects
 from pemx.domain.errors import PemxError
-from pemx.service.ports import AuditEntry, Operation
+from pemx.service.ports import AuditEntry, AuditQuery, Operation
 
 # Built once: every state-changing call writes an entry (see statements.py on why).
 _INSERT_ENTRY = sa.insert(audit_log)
@@ -80,31 +80,23 @@ class SqlAudit:
         if self.operation is not None:
             write_audit(self.conn, self.operation, "ok", None, self.noted)
 
-    def find(
-        self,
-        *,
-        account_id: int | None = None,
-        kind: str | None = None,
-        object_id: int | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
+    def find(self, wanted: AuditQuery) -> list[AuditEntry]:
         """The newest entries first, filtered by the objects they touched and by time."""
-        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if account_id is not None or kind is not None or object_id is not None:
-            touched = sa.select(audit_objects.c.audit_id)
-            if account_id is not None:
-                touched = touched.where(audit_objects.c.account_id == account_id)
-            if kind is not None:
-                touched = touched.where(audit_objects.c.kind == kind)
-            if object_id is not None:
-                touched = touched.where(audit_objects.c.object_id == object_id)
+        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(wanted.limit)
+        touched = sa.select(audit_objects.c.audit_id)
+        for column, value in (
+            (audit_objects.c.account_id, wanted.account_id),
+            (audit_objects.c.kind, wanted.kind),
+            (audit_objects.c.object_id, wanted.object_id),
+        ):
+            if value is not None:
+                touched = touched.where(column == value)
+        if touched.whereclause is not None:
             query = query.where(audit_log.c.id.in_(touched))
-        if since is not None:
-            query = query.where(audit_log.c.at >= since)
-        if until is not None:
-            query = query.where(audit_log.c.at < until)
+        if wanted.since is not None:
+            query = query.where(audit_log.c.at >= wanted.since)
+        if wanted.until is not None:
+            query = query.where(audit_log.c.at < wanted.until)
         rows = self.conn.execute(query).all()
         objects: dict[int, list[str]] = {row.id: [] for row in rows}
         if rows:
