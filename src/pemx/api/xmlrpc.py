@@ -58,25 +58,36 @@ def parse_call(body: bytes) -> tuple[str, tuple[Any, ...]]:
 
 
 class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
-    """xmlrpc.client's unmarshaller (it keeps a stack, it does not recurse) that counts
-    open arrays and structs and stops at MAX_NESTING, naming where it stopped."""
+    """xmlrpc.client's unmarshaller (it keeps a stack, it does not recurse) that stops at
+    MAX_NESTING open arrays and structs, naming where it stopped.
+
+    The stock unmarshaller already marks where each open array or struct begins
+    (``_marks``); this one only notes each new level's kind, and drops it in the array's
+    or struct's own end handler, so the other tags (most of a call) cost one comparison.
+    """
 
     def __init__(self, *, use_datetime: bool, use_builtin_types: bool) -> None:
         super().__init__(use_datetime=use_datetime, use_builtin_types=use_builtin_types)
         self._open: list[str] = []  # "array" or "struct", outermost first
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        kind = tag.rpartition(":")[2]
-        if kind in ("array", "struct"):
+        super().start(tag, attrs)
+        if len(self._marks) > len(self._open):  # this tag opened an array or a struct
             if len(self._open) >= MAX_NESTING:
                 raise NestingTooDeep(self._methodname, self._path())
-            self._open.append(kind)
-        super().start(tag, attrs)
+            self._open.append(tag.rpartition(":")[2])
 
-    def end(self, tag: str) -> None:
-        if tag.rpartition(":")[2] in ("array", "struct") and self._open:
-            self._open.pop()
-        super().end(tag)
+    def _end_nested(self, data: str, end: Any) -> None:
+        self._open.pop()
+        end(self, data)
+
+    dispatch = cast("Any", dict(xmlrpc.client.Unmarshaller.dispatch))
+    dispatch["array"] = lambda self, data: self._end_nested(
+        data, xmlrpc.client.Unmarshaller.end_array
+    )
+    dispatch["struct"] = lambda self, data: self._end_nested(
+        data, xmlrpc.client.Unmarshaller.end_struct
+    )
 
     def _path(self) -> str:
         """Where the next value goes, as validation names fields: ``properties[0].name``
