@@ -38,7 +38,8 @@ def test_a_killed_servers_open_request_reads_failed_after_restart(
         api = server.proxy()
         request_id = unique("crash")
         txn_id = ok(api.txn.Begin({"request_id": request_id, "timeout": 3600}))["txn_id"]
-        ok(api.pem.addAccount({"account_type": "C", "person": {"first_name": "K", "last_name": "N"}, "txn_id": txn_id}))  # fmt: skip
+        person = {"first_name": "K", "last_name": "N"}
+        ok(api.pem.addAccount({"account_type": "C", "person": person, "txn_id": txn_id}))
         assert _status(api, request_id)["request_status"] == 1
         _kill(server)
         server = start_server(data, "--no-mail")
