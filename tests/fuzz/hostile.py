@@ -143,11 +143,12 @@ class HostileCalls:
 
     def unknown_field(self, method: Method) -> Hostile:
         params = self.base(method)
-        key = self.rng.choice([*SECRET_KEYS, "zz_" + str(self.rng.randrange(1000)), ""])
-        target = params
-        nested = [n for n, s in method.params.items() if s.kind == "struct" and s.fields]
-        if nested and self.rng.random() < 0.4 and isinstance(params.get(nested[0]), dict):
-            target = params[nested[0]]
+        target, declared = params, method.params
+        nested = [(n, s) for n, s in method.params.items() if s.kind == "struct" and s.fields]
+        if nested and self.rng.random() < 0.4 and isinstance(params.get(nested[0][0]), dict):
+            target, declared = params[nested[0][0]], nested[0][1].fields or {}
+        keys = [*SECRET_KEYS, "zz_" + str(self.rng.randrange(1000)), ""]
+        key = self.rng.choice([k for k in keys if k not in declared])
         target[key] = self.secret() if self.rng.random() < 0.7 else self.noise()
         return self._call("unknown field", method, params)
 
