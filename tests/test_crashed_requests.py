@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from pemx.adapters.db.request_log import DIED
+from pemx.adapters.db.transactions import ORPHAN_SWEEP_S
 from tests.support.builders import unique
-from tests.support.calls import ok
+from tests.support.calls import eventually, ok
 from tests.support.server import Server, ServerDatabase, server_base, start_server, stop_server
 
 
@@ -65,10 +66,16 @@ def test_a_node_never_fails_another_live_nodes_requests(
         ok(first.proxy().txn.Begin({"request_id": dying, "timeout": 3600}))
         txn_id = ok(second.proxy().txn.Begin({"request_id": living, "timeout": 3600}))["txn_id"]
         _kill(first)
-        # The first node comes back: the second node's request stays open.
+        # The live node fails the dead node's request within its sweep interval...
+        eventually(
+            lambda: _status(second.proxy(), dying)["request_status"] == 2,
+            timeout=ORPHAN_SWEEP_S + 5,
+            what="the dead node's request failed",
+        )
+        assert _status(second.proxy(), dying)["status_messages"] == [DIED]
+        # ...and the first node, back, leaves the second node's open request running.
         nodes[0] = start_server(database.configure(base / "first"), "--no-mail")
         api = nodes[0].proxy()
-        assert _status(api, dying)["request_status"] == 2
         assert _status(api, living)["request_status"] == 1
         ok(second.proxy().txn.Commit({"txn_id": txn_id}))
         assert _status(api, living)["request_status"] == 0
