@@ -30,6 +30,8 @@ from pemx.adapters.db.tables import metadata
 from pemx.api.method import Method
 from pemx.api.xmlrpc import INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
 from tests.fuzz.hostile import SECRET_PREFIX, Hostile, HostileCalls
+from tests.support.builders import add_reseller_account, unique
+from tests.support.calls import ok
 from tests.support.server import ADMIN_LOGIN, ADMIN_PASSWORD, Server
 
 AUDIT_TABLES = {"audit_log", "audit_objects"}
@@ -71,7 +73,9 @@ def run_campaign(
     seed: int = 14,
     log_file: Path | None = None,
 ) -> Report:
-    """Send ``calls`` hostile calls, then check the server's state, log and audit."""
+    """Send ``calls`` hostile calls, then check the server's state, log and audit.
+    Half the clients call as provider staff, half as a reseller's staff member."""
+    reseller = _reseller_login(server)
     before = dump_state(server.database_url)
     audit_before = _audit_count(server.database_url)
     report = Report()
@@ -79,7 +83,8 @@ def run_campaign(
     counter = iter(range(calls))
 
     def client(index: int) -> None:
-        calls_of = HostileCalls(methods, ADMIN_LOGIN, ADMIN_PASSWORD, random.Random(seed + index))
+        login, password = (ADMIN_LOGIN, ADMIN_PASSWORD) if index % 2 == 0 else reseller
+        calls_of = HostileCalls(methods, login, password, random.Random(seed + index))
         conn: http.client.HTTPConnection | None = None
         while True:
             with lock:
@@ -133,6 +138,15 @@ def run_campaign(
                 at = text.index(word)
                 report.violations.append(f"{word} in the server log: {text[at : at + 800]!r}")
     return report
+
+
+def _reseller_login(server: Server) -> tuple[str, str]:
+    provider = server.proxy()
+    account_id = add_reseller_account(provider)
+    login, password = unique("fuzz"), "Fuzz-Reseller-1"
+    auth = {"login": login, "password": password}
+    ok(provider.pem.addAccountMember({"account_id": account_id, "auth": auth}))
+    return login, password
 
 
 def _send(conn: http.client.HTTPConnection, hostile: Hostile) -> tuple[str, bool]:
