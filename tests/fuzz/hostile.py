@@ -20,6 +20,34 @@ from pemx.api.method import Method
 from pemx.api.schema import Field
 
 SECRET_PREFIX = "FuzzSecret"
+# Well-typed strings that parsers of addresses, domains, logins and enums meet rarely.
+ODD_STRINGS = (
+    "",
+    " ",
+    "@",
+    "a@b@c",
+    "x@-.com",
+    "user@[127.0.0.1]",
+    "\u00e4\u00f6@\u4f8b\u3048.\u30c6\u30b9\u30c8",
+    "..",
+    "../../etc/passwd",
+    "%s%n%x",
+    "\t\n\r",
+    "\U0001f600",
+    "a" * 300,
+    "xn--",
+    "-",
+    "C",
+    "0",
+    "-1",
+    "true",
+    "null",
+    "\u202e",
+    "\ufeff",
+    "a.b.c.d.e.f.g.h.i.j.k",
+    "*",
+    "'; --",
+)
 # Undeclared keys under which a careless client sends a password.
 SECRET_KEYS = ("passwd", "pwd", "pass", "password", "secret", "api_key", "Password")
 
@@ -46,6 +74,7 @@ class HostileCalls:
         self.login = login
         self._defects: list[Callable[[Method], Hostile]] = [
             self.wrong_type,
+            self.odd_values,
             self.unknown_field,
             self.out_of_range,
             self.too_long,
@@ -140,6 +169,38 @@ class HostileCalls:
         }
         params[name] = self.rng.choice(wrong[spec.kind])
         return self._call("wrong type", method, params)
+
+    def odd_values(self, method: Method) -> Hostile:
+        """Odd but well-typed values in every field, and a wrong type in the last one:
+        fields are checked in order, so the odd ones are converted (addresses, domains,
+        enums) before the call is refused."""
+        if not method.params:
+            return self.params_shape(method)
+        params = {name: self.odd(spec) for name, spec in method.params.items()}
+        last, spec = list(method.params.items())[-1]
+        params[last] = "s" if spec.kind in ("struct", "array") else {"x": 1}
+        return self._call("odd values", method, params)
+
+    def odd(self, spec: Field, depth: int = 0) -> Any:
+        if spec.secret:
+            return self.secret()
+        if spec.kind == "string":
+            text = self.rng.choice(ODD_STRINGS)
+            return (text * (1 + spec.max_length // max(1, len(text))))[: spec.max_length]
+        if spec.kind == "int":
+            low = spec.minimum if spec.minimum is not None else -(2**31)
+            high = spec.maximum if spec.maximum is not None else 2**63 - 1
+            return self.rng.choice(
+                [v for v in (low, high, 0, 1, -1, 2**31 - 1) if low <= v <= high]
+            )
+        if spec.kind == "boolean":
+            return self.rng.choice([True, False, 0, 1])
+        if spec.kind == "struct":
+            if spec.fields is None or depth > 4:
+                return {}
+            return {name: self.odd(f, depth + 1) for name, f in spec.fields.items()}
+        assert spec.item is not None
+        return [self.odd(spec.item, depth + 1) for _ in range(self.rng.randrange(4))]
 
     def unknown_field(self, method: Method) -> Hostile:
         params = self.base(method)
