@@ -107,7 +107,8 @@ def succeed_request(
     """In the request's own transaction, just before it commits: the status and the
     transaction's work become visible together, and its tasks are marked as this
     account's (another account's tasks with the same request_id are committed and
-    marked already, or not visible to this transaction)."""
+    marked already, or not visible to this transaction). PostgreSQL runs at READ
+    COMMITTED: the row, committed after this transaction began, is one it can update."""
     _finish(conn, account_id, request_id, RequestState.SUCCEEDED, messages)
     conn.execute(
         sa.update(tasks)

@@ -203,7 +203,7 @@ class TransactionRegistry:
     def _fail_orphans(self) -> None:
         try:
             fail_orphaned_requests(self.database)
-        except Exception:  # the next sweep tries again; serving must not wait on it
+        except Exception:  # the next sweep (or start) tries again; serving goes on
             _log.exception("could not fail the requests of dead transactions")
 
     def _reap(self) -> None:
