@@ -34,6 +34,7 @@ def begin(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[st
     _check_request_id(p.get("request_id"))
     txn_id = calls.deps.transactions.begin(
         member_id=caller.member_id,
+        account_id=caller.account_id,
         txn_id=p.get("txn_id"),
         timeout_s=p.get("timeout"),
         request_id=p.get("request_id"),
@@ -72,7 +73,11 @@ def batch_request(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) ->
         operations.append((method, dict(op["parameters"])))
     txns = calls.deps.transactions
     txn_id = txns.begin(
-        member_id=caller.member_id, txn_id=None, timeout_s=None, request_id=request_id
+        member_id=caller.member_id,
+        account_id=caller.account_id,
+        txn_id=None,
+        timeout_s=None,
+        request_id=request_id,
     )
     results = []
     for method, raw in operations:
@@ -88,9 +93,10 @@ def batch_request(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) ->
 
 def request_status(calls: Dispatcher, caller: Caller, params: tuple[Any, ...]) -> dict[str, Any]:
     p = validate_struct(single_struct(params), _REQUEST_ID)
+    # Ids are per account; provider staff see every request (their own account's first).
     owner = None if caller.is_provider else caller.member_id
     uow = calls.deps.unit_of_work(None, None)
-    status = requests.request_status(uow, p["request_id"], owner)
+    status = requests.request_status(uow, p["request_id"], caller.account_id, owner)
     return {"request_status": int(status.state), "status_messages": list(status.messages)}
 
 

@@ -250,8 +250,13 @@ class Outbox(Protocol):
         states: Sequence[str] | None = None,
         mailbox_id: int | None = None,
         request_id: str | None = None,
+        request_account_id: int | None = None,
         task_ids: Sequence[int] | None = None,
-    ) -> list[TaskRow]: ...
+    ) -> list[TaskRow]:
+        """Tasks matching every filter given; request ids are per account, so a request's
+        tasks are found by ``request_id`` with ``request_account_id``."""
+        ...
+
     def requeue(self, task_id: int) -> None:
         """A failed task back in the queue, due now, with its attempts counted afresh."""
         ...
@@ -295,15 +300,23 @@ class Audit(Protocol):
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """A request id as the API recorded it (txn.Begin, pem.batchRequest)."""
+    """A request id as the API recorded it (txn.Begin, pem.batchRequest); ids are per account."""
 
+    account_id: int
     member_id: int
     status: int
     messages: list[str]
 
 
 class Requests(Protocol):
-    def get(self, request_id: str) -> RequestRecord | None: ...
+    def get(self, request_id: str, account_id: int) -> RequestRecord | None:
+        """The account's request with that id."""
+        ...
+
+    def get_any_account(self, request_id: str, account_id: int) -> RequestRecord | None:
+        """For provider staff, who see every request: the account's own request with that
+        id if it has one, else the newest with that id."""
+        ...
 
 
 class Tx(Protocol):
@@ -383,10 +396,16 @@ class RequestStatus:
 
 class Transactions(Protocol):
     """Transactions that span calls (txn.Begin ... txn.Commit), recording their request ids
-    (a request's status is service/requests.py)."""
+    (a request's status is service/requests.py); both ids are the caller's account's own."""
 
     def begin(
-        self, *, member_id: int, txn_id: str | None, timeout_s: int | None, request_id: str | None
+        self,
+        *,
+        member_id: int,
+        account_id: int,
+        txn_id: str | None,
+        timeout_s: int | None,
+        request_id: str | None,
     ) -> str: ...
     def use(self, txn_id: str, member_id: int) -> AbstractContextManager[OpenTransaction]: ...
     def commit(self, txn_id: str, member_id: int) -> None: ...

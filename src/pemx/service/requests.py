@@ -1,5 +1,5 @@
 """Request ids: a request is done when its transaction committed AND the tasks it queued
-are done (pem.getRequestStatus)."""
+are done (pem.getRequestStatus). Request ids are per account (issue 14, item 12)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from pemx.domain.model import FAILED, PENDING, RUNNING
 from pemx.service.ports import RequestState, RequestStatus, UnitOfWork
 
 
-def request_status(uow: UnitOfWork, request_id: str, member_id: int | None) -> RequestStatus:
-    """Status of a request; ``member_id`` None means the provider (sees every request)."""
+def request_status(
+    uow: UnitOfWork, request_id: str, account_id: int, member_id: int | None
+) -> RequestStatus:
+    """Status of the caller's request; ``member_id`` None means provider staff, who see
+    every account's requests (their own account's first)."""
     with uow.read() as tx:
-        found = tx.requests.get(request_id)
+        if member_id is None:
+            found = tx.requests.get_any_account(request_id, account_id)
+        else:
+            found = tx.requests.get(request_id, account_id)
         if found is None or (member_id is not None and found.member_id != member_id):
             raise PemxError(
                 ErrorCode.REQUEST_NOT_FOUND,
@@ -21,7 +27,7 @@ def request_status(uow: UnitOfWork, request_id: str, member_id: int | None) -> R
         status, messages = RequestState(found.status), list(found.messages)
         if status is RequestState.SUCCEEDED:
             # Committed: the request is done when the tasks it queued are done too.
-            queued = tx.outbox.find(request_id=request_id)
+            queued = tx.outbox.find(request_id=request_id, request_account_id=found.account_id)
             failed = [t for t in queued if t.state == FAILED]
             waiting = [t for t in queued if t.state in (PENDING, RUNNING)]
             if failed:

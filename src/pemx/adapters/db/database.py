@@ -179,7 +179,7 @@ _TAKEN: dict[str, tuple[ErrorCode, str]] = {
             ("uq_mailboxes_live_user_id", "mailboxes.user_id"),
             (ErrorCode.USER_HAS_MAILBOX, "user_id"),
         ),
-        (("pk_requests", "requests.request_id"), (ErrorCode.REQUEST_ID_USED, "request_id")),
+        (("pk_requests", "requests.account_id"), (ErrorCode.REQUEST_ID_USED, "request_id")),
     )
     for key in keys
 }

@@ -60,6 +60,7 @@ class SqlOutbox:
         states: Sequence[str] | None = None,
         mailbox_id: int | None = None,
         request_id: str | None = None,
+        request_account_id: int | None = None,
         task_ids: Sequence[int] | None = None,
     ) -> list[TaskRow]:
         query = sa.select(tasks).order_by(tasks.c.id)
@@ -69,6 +70,9 @@ class SqlOutbox:
             query = query.where(tasks.c.mailbox_id == mailbox_id)
         if request_id is not None:
             query = query.where(tasks.c.request_id == request_id)
+        if request_account_id is not None:
+            # Stamped when the request's transaction commits (request_log.py).
+            query = query.where(tasks.c.request_account_id == request_account_id)
         if task_ids is not None:
             query = query.where(tasks.c.id.in_(task_ids))
         return [task_row(r) for r in self.conn.execute(query)]

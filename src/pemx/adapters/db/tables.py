@@ -272,10 +272,13 @@ dovecot_folder_names = sa.Table(
 requests = sa.Table(
     "requests",
     metadata,
+    # Request ids are the caller's account's own: another tenant may use the same string.
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
     sa.Column("request_id", sa.String(256), primary_key=True),
     sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id"), nullable=False),
-    # 0 succeeded, 1 running, 2 failed: OA's request_status.
-    sa.Column("status", sa.Integer, nullable=False),
+    # 0 succeeded, 1 running, 2 failed: OA's request_status. A running row is held
+    # (SELECT FOR UPDATE) by its open transaction; see request_log.py.
+    sa.Column("status", sa.Integer, nullable=False, index=True),
     sa.Column("messages", sa.JSON, nullable=False, default=list),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     sa.Column("finished_at", sa.DateTime),
@@ -312,6 +315,8 @@ tasks = sa.Table(
     sa.Column("worker", sa.String(64), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("request_id", sa.String(256), nullable=True, index=True),
+    # The account whose request_id that is, set when the request's transaction commits.
+    sa.Column("request_account_id", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime, nullable=True),
     sa.Index("ix_tasks_state_due_at", "state", "due_at"),
