@@ -225,6 +225,8 @@ class PrivateDovecot:
         # is never taken for Dovecot's.
         pid_file = cfg.base_dir / "master.pid"
         pending = [port for _, port in cfg.ports.items()]
+        if cfg.submission is not None:
+            pending.append(cfg.submission.port)
         while True:
             if self._proc.poll() is not None:
                 code = self._proc.returncode
