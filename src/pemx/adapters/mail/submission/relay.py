@@ -19,6 +19,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import socket
 import warnings
 from base64 import b64decode
 from dataclasses import dataclass
@@ -180,6 +181,12 @@ class _Controller(Controller):
         return smtp
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 class SubmissionRelay:
     """The relay, served by its own thread (aiosmtpd's Controller) on ``host:port``."""
 
@@ -194,19 +201,18 @@ class SubmissionRelay:
     ) -> None:
         self.secret = secret or secrets.token_hex(24)
         self.host = host
-        self.port = port
-        self._controller = _Controller(_Handler(reads, smarthost), host, port, self.secret)
+        # aiosmtpd's Controller checks its own port with a connection: it needs the number.
+        self.port = port or _free_port(host)
+        self._controller = _Controller(_Handler(reads, smarthost), host, self.port, self.secret)
 
     def start(self) -> None:
+        # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
+        # (intended on loopback), under "mail.log"; pemx logs its own.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         with warnings.catch_warnings():
             # Loopback only: AUTH without TLS is intended here.
             warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
             self._controller.start()
-        # aiosmtpd logs every session at INFO under "mail.log"; pemx logs its own.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
-        server = self._controller.server
-        assert isinstance(server, asyncio.Server)  # started above
-        self.port = int(server.sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         self._controller.stop()
