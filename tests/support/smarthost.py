@@ -31,7 +31,7 @@ class _Handler:
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:  # noqa: E501
+    ) -> str:
         if self.mode == "refuse":
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
