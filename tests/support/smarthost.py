@@ -74,3 +74,8 @@ class FakeSmarthost:
 
     def stop(self) -> None:
         self._controller.stop()
+
+    def restart(self) -> None:
+        """Listen again on the same port (after ``stop``)."""
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller.start()

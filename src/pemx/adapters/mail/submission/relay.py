@@ -167,7 +167,15 @@ class _Controller(Controller):
         self.secret = secret.encode()
 
     def factory(self) -> SMTP:
-        smtp = _RelaySmtp(
+        with warnings.catch_warnings():
+            # Loopback only: AUTH without TLS is intended here (aiosmtpd warns per session).
+            warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+            smtp = self._smtp()
+        smtp.secret = self.secret
+        return smtp
+
+    def _smtp(self) -> _RelaySmtp:
+        return _RelaySmtp(
             self.handler,
             hostname="pemx-relay",
             # Loopback from Dovecot only; the client's TLS ends at Dovecot.
@@ -177,8 +185,6 @@ class _Controller(Controller):
             data_size_limit=MAX_MESSAGE_BYTES,
             timeout=300,
         )
-        smtp.secret = self.secret
-        return smtp
 
 
 def _free_port(host: str) -> int:
@@ -209,10 +215,7 @@ class SubmissionRelay:
         # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
         # (intended on loopback), under "mail.log"; pemx logs its own.
         logging.getLogger("mail.log").setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            # Loopback only: AUTH without TLS is intended here.
-            warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
-            self._controller.start()
+        self._controller.start()
 
     def stop(self) -> None:
         self._controller.stop()

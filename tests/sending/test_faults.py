@@ -1,0 +1,86 @@
+"""Bad input and faults on the embedded path: none loses or duplicates a message that
+was acknowledged with 250, and every failure to check or deliver is temporary."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from tests.sending.conftest import Front
+from tests.sending.test_rules import PASSWORD, make_box, message, subjects
+from tests.support.builders import make_tenant, unique
+from tests.support.smarthost import FakeSmarthost
+
+
+@pytest.fixture
+def embedded(sending_server: Any) -> Front:
+    host, port = sending_server.mail("submission")
+    return Front("embedded", host, port, sending_server)
+
+
+def test_garbage_commands_and_an_oversized_line_are_refused_and_the_session_goes_on(
+    embedded: Front, sending_api: Any
+) -> None:
+    tenant = make_tenant(sending_api)
+    sender, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    with embedded.login(sender.login, PASSWORD) as smtp:
+        for garbage in ("FROBNICATE", "MAIL TO:<x>", "RCPT FROM:", "\x00\x01\x02"):
+            code, _ = smtp.docmd(garbage)
+            assert 500 <= code < 600, garbage
+        code, _ = smtp.docmd("NOOP " + "x" * 100_000)
+        assert code >= 500
+    with embedded.login(sender.login, PASSWORD) as smtp:
+        smtp.sendmail(
+            sender.address, [other.address], message(sender.address, other.address, "fine")
+        )
+    assert subjects(embedded.server, other.address, 1) == ["fine"]
+
+
+def test_a_client_that_disconnects_mid_message_sends_nothing(
+    embedded: Front, sending_api: Any
+) -> None:
+    tenant = make_tenant(sending_api)
+    sender, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    smtp = embedded.login(sender.login, PASSWORD)
+    smtp.mail(sender.address)
+    smtp.rcpt(other.address)
+    smtp.putcmd("DATA")
+    assert smtp.getreply()[0] == 354
+    smtp.send(message(sender.address, other.address, "half")[:60])
+    smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+    smtp.close()
+    time.sleep(1)
+    assert subjects(embedded.server, other.address) == []
+
+
+@pytest.mark.parametrize("mode", ["stall", "tempfail", "down"])
+def test_a_failing_smarthost_is_a_temporary_error_and_nothing_is_delivered(
+    embedded: Front, sending_api: Any, smarthost: FakeSmarthost, mode: str
+) -> None:
+    tenant = make_tenant(sending_api)
+    sender, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    external = f"far-{unique()}@elsewhere.example"
+    data = message(sender.address, other.address, f"mixed {mode}")
+    if mode == "down":
+        smarthost.stop()
+    else:
+        smarthost.set_mode(mode)  # type: ignore[arg-type]
+    try:
+        with embedded.login(sender.login, PASSWORD) as smtp:
+            with pytest.raises(smtplib.SMTPDataError) as exc:
+                smtp.sendmail(sender.address, [other.address, external], data)
+        assert 400 <= exc.value.smtp_code < 500, exc.value
+    finally:
+        if mode == "down":
+            smarthost.restart()
+        smarthost.set_mode("accept")
+    # nothing went to the local recipient: the client's retry delivers it once
+    assert subjects(embedded.server, other.address) == []
+    with embedded.login(sender.login, PASSWORD) as smtp:
+        smtp.sendmail(sender.address, [other.address, external], data)
+    assert subjects(embedded.server, other.address, 1) == [f"mixed {mode}"]
+    assert len([r for r in smarthost.received if external in r.recipients]) == 1
