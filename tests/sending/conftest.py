@@ -92,11 +92,16 @@ def sending_api(sending_server: Server) -> Any:
 
 
 @pytest.fixture(scope="session")
-def postfix_front(sending_server: Server, smarthost: FakeSmarthost) -> Iterator[Front]:
+def postfix_ports(sending_server: Server, smarthost: FakeSmarthost) -> Iterator[Any]:
     from tests.sending.postfix import running_postfix
 
-    with running_postfix(sending_server, smarthost.port) as (host, port):
-        yield Front("postfix", host, port, sending_server)
+    with running_postfix(sending_server, smarthost.port) as ports:
+        yield ports
+
+
+@pytest.fixture(scope="session")
+def postfix_front(sending_server: Server, postfix_ports: Any) -> Front:
+    return Front("postfix", "127.0.0.1", postfix_ports.submission, sending_server)
 
 
 @pytest.fixture(params=["embedded", "postfix"])

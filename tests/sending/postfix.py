@@ -9,11 +9,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pemx.adapters.mail.dovecot import MailPorts, find_dovecot
 from pemx.adapters.mail.dovecot.system import system_dovecot_config, system_dovecot_files
-from pemx.adapters.mail.postfix import PostfixSubmission, postfix_files
+from pemx.adapters.mail.postfix import PostfixSubmission, postfix_files, render_master_cf
 from tests.mail.test_system_configs import (
     MASTER_CF,
     SBIN,
@@ -75,8 +76,18 @@ def _sasl_dovecot(server: Server, base: Path) -> Iterator[Path]:
         stop(proc)
 
 
+@dataclass(frozen=True)
+class PostfixPorts:
+    """The rendered submission service, and two copies whose policy service or milter
+    address has nothing listening (pemx down, as Postfix sees it)."""
+
+    submission: int
+    policy_down: int
+    milter_down: int
+
+
 @contextmanager
-def running_postfix(server: Server, smarthost_port: int) -> Iterator[tuple[str, int]]:
+def running_postfix(server: Server, smarthost_port: int) -> Iterator[PostfixPorts]:
     binary = require_postfix()
     base = Path(tempfile.mkdtemp(prefix="pemx-submission-"))
     base.chmod(0o755)
@@ -89,13 +100,13 @@ def running_postfix(server: Server, smarthost_port: int) -> Iterator[tuple[str, 
 
 def _postfix(
     binary: str, server: Server, base: Path, auth_socket: Path, smarthost_port: int
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[PostfixPorts]:
     pf = base / "postfix"
     (pf / "data").mkdir(parents=True)
     (pf / "queue").mkdir()
     shutil.chown(pf / "data", "postfix")
     lmtp_host, lmtp_port = server.mail("lmtp")
-    smtp_port, submission_port = _free_ports(2)
+    smtp_port, submission_port, policy_down, milter_down, dead = _free_ports(5)
     submission = PostfixSubmission(
         policy=f"127.0.0.1:{server.runtime['policy']['port']}",
         milter=f"127.0.0.1:{server.runtime['milter']['port']}",
@@ -124,8 +135,14 @@ def _postfix(
         "smtpd_recipient_restrictions = reject_unauth_destination\n"
         "smtp_tls_security_level = none\n" + (pf / "main.cf.pemx").read_text()
     )
+    down = [
+        render_master_cf(
+            replace(submission, service=f"127.0.0.1:{port}", **{field: f"127.0.0.1:{dead}"})
+        )
+        for port, field in ((policy_down, "policy"), (milter_down, "milter"))
+    ]
     (pf / "master.cf").write_text(
-        MASTER_CF.format(smtp_port=smtp_port) + (pf / "master.cf.pemx").read_text()
+        MASTER_CF.format(smtp_port=smtp_port) + (pf / "master.cf.pemx").read_text() + "".join(down)
     )
     postconf = shutil.which("postconf", path=SBIN) or "postconf"
     maps = subprocess.run(
@@ -142,8 +159,9 @@ def _postfix(
         start_new_session=True,
     )
     try:
-        wait_listening(submission_port, proc, "postfix", pf / "maillog")
-        yield "127.0.0.1", submission_port
+        for port in (submission_port, policy_down, milter_down):
+            wait_listening(port, proc, "postfix", pf / "maillog")
+        yield PostfixPorts(submission_port, policy_down, milter_down)
     finally:
         subprocess.run([binary, "-c", str(pf), "stop"], capture_output=True, check=False)
         try:

@@ -70,9 +70,11 @@ def test_a_failing_smarthost_is_a_temporary_error_and_nothing_is_delivered(
     else:
         smarthost.set_mode(mode)  # type: ignore[arg-type]
     try:
-        with embedded.login(sender.login, PASSWORD) as smtp:
-            with pytest.raises(smtplib.SMTPDataError) as exc:
-                smtp.sendmail(sender.address, [other.address, external], data)
+        with (
+            embedded.login(sender.login, PASSWORD) as smtp,
+            pytest.raises(smtplib.SMTPDataError) as exc,
+        ):
+            smtp.sendmail(sender.address, [other.address, external], data)
         assert 400 <= exc.value.smtp_code < 500, exc.value
     finally:
         if mode == "down":
@@ -84,3 +86,26 @@ def test_a_failing_smarthost_is_a_temporary_error_and_nothing_is_delivered(
         smtp.sendmail(sender.address, [other.address, external], data)
     assert subjects(embedded.server, other.address, 1) == [f"mixed {mode}"]
     assert len([r for r in smarthost.received if external in r.recipients]) == 1
+
+
+@pytest.mark.parametrize("down", ["policy", "milter"])
+def test_postfix_fails_closed_when_pemx_does_not_answer(
+    sending_server: Any, postfix_ports: Any, sending_api: Any, down: str
+) -> None:
+    port = postfix_ports.policy_down if down == "policy" else postfix_ports.milter_down
+    front = Front(f"postfix, {down} down", "127.0.0.1", port, sending_server)
+    tenant = make_tenant(sending_api)
+    sender, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    data = message(sender.address, other.address, f"unchecked {down}")
+    try:
+        with front.login(sender.login, PASSWORD) as smtp:
+            smtp.sendmail(sender.address, [other.address], data)
+    except smtplib.SMTPRecipientsRefused as exc:
+        ((code, _),) = exc.recipients.values()
+        assert 400 <= code < 500, exc
+    except smtplib.SMTPResponseException as exc:
+        assert 400 <= exc.smtp_code < 500, exc
+    else:
+        raise AssertionError("Postfix accepted a message nobody checked")
+    time.sleep(1)
+    assert subjects(sending_server, other.address) == []
