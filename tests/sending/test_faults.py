@@ -109,3 +109,19 @@ def test_postfix_fails_closed_when_pemx_does_not_answer(
         raise AssertionError("Postfix accepted a message nobody checked")
     time.sleep(1)
     assert subjects(sending_server, other.address) == []
+
+
+def test_long_body_lines_pass_and_an_endless_one_is_refused(
+    embedded: Front, sending_api: Any
+) -> None:
+    tenant = make_tenant(sending_api)
+    sender, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    head = f"From: {sender.address}\r\nTo: {other.address}\r\n"
+    long_line = (head + "Subject: long\r\n\r\n" + "y" * 2000 + "\r\n").encode()
+    endless = (head + "Subject: endless\r\n\r\n" + "z" * 200_000 + "\r\n").encode()
+    with embedded.login(sender.login, PASSWORD) as smtp:
+        smtp.sendmail(sender.address, [other.address], long_line)  # unwrapped, as some send
+        with pytest.raises(smtplib.SMTPDataError) as exc:
+            smtp.sendmail(sender.address, [other.address], endless)
+        assert exc.value.smtp_code >= 500
+    assert subjects(embedded.server, other.address, 1) == ["long"]

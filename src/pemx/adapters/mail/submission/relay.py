@@ -53,6 +53,10 @@ class _RelaySmtp(SMTP):
     """aiosmtpd's SMTP with the two things Dovecot's submission relay needs."""
 
     secret: bytes = b""
+    # RFC 5321 allows 1000 octets per line, and aiosmtpd refuses longer ones with a 500
+    # that Dovecot passes on as permanent; some clients send longer unwrapped lines,
+    # which Dovecot accepts from them: take what Dovecot took (Postfix, too, accepts them).
+    line_length_limit = 64 * 1024
 
     def _getparams(self, params: Any) -> Any:
         # Dovecot adds AUTH=<user> (RFC 4954) to MAIL FROM because the relay offers AUTH;
