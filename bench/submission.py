@@ -94,7 +94,7 @@ def main() -> None:
             api = running.proxy()
             domain = f"bench{uuid.uuid4().hex[:6]}.example"
             _, subscription = customer_subscription(api, domain)
-            sender_id, sender = new_mailbox(api, subscription, domain)
+            _, sender = new_mailbox(api, subscription, domain)
             rcpt_id, rcpt = new_mailbox(api, subscription, domain)
             submission = running.mail("submission")
             maildir = Path(running.runtime["mail_root"]) / str(rcpt_id) / "Maildir"
