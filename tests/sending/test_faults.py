@@ -13,6 +13,7 @@ import pytest
 from tests.sending.conftest import Front
 from tests.sending.test_rules import PASSWORD, make_box, message, subjects
 from tests.support.builders import make_tenant, unique
+from tests.support.mailclient import imap_login, lmtp_deliver
 from tests.support.smarthost import FakeSmarthost
 
 
@@ -125,3 +126,26 @@ def test_long_body_lines_pass_and_an_endless_one_is_refused(
             smtp.sendmail(sender.address, [other.address], endless)
         assert exc.value.smtp_code >= 500
     assert subjects(embedded.server, other.address, 1) == ["long"]
+
+
+def test_a_local_recipient_the_message_puts_over_quota_gets_a_report_not_a_retry(
+    embedded: Front, sending_api: Any, smarthost: FakeSmarthost
+) -> None:
+    # Dovecot's LMTP says "quota exceeded" only at DATA, after the smarthost took its
+    # copy: the client gets 250 (a retry would duplicate it elsewhere) and the sender a
+    # delivery report naming the recipient, as a bounce would.
+    tenant = make_tenant(sending_api)
+    sender, full = make_box(sending_api, tenant), make_box(sending_api, tenant, size_limit=40)
+    assert lmtp_deliver(*embedded.server.mail("lmtp"), full.address, "filler", 39 * 1024)[1] == 250
+    external = f"far-{unique()}@elsewhere.example"
+    data = message(sender.address, full.address, "to a full mailbox", 4 * 1024)
+    with embedded.login(sender.login, PASSWORD) as smtp:
+        smtp.sendmail(sender.address, [external, full.address], data)
+    assert len([r for r in smarthost.received if external in r.recipients]) == 1
+    assert subjects(embedded.server, full.address) == ["filler"]
+    assert subjects(embedded.server, sender.address, 1) == ["Undelivered Mail Returned to Sender"]
+    imap = imap_login(*embedded.server.mail("imap"), sender.address, PASSWORD)
+    imap.select("INBOX", readonly=True)
+    _, body = imap.fetch("1", "(BODY.PEEK[TEXT])")
+    imap.logout()
+    assert full.address.encode() in body[0][1]  # type: ignore[index]

@@ -110,3 +110,16 @@ def test_the_relay_fails_closed_when_the_rules_cannot_be_read(reads: Reads) -> N
             assert smtp.mail("john@example.com")[0] == 530
     finally:
         relay.stop()
+
+
+def test_a_hosted_recipient_removed_after_rcpt_is_never_sent_to_the_smarthost() -> None:
+    from pemx.adapters.mail.submission.delivery import Delivery, deliver
+    from pemx.adapters.mail.submission.smarthost import Smarthost
+
+    class Unreachable(Smarthost):
+        def send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
+            raise AssertionError("sent to the smarthost")
+
+    delivery = Delivery("john@example.com", "john@example.com", ["gone@example.com"], b"x")
+    reply = deliver(Reads(), Unreachable("127.0.0.1"), delivery)
+    assert reply == "550 5.1.1 <gone@example.com>: no such mailbox"

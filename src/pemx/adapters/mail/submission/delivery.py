@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from pemx.adapters.mail.submission.smarthost import DeliveryFailed, Smarthost
+from pemx.domain.sending import without_detail
 from pemx.service.sending import LocalRecipient, SendingReads
 
 __all__ = ["Delivery", "deliver"]
@@ -78,7 +79,10 @@ def _accept_locally(
     sender: str,
     local: dict[str, LocalRecipient],
 ) -> None:
-    """RCPT every local recipient at its store; ``DeliveryFailed`` on the first refusal."""
+    """RCPT every local recipient at its store; ``DeliveryFailed`` on the first refusal
+    (unknown, disabled, or already over quota: lmtp_rcpt_check_quota). A message that
+    would only put a mailbox over its quota is refused at DATA, after the point of no
+    return: Dovecot 2.3's LMTP does not check the size at RCPT."""
     by_store: dict[tuple[str, int], list[str]] = defaultdict(list)
     for address, where in local.items():
         by_store[(where.lmtp_host, where.lmtp_port)].append(address)
@@ -91,10 +95,9 @@ def _accept_locally(
                 raise DeliveryFailed(451, "4.3.0 " + _reply(code, text, "MAIL refused"))
             for address in addresses:
                 code, text = session.lmtp.rcpt(address)
-                if code != 250:
-                    raise DeliveryFailed(
-                        code, _reply(code, text, "refused").partition(" ")[2] + f" <{address}>"
-                    )
+                if code != 250:  # e.g. 552 over quota: the whole message, nobody has it yet
+                    reason = _reply(code, text, "refused").partition(" ")[2]
+                    raise DeliveryFailed(code, f"{reason} <{address}>")
                 session.accepted.append(address)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(
@@ -111,7 +114,7 @@ def _send_data(session: _StoreSession, data: bytes) -> dict[str, str]:
         replies += [session.lmtp.getreply() for _ in session.accepted[1:]]
     except smtplib.SMTPDataError as exc:
         replies = [(exc.smtp_code, exc.smtp_error)] * len(session.accepted)
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:  # past the point of no return: report, never raise
         # The store may or may not have saved it: reported, never retried (no duplicates).
         return {
             address: f"451 4.4.1 store failed during DATA ({exc})" for address in session.accepted
@@ -126,13 +129,16 @@ def deliver(reads: SendingReads, smarthost: Smarthost | None, delivery: Delivery
     """Deliver; returns the reply for the client ("250 ..." once every hop took it)."""
     local: dict[str, LocalRecipient] = {}
     remote: list[str] = []
-    for address in delivery.recipients:
-        found = reads.local_recipient(address)
-        if found is not None:
-            local[address] = found
-        else:
-            remote.append(address)
     try:
+        for address in delivery.recipients:
+            found = reads.local_recipient(address)
+            if found is not None:
+                local[address] = found
+            elif reads.hosts_domain(without_detail(address).rpartition("@")[2]):
+                # removed since RCPT: never to the smarthost, which might send it back
+                raise DeliveryFailed(550, f"5.1.1 <{address}>: no such mailbox")
+            else:
+                remote.append(address)
         with _store_sessions() as sessions:
             _accept_locally(sessions, delivery.sender, local)
             if remote:
@@ -145,7 +151,10 @@ def deliver(reads: SendingReads, smarthost: Smarthost | None, delivery: Delivery
         return exc.reply
     if delivery.failures:
         log.warning("submission by %s: not delivered to %s", delivery.username, delivery.failures)
-        _report_to_sender(reads, delivery)
+        try:
+            _report_to_sender(reads, delivery)
+        except Exception:  # the others have the message: the client must still get 250
+            log.exception("delivery report to %s failed", delivery.username)
     delivered = len(delivery.recipients) - len(delivery.failures)
     return f"250 2.0.0 Ok: delivered to {delivered} of {len(delivery.recipients)} recipients"
 

@@ -151,7 +151,11 @@ class _Handler:
         login: object = session.auth_data
         assert isinstance(login, _Login)  # _check refused a session without one
         delivery = Delivery(login.username, sender, list(envelope.rcpt_tos), data)
-        return await asyncio.to_thread(deliver, self.reads, self.smarthost, delivery)
+        try:
+            return await asyncio.to_thread(deliver, self.reads, self.smarthost, delivery)
+        except Exception:  # before anything was handed on (deliver reports what fails after)
+            log.exception("submission: delivery failed")
+            return UNAVAILABLE
 
     async def _check(self, session: Session, message: Message) -> str | None:
         login: object = session.auth_data
