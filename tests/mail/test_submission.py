@@ -8,6 +8,7 @@ import smtplib
 import socket
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.submission.relay import SubmissionRelay
 from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.sending import Sender
-from pemx.service.sending import LocalRecipient
+from pemx.service.ports import LocalRecipient
+from pemx.service.sending import check_submission
 from tests.support.smarthost import FakeSmarthost
 
 from .contract import Mailbox, add_mailbox, create_contract_db
@@ -75,7 +77,8 @@ def test_submission_relays_as_the_mailbox_through_the_master_user(
 ) -> None:
     require_dovecot()
     reads = Reads()
-    relay = SubmissionRelay(reads, Smarthost("127.0.0.1", smarthost.port, tls="none"))
+    smarthost_at = Smarthost("127.0.0.1", smarthost.port, tls="none")
+    relay = SubmissionRelay(partial(check_submission, reads), reads, smarthost_at)
     relay.start()
     link = SubmissionLink(_free_port(), relay.port, relay.secret)
     dovecot = _dovecot(scratch, "up", link)

@@ -7,6 +7,7 @@ import base64
 import smtplib
 import socket
 import struct
+from functools import partial
 
 import pytest
 
@@ -14,7 +15,8 @@ from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService, decide
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
 from pemx.domain.sending import Sender
-from pemx.service.sending import LocalRecipient
+from pemx.service.ports import LocalRecipient
+from pemx.service.sending import check_submission
 
 JOHN = Sender("john@example.com", True, frozenset({"john@example.com"}), 0, max_message_kb=1)
 
@@ -35,18 +37,22 @@ class Broken(Reads):
         raise OSError("the database is gone")
 
 
+def check(reads: Reads) -> partial[object]:
+    return partial(check_submission, reads)
+
+
 def test_policy_decisions() -> None:
-    assert decide(Reads(), {"sender": "x@y.z"}) == "DUNNO"  # not a submission
+    assert decide(check(Reads()), {"sender": "x@y.z"}) == "DUNNO"  # not a submission
     rcpt = {"sasl_username": "john@example.com", "sender": "john@example.com", "size": "0"}
-    assert decide(Reads(), rcpt) == "DUNNO"
-    assert decide(Reads(), {**rcpt, "sender": "mary@example.com"}).startswith("553 5.7.1")
+    assert decide(check(Reads()), rcpt) == "DUNNO"
+    assert decide(check(Reads()), {**rcpt, "sender": "mary@example.com"}).startswith("553 5.7.1")
     end = {**rcpt, "protocol_state": "END-OF-MESSAGE", "size": "4096", "recipient_count": "1"}
-    assert decide(Reads(), end).startswith("552 5.3.4")
-    assert decide(Broken(), rcpt).startswith("451 4.3.0")
+    assert decide(check(Reads()), end).startswith("552 5.3.4")
+    assert decide(check(Broken()), rcpt).startswith("451 4.3.0")
 
 
 def test_policy_protocol_over_a_socket() -> None:
-    service = PolicyService(Reads())
+    service = PolicyService(check(Reads()))
     service.start()
     try:
         with socket.create_connection(("127.0.0.1", service.port), timeout=5) as conn:
@@ -71,7 +77,7 @@ def _read(conn: socket.socket) -> tuple[bytes, bytes]:
 
 
 def test_milter_refuses_a_foreign_from_header_at_the_end_of_headers() -> None:
-    milter = FromMilter(Reads())
+    milter = FromMilter(check(Reads()))
     milter.start()
     try:
         with socket.create_connection(("127.0.0.1", milter.port), timeout=5) as conn:
@@ -92,7 +98,7 @@ def test_milter_refuses_a_foreign_from_header_at_the_end_of_headers() -> None:
 
 @pytest.mark.parametrize("reads", [Broken()], ids=["database down"])
 def test_the_relay_fails_closed_when_the_rules_cannot_be_read(reads: Reads) -> None:
-    relay = SubmissionRelay(reads, None)
+    relay = SubmissionRelay(check(reads), reads, None)
     relay.start()
     try:
         with smtplib.SMTP("127.0.0.1", relay.port, timeout=5) as smtp:

@@ -1,4 +1,4 @@
-"""The submission fronts' reads (service.sending.SendingReads), over the contract views.
+"""The submission fronts' reads (service.ports.SendingReads), over the contract views.
 
 The same objects Dovecot and Postfix read: dovecot_mailboxes (with the sending limits),
 dovecot_addresses, mail_domains and mailbox_usage, which Dovecot's quota_clone keeps
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from pemx.adapters.db.database import Database
 from pemx.domain.sending import Sender, without_detail
-from pemx.service.sending import LocalRecipient
+from pemx.service.ports import LocalRecipient
 
 __all__ = ["SqlSendingReads"]
 

@@ -8,6 +8,7 @@
 - ``listener``: the loopback TCP listener the last two share;
 - ``services``: all of them, built from the settings, started and stopped together.
 
-The rules themselves are ``domain.sending.check_message``, read through
-``service.sending.SendingReads`` (``adapters.db.senders``).
+The rules themselves are ``domain.sending.check_message``; the fronts ask them through
+``service.ports.SubmissionCheck`` (the use case ``service.sending.check_submission``,
+bound by bootstrap to ``adapters.db.senders``, which implements ``ports.SendingReads``).
 """

@@ -26,7 +26,7 @@ from email.utils import format_datetime, make_msgid
 
 from pemx.adapters.mail.submission.smarthost import DeliveryFailed, Smarthost
 from pemx.domain.sending import without_detail
-from pemx.service.sending import LocalRecipient, SendingReads
+from pemx.service.ports import LocalRecipient, SendingReads
 
 __all__ = ["Delivery", "deliver"]
 

@@ -3,7 +3,7 @@
 The policy protocol never sees headers and ``reject_sender_login_mismatch`` checks only
 the envelope, so the From: rule needs a milter. Postfix sends the ``{auth_authen}`` macro
 (the SASL user) at MAIL by default; at the end of the headers the milter asks
-``check_submission`` with the From: addresses and answers with a reply code when it
+the sending rules with the From: addresses and answers with a reply code when it
 refuses (Postfix then rejects at the end of DATA). With ``milter_default_action =
 tempfail`` a milter that is down makes submission fail closed.
 
@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from pemx.adapters.mail.submission.listener import Listener
 from pemx.domain.sending import Message, from_addresses
-from pemx.service.sending import SendingReads, check_submission
+from pemx.service.ports import SubmissionCheck
 
 __all__ = ["FromMilter"]
 
@@ -42,8 +42,8 @@ def _pairs(data: bytes) -> list[bytes]:
 class _Session:
     """One Postfix connection: the macros and headers of the current message."""
 
-    def __init__(self, reads: SendingReads) -> None:
-        self.reads = reads
+    def __init__(self, check: SubmissionCheck) -> None:
+        self.check = check
         self.login = ""
         self.from_values: list[str] = []
 
@@ -78,7 +78,7 @@ class _Session:
             return CONTINUE, b""  # not an authenticated submission
         message = Message(header_from=from_addresses(self.from_values))
         try:
-            refusal = check_submission(self.reads, self.login, message)
+            refusal = self.check(self.login, message)
         except Exception:
             log.exception("milter: the sending rules could not be read")
             return REPLYCODE, UNAVAILABLE.encode() + b"\0"
@@ -90,8 +90,8 @@ class _Session:
 class FromMilter:
     """The milter served to Postfix on ``host:port`` (``smtpd_milters = inet:host:port``)."""
 
-    def __init__(self, reads: SendingReads, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.reads = reads
+    def __init__(self, check: SubmissionCheck, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.check = check
         self._listener = Listener("pemx-milter", self._serve, host, port)
 
     @property
@@ -105,7 +105,7 @@ class FromMilter:
         self._listener.stop()
 
     def _serve(self, stream: Any) -> None:
-        session = _Session(self.reads)
+        session = _Session(self.check)
         while True:
             head = stream.rfile.read(4)
             if len(head) < 4:

@@ -3,9 +3,9 @@
 Postfix's submission service asks it twice per message: in ``smtpd_sender_restrictions``
 (at RCPT: ``recipient_count`` is 0 and ``size`` is what the client declared with SIZE=,
 or 0) and in ``smtpd_end_of_data_restrictions`` (``size`` is the real size, and
-``recipient_count`` the accepted recipients). Both ask ``check_submission`` with what
-they know. A request without ``sasl_username`` is not a submission: DUNNO, and the
-relay restrictions decide. When the rules cannot be read the answer is a temporary
+``recipient_count`` the accepted recipients). Both ask the sending rules (``check``)
+with what they know. A request without ``sasl_username`` is not a submission: DUNNO,
+and the relay restrictions decide. When the rules cannot be read the answer is a temporary
 refusal, and a pemx that is down makes Postfix answer 451 too: it fails closed.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from pemx.adapters.mail.submission.listener import Listener
 from pemx.domain.sending import Message
-from pemx.service.sending import SendingReads, check_submission
+from pemx.service.ports import SubmissionCheck
 
 __all__ = ["PolicyService", "decide"]
 
@@ -30,7 +30,7 @@ def _number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def decide(reads: SendingReads, request: dict[str, str]) -> str:
+def decide(check: SubmissionCheck, request: dict[str, str]) -> str:
     """The action for one policy request: "DUNNO" or an SMTP reply that refuses."""
     login = request.get("sasl_username", "")
     if not login:
@@ -43,7 +43,7 @@ def decide(reads: SendingReads, request: dict[str, str]) -> str:
         recipients=_number(request.get("recipient_count")) if end_of_data else None,
     )
     try:
-        refusal = check_submission(reads, login, message)
+        refusal = check(login, message)
     except Exception:
         log.exception("policy: the sending rules could not be read")
         return UNAVAILABLE
@@ -53,8 +53,8 @@ def decide(reads: SendingReads, request: dict[str, str]) -> str:
 class PolicyService:
     """``decide`` served to Postfix on ``host:port``, one thread per connection."""
 
-    def __init__(self, reads: SendingReads, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.reads = reads
+    def __init__(self, check: SubmissionCheck, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.check = check
         self._listener = Listener("pemx-policy", self._serve, host, port)
 
     @property
@@ -79,7 +79,7 @@ class PolicyService:
                 name, _, value = text.partition("=")
                 request[name] = value
                 continue
-            action = decide(self.reads, request)
+            action = decide(self.check, request)
             stream.wfile.write(f"action={action}\n\n".encode())
             stream.wfile.flush()
             request = {}

@@ -7,7 +7,7 @@ secret made at every start and the mailbox's canonical user as the SASL authoriz
 secret: any local user can reach a loopback port, and XCLIENT alone would let them send
 as anyone.
 
-Per message the relay applies the sending rules (``service.sending.check_submission``)
+Per message the relay applies the sending rules (``check``: the use case, bound by bootstrap)
 at MAIL (envelope sender, declared SIZE) and at the end of DATA (real size, recipient
 count, the From: header), then delivers (``delivery.deliver``) before it answers.
 Dovecot passes the relay's 4xx/5xx replies, text included, on to the client unchanged.
@@ -32,7 +32,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from pemx.adapters.mail.submission.delivery import Delivery, deliver
 from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.sending import Message, from_addresses, without_detail
-from pemx.service.sending import SendingReads, check_submission
+from pemx.service.ports import SendingReads, SubmissionCheck
 
 __all__ = ["MASTER_USER", "SubmissionRelay"]
 
@@ -84,7 +84,10 @@ class _RelaySmtp(SMTP):
 
 
 class _Handler:
-    def __init__(self, reads: SendingReads, smarthost: Smarthost | None) -> None:
+    def __init__(
+        self, check: SubmissionCheck, reads: SendingReads, smarthost: Smarthost | None
+    ) -> None:
+        self.check = check
         self.reads = reads
         self.smarthost = smarthost
 
@@ -162,7 +165,7 @@ class _Handler:
         if not isinstance(login, _Login):
             return "530 5.7.0 Authentication required"
         try:
-            refusal = await asyncio.to_thread(check_submission, self.reads, login.username, message)
+            refusal = await asyncio.to_thread(self.check, login.username, message)
         except Exception:
             log.exception("submission: the sending rules could not be read")
             return UNAVAILABLE
@@ -206,6 +209,7 @@ class SubmissionRelay:
 
     def __init__(
         self,
+        check: SubmissionCheck,
         reads: SendingReads,
         smarthost: Smarthost | None,
         *,
@@ -217,7 +221,9 @@ class SubmissionRelay:
         self.host = host
         # aiosmtpd's Controller checks its own port with a connection: it needs the number.
         self.port = port or _free_port(host)
-        self._controller = _Controller(_Handler(reads, smarthost), host, self.port, self.secret)
+        self._controller = _Controller(
+            _Handler(check, reads, smarthost), host, self.port, self.secret
+        )
 
     def start(self) -> None:
         # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS

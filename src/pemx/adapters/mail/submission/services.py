@@ -13,7 +13,7 @@ from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
 from pemx.adapters.mail.submission.smarthost import Smarthost, TlsMode
 from pemx.config import Settings
-from pemx.service.sending import SendingReads
+from pemx.service.ports import SendingReads, SubmissionCheck
 
 __all__ = ["SendingServices", "sending_services", "smarthost_of"]
 
@@ -86,15 +86,18 @@ class SendingServices:
         return shown
 
 
-def sending_services(settings: Settings, reads: SendingReads) -> SendingServices:
-    """The parts the settings ask for. The relay needs the private Dovecot (``mail``)."""
+def sending_services(
+    settings: Settings, check: SubmissionCheck, reads: SendingReads
+) -> SendingServices:
+    """The parts the settings ask for, deciding by ``check``, delivering with ``reads``.
+    The relay needs the private Dovecot (``mail``)."""
     relay = None
     if settings.mail and settings.submission:
         relay = SubmissionRelay(
-            reads, smarthost_of(settings), host=LOOPBACK, port=settings.relay_port
+            check, reads, smarthost_of(settings), host=LOOPBACK, port=settings.relay_port
         )
     policy = milter = None
     if settings.policy:
-        policy = PolicyService(reads, LOOPBACK, settings.policy_port)
-        milter = FromMilter(reads, LOOPBACK, settings.milter_port)
+        policy = PolicyService(check, LOOPBACK, settings.policy_port)
+        milter = FromMilter(check, LOOPBACK, settings.milter_port)
     return SendingServices(relay, policy, milter, settings.submission_port)
