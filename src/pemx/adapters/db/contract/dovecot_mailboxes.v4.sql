@@ -1,4 +1,4 @@
--- v4 (migration 0007) adds the sending limits the submission fronts enforce (KB, NULL
+-- v4 (migration 0008) adds the sending limits the submission fronts enforce (KB, NULL
 -- or 0 = none): prohibit_send_limit, outgoing_item_max_size, recipient_list_max_size.
 CREATE VIEW dovecot_mailboxes AS
 SELECT m.id AS mailbox_id,

@@ -1,4 +1,4 @@
--- The addresses each mailbox may send as (migration 0007): every address of a live
+-- The addresses each mailbox may send as (migration 0008): every address of a live
 -- mailbox whose user, account and subscription are enabled, with the mailbox's
 -- canonical user (the SASL user name Postfix gets from Dovecot). Postfix's
 -- smtpd_sender_login_maps and the From: milter read it. Over the tables, not the other

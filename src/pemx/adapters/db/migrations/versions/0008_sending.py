@@ -1,7 +1,7 @@
 """Sending: the mailboxes' sending limits in dovecot_mailboxes, and the view mail_senders
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30
 
 The submission fronts (pemx's relay, the Postfix policy service and milter, Postfix's
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pemx.adapters.db.migrations.views import create_view, drop_view
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
