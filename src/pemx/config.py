@@ -70,6 +70,9 @@ class Settings:
     smarthost_username: str = ""  # empty: no login
     smarthost_password: str = ""
     smarthost_timeout: float = 30.0
+    # The relay saves a copy of each sent message in the sender's Sent folder. Off: mail
+    # clients save their own (IMAP APPEND), and would then have two.
+    submission_save_sent: bool = False
     # Production (Postfix's submission service): the policy service and the From: milter
     # that Postfix asks on loopback (`pemx mail-config --kind postfix` names the ports).
     policy: bool = True

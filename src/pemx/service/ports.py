@@ -481,6 +481,10 @@ class SendingReads(Protocol):
         """The active mailbox with this address (+detail removed), else None."""
         ...
 
+    def sent_folder(self, username: str) -> str:
+        """The name of the mailbox's Sent folder in its language (English by default)."""
+        ...
+
 
 #: The sending rules as the fronts ask them (service.sending.check_submission, bound to
 #: its reads by bootstrap): the login and what is known of the message, None or the

@@ -35,6 +35,14 @@ _RECIPIENT = sa.text(
     " WHERE a.address = :address AND m.active = 1"
 )
 
+# The Sent folder's name as Dovecot's userdb names it: the mailbox's language, else English.
+_SENT_FOLDER = sa.text(
+    "SELECT COALESCE(f.sent, en.sent) FROM dovecot_mailboxes m"
+    " LEFT JOIN dovecot_folder_names f ON f.language = m.folder_language"
+    " LEFT JOIN dovecot_folder_names en ON en.language = 'en'"
+    " WHERE m.username = :username"
+)
+
 
 class SqlSendingReads:
     """Implements ``SendingReads`` on pemx's database (read transactions only)."""
@@ -70,3 +78,8 @@ class SqlSendingReads:
         if row is None:
             return None
         return LocalRecipient(row.username, row.store_host, int(row.store_lmtp_port))
+
+    def sent_folder(self, username: str) -> str:
+        with self.database.connect(write=False) as conn:
+            found = conn.scalar(_SENT_FOLDER, {"username": username})
+        return str(found) if found else "Sent"

@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from pemx.adapters.mail.submission.delivery import Delivery, deliver
+from pemx.adapters.mail.submission.sent import SentCopies
 from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.sending import Message, from_addresses, without_detail
 from pemx.service.ports import SendingReads, SubmissionCheck
@@ -90,6 +91,7 @@ class _Handler:
         self.check = check
         self.reads = reads
         self.smarthost = smarthost
+        self.sent_copies: SentCopies | None = None
 
     async def handle_EHLO(
         self,
@@ -155,10 +157,13 @@ class _Handler:
         assert isinstance(login, _Login)  # _check refused a session without one
         delivery = Delivery(login.username, sender, list(envelope.rcpt_tos), data)
         try:
-            return await asyncio.to_thread(deliver, self.reads, self.smarthost, delivery)
+            reply = await asyncio.to_thread(deliver, self.reads, self.smarthost, delivery)
         except Exception:  # before anything was handed on (deliver reports what fails after)
             log.exception("submission: delivery failed")
             return UNAVAILABLE
+        if self.sent_copies is not None and reply.startswith("250"):
+            await asyncio.to_thread(self.sent_copies.save, login.username, data)
+        return reply
 
     async def _check(self, session: Session, message: Message) -> str | None:
         login: object = session.auth_data
@@ -221,15 +226,18 @@ class SubmissionRelay:
         self.host = host
         # aiosmtpd's Controller checks its own port with a connection: it needs the number.
         self.port = port or _free_port(host)
-        self._controller = _Controller(
-            _Handler(check, reads, smarthost), host, self.port, self.secret
-        )
+        self._handler = _Handler(check, reads, smarthost)
+        self._controller = _Controller(self._handler, host, self.port, self.secret)
 
     def start(self) -> None:
         # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
         # (intended on loopback), under "mail.log"; pemx logs its own.
         logging.getLogger("mail.log").setLevel(logging.ERROR)
         self._controller.start()
+
+    def save_sent_copies(self, copies: SentCopies) -> None:
+        """From now on, save a copy of each sent message in the sender's Sent folder."""
+        self._handler.sent_copies = copies
 
     def stop(self) -> None:
         self._controller.stop()

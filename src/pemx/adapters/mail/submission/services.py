@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from pemx.adapters.mail.dovecot.config import SubmissionLink
+from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
+from pemx.adapters.mail.submission.sent import SentCopies
 from pemx.adapters.mail.submission.smarthost import Smarthost, TlsMode
 from pemx.config import Settings
 from pemx.service.ports import SendingReads, SubmissionCheck
@@ -47,6 +49,7 @@ class SendingServices:
     policy: PolicyService | None
     milter: FromMilter | None
     submission_port: int = 0
+    save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
 
     def start(self) -> None:
         """Start each; on a failure the ones already started are stopped again."""
@@ -74,6 +77,12 @@ class SendingServices:
         self.submission_port = port
         return SubmissionLink(port, self.relay.port, self.relay.secret, LOOPBACK, MASTER_USER)
 
+    def attach_dovecot(self, doveadm: DoveadmHttp) -> None:
+        """The private Dovecot is up: with ``submission_save_sent`` the relay saves Sent
+        copies through its doveadm HTTP API."""
+        if self.relay is not None and self.save_sent is not None:
+            self.relay.save_sent_copies(SentCopies(self.save_sent, doveadm))
+
     def endpoints(self, mail_host: str) -> dict[str, dict[str, Any]]:
         """What `pemx status` shows (runtime.json)."""
         shown: dict[str, dict[str, Any]] = {}
@@ -100,4 +109,5 @@ def sending_services(
     if settings.policy:
         policy = PolicyService(check, LOOPBACK, settings.policy_port)
         milter = FromMilter(check, LOOPBACK, settings.milter_port)
-    return SendingServices(relay, policy, milter, settings.submission_port)
+    save_sent = reads if settings.submission_save_sent else None
+    return SendingServices(relay, policy, milter, settings.submission_port, save_sent)
