@@ -10,6 +10,7 @@ stale.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pemx.adapters.mail import deploy
@@ -24,6 +25,8 @@ SETTINGS = Settings(
     mail_db_user="pemx_mail",
     mail_db_password="MAIL_DB_PASSWORD",
 )
+# A Postfix host that also relays through the provider's smarthost.
+SENDING = replace(SETTINGS, smarthost_host="smtp.provider.example")
 # As `pemx stores add store-a` registers it (docs/deployment.md, above).
 STORE_A = MailboxStore(
     id=2,
@@ -60,6 +63,15 @@ def examples() -> str:
         parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
     parts.append("\n### Proxy\n\n`pemx mail-config --kind proxy`:\n")
     for path, text in proxy.files.items():
+        parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
+    postfix = deploy.plan("postfix", SENDING, lmtp="10.0.1.21:24")
+    parts.append(
+        "\n### Postfix (receiving and submission)\n\n"
+        "`pemx mail-config --kind postfix --lmtp 10.0.1.21:24`, with `smarthost_host = "
+        '"smtp.provider.example"` in pemx.toml. `pemx serve` on the same host runs the '
+        "policy service and the milter:\n"
+    )
+    for path, text in postfix.files.items():
         parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
     return "".join(parts)
 

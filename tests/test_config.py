@@ -74,3 +74,33 @@ def test_the_api_url_names_the_bound_port_and_the_scheme() -> None:
 def test_two_mail_listeners_on_one_port_are_refused_as_a_setting() -> None:
     with pytest.raises(SettingsError, match="mail port settings: the ports must be distinct"):
         _load(PEMX_IMAP_PORT="10110", PEMX_POP3_PORT="10110")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PEMX_SMARTHOST_TLS": "ssl"}, "setting smarthost_tls: 'ssl' is not one of"),
+        ({"PEMX_SMARTHOST_TIMEOUT": "0"}, "setting smarthost_timeout"),
+        ({"PEMX_SMARTHOST_USERNAME": "relay"}, "smarthost_username needs smarthost_host"),
+    ],
+)
+def test_smarthost_settings_are_checked(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _load(**environ)
+
+
+def test_a_smarthost_from_the_environment() -> None:
+    from pemx.adapters.mail.submission.services import smarthost_of
+
+    assert smarthost_of(_load()) is None
+    smarthost = smarthost_of(
+        _load(
+            PEMX_SMARTHOST_HOST="smtp.example.net",
+            PEMX_SMARTHOST_TLS="tls",
+            PEMX_SMARTHOST_PORT="465",
+            PEMX_SMARTHOST_USERNAME="u",
+        )
+    )
+    assert smarthost is not None
+    assert (smarthost.host, smarthost.port, smarthost.tls, smarthost.username) == (
+        "smtp.example.net", 465, "tls", "u")  # fmt: skip

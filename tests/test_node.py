@@ -22,7 +22,16 @@ ADMIN = {"PEMX_ADMIN_LOGIN": "admin", "PEMX_ADMIN_PASSWORD": "Node-Admin-Pass-1"
 
 
 def settings(data_dir: Path, **overrides: Any) -> Settings:
-    base = Settings(data_dir=data_dir, port=0, mail=False, bcrypt_rounds=4, threads=4)
+    # the sending side's listeners on free ports too: two nodes run side by side here
+    base = Settings(
+        data_dir=data_dir,
+        port=0,
+        mail=False,
+        bcrypt_rounds=4,
+        threads=4,
+        policy_port=0,
+        milter_port=0,
+    )
     return dataclasses.replace(base, **overrides)
 
 
@@ -84,3 +93,18 @@ def test_a_database_that_cannot_be_opened_fails_the_start_in_one_line(tmp_path: 
     broken = Node(settings(tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none"))
     with pytest.raises(StartFailed, match=r"^cannot open the database: [^\n]+$"):
         broken.start()
+
+
+def test_a_node_runs_the_postfix_policy_service_and_milter_and_says_where(
+    node: Node, tmp_path: Path
+) -> None:
+    import socket
+
+    runtime = read_runtime(tmp_path)
+    assert runtime is not None
+    assert "submission" not in runtime  # the relay feeds the private Dovecot only
+    with socket.create_connection(("127.0.0.1", runtime["policy"]["port"]), timeout=5) as conn:
+        conn.sendall(b"request=smtpd_access_policy\nsender=a@b.example\n\n")
+        assert conn.recv(100) == b"action=DUNNO\n\n"
+    with socket.create_connection(("127.0.0.1", runtime["milter"]["port"]), timeout=5):
+        pass

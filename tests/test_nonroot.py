@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import smtplib
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.calls import ok
-from tests.support.mailclient import imap_login, lmtp_deliver
+from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver
 from tests.support.server import IN_CI, require_dovecot, server_base, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,16 @@ def test_serve_as_an_unprivileged_user() -> None:
                 250,
                 250,
             )
+            # sending works unprivileged too: Dovecot's submission and pemx's relay
+            with smtplib.SMTP(*running.mail("submission"), timeout=20) as smtp:
+                smtp.login("np", result["password"])
+                smtp.sendmail(
+                    "np@np.example",
+                    ["np@np.example"],
+                    b"From: np@np.example\r\nSubject: sent unprivileged\r\n\r\nhi\r\n",
+                )
             imap = imap_login(*running.mail("imap"), "np", result["password"])
+            assert inbox_subjects(imap) == ["unprivileged", "sent unprivileged"]
             imap.logout()
             homes = list((data / "mail").iterdir())
             assert [h.stat().st_uid for h in homes] == [65534]

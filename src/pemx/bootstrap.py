@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from pemx.adapters.db.audit import record_refusal, utcnow
 from pemx.adapters.db.database import Database
+from pemx.adapters.db.senders import SqlSendingReads
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
@@ -27,6 +29,8 @@ from pemx.adapters.mail import deploy
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig
+from pemx.adapters.mail.dovecot.config import SubmissionLink
+from pemx.adapters.mail.submission.services import SendingServices, sending_services
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
@@ -35,6 +39,7 @@ from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
+from pemx.service.sending import check_submission
 from pemx.worker import Worker
 
 
@@ -210,8 +215,9 @@ def mail_backend(database: Database) -> StoreBackends:
     return StoreBackends(lookup)
 
 
-def dovecot_config(settings: Settings) -> DovecotConfig:
-    """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail."""
+def dovecot_config(settings: Settings, submission: SubmissionLink | None = None) -> DovecotConfig:
+    """The private Dovecot's config: state under <data_dir>/dovecot, mail under <data_dir>/mail;
+    ``submission``: its submission service and the relay it hands mail to."""
     driver, connect = dovecot_connect(mail_database(settings))
     config = DovecotConfig(
         work_dir=settings.data_dir / "dovecot",
@@ -225,8 +231,16 @@ def dovecot_config(settings: Settings) -> DovecotConfig:
         auth_penalty=settings.mail_auth_penalty,
         # The private Dovecot is store 1: it serves the mailboxes placed there only.
         store_id=LOCAL_STORE_ID,
+        submission=submission,
     )
     return config.with_free_ports()
+
+
+def build_sending(settings: Settings, database: Database) -> SendingServices:
+    """The sending side (not started): the relay, the policy service and the milter, all
+    deciding by the one use case over the contract views."""
+    reads = SqlSendingReads(database)
+    return sending_services(settings, partial(check_submission, reads), reads)
 
 
 def mail_database(settings: Settings) -> SqlDatabase:

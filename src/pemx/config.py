@@ -57,6 +57,27 @@ class Settings:
     # With mail = false: the doveadm HTTP API key of the system Dovecot at
     # mail_host:doveadm_port. Empty: no mail backend, tasks wait in the outbox.
     doveadm_api_key: str = ""
+    # Sending. The private Dovecot's submission service (clients log in here) relays each
+    # message to pemx's relay on loopback (relay_port, 0: any free port), which applies
+    # the sending rules and delivers. The smarthost takes mail for domains pemx does not
+    # host; empty smarthost_host: such recipients are refused.
+    submission: bool = True
+    submission_port: int = 10587
+    relay_port: int = 0
+    smarthost_host: str = ""
+    smarthost_port: int = 587
+    smarthost_tls: str = "starttls"  # none | starttls | tls (implicit, usually port 465)
+    smarthost_username: str = ""  # empty: no login
+    smarthost_password: str = ""
+    smarthost_timeout: float = 30.0
+    # The relay saves a copy of each sent message in the sender's Sent folder. Off: mail
+    # clients save their own (IMAP APPEND), and would then have two.
+    submission_save_sent: bool = False
+    # Production (Postfix's submission service): the policy service and the From: milter
+    # that Postfix asks on loopback (`pemx mail-config --kind postfix` names the ports).
+    policy: bool = True
+    policy_port: int = 10040
+    milter_port: int = 10041
     worker: bool = True  # run the outbox worker in this process
     log_level: str = "INFO"
 
@@ -93,7 +114,16 @@ _KINDS: dict[str, Any] = {
     for name, hint in get_type_hints(Settings).items()
     if name in _FIELDS
 }
-PORT_SETTINGS = ("port", *MailPorts.COLUMNS.values())
+PORT_SETTINGS = (
+    "port",
+    *MailPorts.COLUMNS.values(),
+    "submission_port",
+    "relay_port",
+    "smarthost_port",
+    "policy_port",
+    "milter_port",
+)
+SMARTHOST_TLS = ("none", "starttls", "tls")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -166,6 +196,15 @@ def _check(settings: Settings) -> None:
         settings.mail_ports  # noqa: B018 - checks that they are distinct
     except ValueError as exc:
         raise SettingsError(f"mail port settings: {exc}") from None
+    if settings.smarthost_tls not in SMARTHOST_TLS:
+        raise SettingsError(
+            f"setting smarthost_tls: {settings.smarthost_tls!r} is not one of "
+            + ", ".join(SMARTHOST_TLS)
+        )
+    if not 0 < settings.smarthost_timeout <= 600:
+        raise SettingsError("setting smarthost_timeout: must be between 0 and 600 seconds")
+    if settings.smarthost_username and not settings.smarthost_host:
+        raise SettingsError("setting smarthost_username needs smarthost_host")
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
     if not 0 <= settings.threads_per_client <= settings.threads:

@@ -1,9 +1,10 @@
 """One running pemx node (`pemx serve`): started and stopped in the one right order.
 
 Start: migrate the database, create the provider on the first start, build the
-application, start the private Dovecot, keep store 1's row equal to where it listens,
-start the outbox worker, bind the API, write runtime.json. Stop: the reverse, for
-whatever had started.
+application, start the sending side (the relay, the policy service, the milter), start
+the private Dovecot (its submission service told the relay's port), keep store 1's row
+equal to where it listens, start the outbox worker, bind the API, write runtime.json.
+Stop: the reverse, for whatever had started.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from cheroot import wsgi
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
+from pemx.adapters.mail.submission.services import SendingServices
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.server import make_server
 from pemx.bootstrap import (
     Application,
     build_application,
+    build_sending,
     cli_unit_of_work,
     dovecot_config,
     mail_root,
@@ -53,6 +56,7 @@ class Node:
         self.first_admin: tuple[str, str] | None = None
         self.app: Application | None = None
         self.dovecot: PrivateDovecot | None = None
+        self.sending: SendingServices | None = None
         self.server: wsgi.Server | None = None
         self._database: Database | None = None
         self._runtime_written = False
@@ -82,13 +86,21 @@ class Node:
         except Exception as exc:
             raise StartFailed(f"cannot open the database: {_one_line(exc)}") from None
         self.app = build_application(settings, self._database, hasher=hasher)
+        sending = build_sending(settings, self._database)
+        try:
+            sending.start()
+        except OSError as exc:
+            raise StartFailed(f"cannot start the sending services: {_one_line(exc)}") from None
+        self.sending = sending
         if settings.mail:
-            dovecot = PrivateDovecot(dovecot_config(settings))
+            link = sending.link(settings.mail_host)
+            dovecot = PrivateDovecot(dovecot_config(settings, link))
             try:
                 dovecot.start()
             except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
                 raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
             self.dovecot = dovecot
+            sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
         self.app.start()
         server = make_server(
@@ -110,7 +122,7 @@ class Node:
         if self.dovecot is not None:
             cfg = self.dovecot.config
             mail = MailListeners(cfg.host, cfg.ports, cfg.mail_root)
-        write_runtime(settings, self.api_port, mail)
+        write_runtime(settings, self.api_port, mail, sending.endpoints(settings.mail_host))
         self._runtime_written = True
 
     def _register_local_store(self) -> None:
@@ -155,10 +167,14 @@ class Node:
             self.stop()
 
     def stop(self) -> None:
-        """The API first (no new calls), then the worker and the database, then Dovecot."""
+        """The API first (no new calls), the sending side, then the worker and the
+        database, then Dovecot (its submission answers 421 meanwhile: temporary)."""
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.sending is not None:  # before the database goes: they read it
+            self.sending.stop()
+            self.sending = None
         if self.app is not None:
             self.app.close()  # disposes the database too
             self.app = None

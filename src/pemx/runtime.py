@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,9 +27,11 @@ def write_runtime(
     settings: Settings,
     api_port: int,
     mail: MailListeners | None = None,
+    sending: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Record the endpoints of this process: the API on ``api_port`` (the bound one) and,
-    with a private Dovecot, its listeners."""
+    """Record the endpoints of this process: the API on ``api_port`` (the bound one),
+    with a private Dovecot its listeners, and the sending side's (``submission``,
+    ``policy``, ``milter``: {"host", "port"} each)."""
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "api": {
@@ -42,6 +45,7 @@ def write_runtime(
         host, ports, root = mail
         info.update({name: {"host": host, "port": port} for name, port in ports.items()})
         info["mail_root"] = str(root)
+    info.update({name: dict(endpoint) for name, endpoint in (sending or {}).items()})
     path = settings.data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")

@@ -42,7 +42,10 @@ CREATE TABLE dovecot_mailboxes (
     store_pop3_port            INTEGER NULL,
     store_lmtp_port            INTEGER NULL,
     store_imap_owa_port        INTEGER NULL,
-    store_imap_activesync_port INTEGER NULL
+    store_imap_activesync_port INTEGER NULL,
+    send_limit_kb              INTEGER NULL,
+    max_send_kb                INTEGER NULL,
+    max_recipients             INTEGER NULL
 );
 CREATE TABLE dovecot_addresses (
     address  TEXT NOT NULL PRIMARY KEY,

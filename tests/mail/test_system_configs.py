@@ -175,7 +175,8 @@ def test_system_dovecot_config_serves_api_mailboxes(
         mail_user="nobody",
         mail_group="nogroup",
     )
-    for path, text in system_dovecot_files(cfg, listen="127.0.0.1").items():
+    files = system_dovecot_files(cfg, listen="127.0.0.1", postfix_auth_socket=base / "auth")
+    for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     # What the system's own dovecot.conf provides (Debian's would include conf.d/*.conf).

@@ -131,6 +131,9 @@ def start_server(
         "PEMX_IMAP_OWA_PORT": "0",
         "PEMX_IMAP_ACTIVESYNC_PORT": "0",
         "PEMX_DOVEADM_PORT": "0",
+        "PEMX_SUBMISSION_PORT": "0",
+        "PEMX_POLICY_PORT": "0",
+        "PEMX_MILTER_PORT": "0",
         "PEMX_LOG_LEVEL": "WARNING",
         **(env or {}),
     }

@@ -72,6 +72,14 @@ def serve(
         click.echo("pemx stopped", err=True)
 
 
+# runtime.json's entries of the sending side, as `pemx status` labels them
+SENDING_LABELS = {
+    "submission": "SMTP submission (sending)",
+    "policy": "Postfix policy service",
+    "milter": "Postfix From: milter",
+}
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as JSON.")
 @click.pass_obj
@@ -95,6 +103,9 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     table.add_row("XML-RPC API", info["api"]["url"])
     for name, label in MailPorts.LABELS.items():
         if name in info and name != "doveadm_http":  # the operator's port, not a client's
+            table.add_row(label, f"{info[name]['host']}:{info[name]['port']}")
+    for name, label in SENDING_LABELS.items():
+        if name in info:
             table.add_row(label, f"{info[name]['host']}:{info[name]['port']}")
     Console().print(table)
 

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts
+from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.render import instance_files
 from pemx.cli import cli
 from pemx.cli import mail_config as mail_config_command
@@ -82,6 +83,10 @@ def private_files(
         store_id=store_id,
         auth_penalty=not tuned,
         login_trusted_networks="10.1.0.0/16  192.0.2.9" if tuned else "",
+        # a tuned store also sends (pemx serve's submission and relay)
+        submission=SubmissionLink(20587, 20588, "relaysecret0123456789")
+        if tuned and role == "store"
+        else None,
     )
     return {
         path.relative_to(cfg.work_dir).as_posix(): text

@@ -26,6 +26,7 @@ CONTRACT_OBJECTS = (
     "dovecot_addresses",
     "dovecot_folder_names",
     "mail_domains",
+    "mail_senders",
 )
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 

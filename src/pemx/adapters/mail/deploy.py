@@ -112,12 +112,30 @@ def plan(
     else:
         target = conf_dir or postfix.POSTFIX_CONF_DIR
         host, port = _host_port(lmtp or f"{settings.mail_host}:{settings.lmtp_port}")
-        files = postfix.postfix_files(db, lmtp_host=host, lmtp_port=port, conf_dir=target)
+        relayhost = (
+            f"[{settings.smarthost_host}]:{settings.smarthost_port}"
+            if settings.smarthost_host
+            else ""
+        )
+        submission = postfix.PostfixSubmission(
+            policy=f"127.0.0.1:{settings.policy_port}",
+            milter=f"127.0.0.1:{settings.milter_port}",
+            relayhost=relayhost,
+            relay_tls=settings.smarthost_tls,
+        )
+        files = postfix.postfix_files(
+            db, lmtp_host=host, lmtp_port=port, conf_dir=target, submission=submission
+        )
         steps = [
             "apt-get install postfix postfix-sqlite (or postfix-pgsql)",
             f"copy the pemx-*.cf files to {target} (mode 640, group postfix)",
             f"apply each setting of main.cf.pemx: postconf -e 'name = value' (or append to "
             f"{target}/main.cf)",
+            f"append master.cf.pemx (the submission service) to {target}/master.cf; TLS "
+            "needs smtpd_tls_cert_file and smtpd_tls_key_file",
+            "run pemx serve on this host (its policy service and milter listen on "
+            f"127.0.0.1:{settings.policy_port} and :{settings.milter_port}); Dovecot "
+            "(--kind dovecot) gives Postfix its SASL socket: start it first",
             f"check: postmap -q <address> proxy:...:{target}/pemx-aliases.cf",
             "systemctl reload postfix",
         ]

@@ -6,7 +6,9 @@ delivers over LMTP into Dovecot. Its maps read only contract objects:
 
 - ``mail_domains`` (domain): virtual_mailbox_domains,
 - ``dovecot_mailboxes`` (username, active): virtual_mailbox_maps,
-- ``dovecot_addresses`` (address, username): virtual_alias_maps.
+- ``dovecot_addresses`` (address, username): virtual_alias_maps,
+- ``mail_senders`` (address, username): smtpd_sender_login_maps of the submission
+  service (``master.cf.pemx``), which also asks pemx's policy service and milter.
 
 The maps are ``proxy:``-wrapped so that chrooted smtpd processes (Debian's default)
 reach the database through the unchrooted proxymap service.
@@ -14,6 +16,7 @@ reach the database through the unchrooted proxymap service.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -26,9 +29,11 @@ from pemx.adapters.mail.jinja import config_environment
 __all__ = [
     "MAP_QUERIES",
     "POSTFIX_CONF_DIR",
+    "PostfixSubmission",
     "postfix_files",
     "render_main_cf",
     "render_map",
+    "render_master_cf",
 ]
 
 POSTFIX_CONF_DIR: Final = Path("/etc/postfix")
@@ -43,12 +48,38 @@ MAP_QUERIES: Final = {
         " JOIN dovecot_mailboxes m ON m.username = a.username"
         " WHERE a.address = '%s' AND m.active = 1"
     ),
+    # Postfix looks the sender up as given, then without +detail; the SASL user it
+    # compares with is Dovecot's canonical user (the primary address).
+    "pemx-senders.cf": "SELECT username FROM mail_senders WHERE address = '%s'",
 }
 _SETTING_OF: Final = {
     "virtual_mailbox_domains": "pemx-domains.cf",
     "virtual_mailbox_maps": "pemx-mailboxes.cf",
     "virtual_alias_maps": "pemx-aliases.cf",
 }
+
+
+@dataclass(frozen=True)
+class PostfixSubmission:
+    """The submission service: its master.cf service name (``submission`` = port 587, or
+    ``host:port``), chroot (Debian's default) and TLS, where pemx's policy service and
+    milter listen (``host:port``), Dovecot's SASL socket (relative: under the queue
+    directory) and the smarthost (``relayhost``, empty: direct delivery)."""
+
+    policy: str = "127.0.0.1:10040"
+    milter: str = "127.0.0.1:10041"
+    service: str = "submission"
+    chroot: bool = True
+    require_tls: bool = True
+    sasl_path: str = "private/auth"
+    relayhost: str = ""
+    relay_tls: str = "starttls"
+
+    def __post_init__(self) -> None:
+        for name in ("policy", "milter", "service", "sasl_path", "relayhost"):
+            value = getattr(self, name)
+            if any(c in value for c in " \t\r\n,{}"):
+                raise ValueError(f"submission {name} {value!r} has spaces or separators")
 
 
 def _map_type(db: SqlDatabase) -> str:
@@ -67,6 +98,7 @@ def render_main_cf(
     lmtp_port: int,
     conf_dir: Path = POSTFIX_CONF_DIR,
     proxy: bool = True,
+    submission: PostfixSubmission | None = None,
 ) -> str:
     """The main.cf settings (append them, or apply each with ``postconf -e``)."""
     if not 0 < lmtp_port <= 65535:
@@ -82,8 +114,14 @@ def render_main_cf(
             conf_dir=conf_dir,
             lmtp_host=lmtp_host,
             lmtp_port=lmtp_port,
+            sub=submission or PostfixSubmission(),
         )
     )
+
+
+def render_master_cf(submission: PostfixSubmission) -> str:
+    """The submission service's lines for master.cf."""
+    return _environment().get_template("master.cf.pemx.j2").render(sub=submission)
 
 
 def render_map(db: SqlDatabase, query: str) -> str:
@@ -98,12 +136,21 @@ def postfix_files(
     lmtp_port: int,
     conf_dir: Path = POSTFIX_CONF_DIR,
     proxy: bool = True,
+    submission: PostfixSubmission | None = None,
 ) -> dict[Path, str]:
-    """{path: content}: ``<conf_dir>/main.cf.pemx`` (the settings) and the three maps."""
+    """{path: content}: ``<conf_dir>/main.cf.pemx`` (the settings), ``master.cf.pemx``
+    (the submission service) and the four maps."""
+    sub = submission or PostfixSubmission()
     files = {
         conf_dir / "main.cf.pemx": render_main_cf(
-            db, lmtp_host=lmtp_host, lmtp_port=lmtp_port, conf_dir=conf_dir, proxy=proxy
-        )
+            db,
+            lmtp_host=lmtp_host,
+            lmtp_port=lmtp_port,
+            conf_dir=conf_dir,
+            proxy=proxy,
+            submission=sub,
+        ),
+        conf_dir / "master.cf.pemx": render_master_cf(sub),
     }
     files.update({conf_dir / name: render_map(db, query) for name, query in MAP_QUERIES.items()})
     return files

@@ -105,10 +105,10 @@ METHODS: tuple[Method, ...] = (
             "pop3": opt("boolean"),
             "size_limit": opt("int", "KB", **_SIZE_KB),
             "warning_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
-            "prohibit_send_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+            "prohibit_send_limit": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
             "incoming_item_max_size": opt("int", "KB, 0 = none (enforced at delivery)", **_KB),
-            "outgoing_item_max_size": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
-            "recipient_list_max_size": opt("int", "0 = none (stored, not enforced)", **_KB),
+            "outgoing_item_max_size": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
+            "recipient_list_max_size": opt("int", "0 = none (enforced at submission)", **_KB),
             "message_retention": opt(
                 "int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB
             ),

@@ -13,7 +13,14 @@ from typing import Final, Literal
 
 from pemx.domain.mail_ports import MailPorts
 
-__all__ = ["SAFE_PATH_RE", "DovecotConfig", "MailPorts", "current_user", "require_resolved"]
+__all__ = [
+    "SAFE_PATH_RE",
+    "DovecotConfig",
+    "MailPorts",
+    "SubmissionLink",
+    "current_user",
+    "require_resolved",
+]
 
 # Characters allowed in paths that end up in dovecot.conf and inside SQL string
 # literals (no quotes, no '%' which Dovecot expands, no spaces or backslashes).
@@ -46,6 +53,31 @@ def _default_mail_group() -> str:
 
 
 @dataclass(frozen=True)
+class SubmissionLink:
+    """Dovecot's submission service of a private store, and the relay it hands mail to.
+
+    Clients log in on ``port`` (the SQL passdb, as for IMAP); Dovecot relays each message
+    to pemx's relay at ``relay_host:relay_port`` as the master user ``relay_user`` with
+    ``relay_secret`` and the mailbox as authorization id (the userdb's
+    ``submission_relay_user``).
+    """
+
+    port: int
+    relay_port: int
+    relay_secret: str
+    relay_host: str = "127.0.0.1"
+    relay_user: str = "pemx-relay"
+
+    def __post_init__(self) -> None:
+        for name in ("port", "relay_port"):
+            if not 0 < getattr(self, name) <= 65535:
+                raise ValueError(f"submission {name}={getattr(self, name)} is not a TCP port")
+        for name in ("relay_secret", "relay_host", "relay_user"):
+            if not SAFE_TOKEN_RE.fullmatch(getattr(self, name)):
+                raise ValueError(f"submission {name} is empty or has unsupported characters")
+
+
+@dataclass(frozen=True)
 class DovecotConfig:
     """Everything that varies between Dovecot instances run by pemx.
 
@@ -75,6 +107,9 @@ class DovecotConfig:
     ``login_trusted_networks`` (space-separated networks, e.g. the proxies'
     addresses): clients there may pass the real client address on (IMAP ID,
     XCLIENT), and login with a trusted proxy's session id.
+
+    ``submission`` (a private store only): run Dovecot's submission service, relaying
+    to pemx's relay (``SubmissionLink``); None: no submission.
     """
 
     work_dir: Path
@@ -93,6 +128,7 @@ class DovecotConfig:
     role: Literal["store", "proxy"] = "store"
     store_id: int | None = None
     login_trusted_networks: str = ""
+    submission: SubmissionLink | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "work_dir", Path(self.work_dir).absolute())
@@ -121,6 +157,8 @@ class DovecotConfig:
             type(self.store_id) is not int or not 0 <= self.store_id < 2**31
         ):
             raise ValueError(f"store_id={self.store_id!r} must be None or an int >= 0")
+        if self.submission is not None and self.role != "store":
+            raise ValueError("submission runs on a mailbox store, not on a proxy")
         for network in self.login_trusted_networks.split():
             try:
                 ipaddress.ip_network(network, strict=False)

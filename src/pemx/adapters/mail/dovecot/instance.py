@@ -83,6 +83,17 @@ def _blocking_dir(path: Path, uid: int, gids: set[int]) -> Path | None:
     return None
 
 
+def _require_submission_service(binary: str) -> None:
+    """Dovecot's submission service is a package of its own on Debian; without it Dovecot
+    stops at start with only "Unknown protocol": say which package is missing."""
+    libexec = Path(binary).resolve().parent.parent / "lib" / "dovecot"
+    if (libexec / "imap").exists() and not (libexec / "submission").exists():
+        raise MailBackendError(
+            f"Dovecot's submission service is not installed ({libexec / 'submission'}): "
+            "apt-get install dovecot-submissiond, or set submission = false"
+        )
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -207,6 +218,8 @@ class PrivateDovecot:
                 f"not root: the mail user must be the invoking user {current_user()!r}, "
                 f"not {cfg.mail_user!r}"
             )
+        if cfg.submission is not None:
+            _require_submission_service(binary)
         self.write_config()
         t0 = time.monotonic()
         # -F: the master stays in the foreground, so this process owns its PID;
@@ -225,6 +238,8 @@ class PrivateDovecot:
         # is never taken for Dovecot's.
         pid_file = cfg.base_dir / "master.pid"
         pending = [port for _, port in cfg.ports.items()]
+        if cfg.submission is not None:
+            pending.append(cfg.submission.port)
         while True:
             if self._proc.poll() is not None:
                 code = self._proc.returncode

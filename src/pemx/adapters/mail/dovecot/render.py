@@ -42,12 +42,15 @@ class SystemPlacement:
     IMAP/POP3 listen on ``listen``; LMTP (delivery, no authentication) only on
     ``lmtp_address``, for the local Postfix or the proxies; doveadm's HTTP API only on
     ``doveadm_address``, for the pemx nodes (its key can delete any file of the host).
+    A store also answers Postfix's SASL logins (submission) on ``postfix_auth_socket``
+    (under Postfix's chroot: smtpd_sasl_path = private/auth).
     """
 
     sql_conf_path: Path
     listen: str = "*, ::"
     lmtp_address: str = "127.0.0.1"
     doveadm_address: str = "127.0.0.1"
+    postfix_auth_socket: Path = Path("/var/spool/postfix/private/auth")
 
 
 def sql_literal(value: str) -> str:

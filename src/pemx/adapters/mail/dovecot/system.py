@@ -102,14 +102,19 @@ def system_dovecot_files(
     listen: str = "*, ::",
     lmtp_address: str = "127.0.0.1",
     doveadm_address: str = "127.0.0.1",
+    postfix_auth_socket: Path | None = None,
 ) -> dict[Path, str]:
     """{absolute path under ``cfg.work_dir``: content} of both files for a system Dovecot.
 
     A store (``cfg.role`` "store", the default); ``system_proxy_files`` for a proxy.
+    ``postfix_auth_socket``: where Postfix's submission finds Dovecot's SASL (None:
+    Debian's /var/spool/postfix/private/auth).
     """
     if cfg.role != "store":
         raise ValueError("system_dovecot_files renders a mailbox store: use system_proxy_files")
     system = SystemPlacement(cfg.work_dir / SQL_CONF_NAME, listen, lmtp_address, doveadm_address)
+    if postfix_auth_socket is not None:
+        system = replace(system, postfix_auth_socket=postfix_auth_socket)
     return {
         cfg.work_dir / CONF_D_NAME: render_dovecot_conf(cfg, system),
         system.sql_conf_path: render_sql_conf(cfg),

@@ -1,0 +1,51 @@
+"""A threaded TCP listener on loopback, for the Postfix policy service and the milter."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Listener"]
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True  # one per Postfix connection; they end with pemx
+    allow_reuse_address = True
+    block_on_close = False
+
+
+class Listener:
+    """Serves ``handle(stream)`` for every connection on ``host:port`` (0: a free port),
+    from a thread of its own; ``port`` is the bound one after ``start``."""
+
+    def __init__(self, name: str, handle: Callable[[Any], None], host: str, port: int) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self._handle = handle
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        handle = self._handle
+
+        class Handler(socketserver.StreamRequestHandler):
+            timeout = 600  # Postfix keeps a connection per smtpd process, idle in between
+
+            def handle(self) -> None:
+                handle(self)
+
+        self._server = _Server((self.host, self.port), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=self.name, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,113 @@
+"""The sending side of ``pemx serve``, built from the settings: the relay (for the private
+Dovecot's submission service), the Postfix policy service and the From: milter."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pemx.adapters.mail.dovecot.config import SubmissionLink
+from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
+from pemx.adapters.mail.submission.milter import FromMilter
+from pemx.adapters.mail.submission.policy import PolicyService
+from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
+from pemx.adapters.mail.submission.sent import SentCopies
+from pemx.adapters.mail.submission.smarthost import Smarthost, TlsMode
+from pemx.config import Settings
+from pemx.service.ports import SendingReads, SubmissionCheck
+
+__all__ = ["SendingServices", "sending_services", "smarthost_of"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def smarthost_of(settings: Settings) -> Smarthost | None:
+    if not settings.smarthost_host:
+        return None
+    return Smarthost(
+        host=settings.smarthost_host,
+        port=settings.smarthost_port,
+        tls=cast(TlsMode, settings.smarthost_tls),
+        username=settings.smarthost_username,
+        password=settings.smarthost_password,
+        timeout_s=settings.smarthost_timeout,
+    )
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class SendingServices:
+    """What runs; None: switched off (or, for the relay, no private Dovecot to feed it)."""
+
+    relay: SubmissionRelay | None
+    policy: PolicyService | None
+    milter: FromMilter | None
+    submission_port: int = 0
+    save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
+
+    def start(self) -> None:
+        """Start each; on a failure the ones already started are stopped again."""
+        started: list[Any] = []
+        try:
+            for part in (self.relay, self.policy, self.milter):
+                if part is not None:
+                    part.start()
+                    started.append(part)
+        except BaseException:
+            for part in reversed(started):
+                part.stop()
+            raise
+
+    def stop(self) -> None:
+        for part in (self.milter, self.policy, self.relay):
+            if part is not None:
+                part.stop()
+
+    def link(self, mail_host: str) -> SubmissionLink | None:
+        """What the private Dovecot's submission service needs (after ``start``)."""
+        if self.relay is None:
+            return None
+        port = self.submission_port or _free_port(mail_host)
+        self.submission_port = port
+        return SubmissionLink(port, self.relay.port, self.relay.secret, LOOPBACK, MASTER_USER)
+
+    def attach_dovecot(self, doveadm: DoveadmHttp) -> None:
+        """The private Dovecot is up: with ``submission_save_sent`` the relay saves Sent
+        copies through its doveadm HTTP API."""
+        if self.relay is not None and self.save_sent is not None:
+            self.relay.save_sent_copies(SentCopies(self.save_sent, doveadm))
+
+    def endpoints(self, mail_host: str) -> dict[str, dict[str, Any]]:
+        """What `pemx status` shows (runtime.json)."""
+        shown: dict[str, dict[str, Any]] = {}
+        if self.relay is not None and self.submission_port:
+            shown["submission"] = {"host": mail_host, "port": self.submission_port}
+        if self.policy is not None:
+            shown["policy"] = {"host": LOOPBACK, "port": self.policy.port}
+        if self.milter is not None:
+            shown["milter"] = {"host": LOOPBACK, "port": self.milter.port}
+        return shown
+
+
+def sending_services(
+    settings: Settings, check: SubmissionCheck, reads: SendingReads
+) -> SendingServices:
+    """The parts the settings ask for, deciding by ``check``, delivering with ``reads``.
+    The relay needs the private Dovecot (``mail``)."""
+    relay = None
+    if settings.mail and settings.submission:
+        relay = SubmissionRelay(
+            check, reads, smarthost_of(settings), host=LOOPBACK, port=settings.relay_port
+        )
+    policy = milter = None
+    if settings.policy:
+        policy = PolicyService(check, LOOPBACK, settings.policy_port)
+        milter = FromMilter(check, LOOPBACK, settings.milter_port)
+    save_sent = reads if settings.submission_save_sent else None
+    return SendingServices(relay, policy, milter, settings.submission_port, save_sent)
