@@ -1,7 +1,7 @@
 """Sending: the mailboxes' sending limits in dovecot_mailboxes, and the view mail_senders
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30
 
 The submission fronts (pemx's relay, the Postfix policy service and milter, Postfix's
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pemx.adapters.db.migrations.views import create_view, drop_view
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
