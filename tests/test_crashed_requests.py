@@ -10,12 +10,11 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from pemx.adapters.db.request_log import DIED
 from pemx.adapters.db.transactions import ORPHAN_SWEEP_S
 from tests.support.builders import unique
 from tests.support.calls import eventually, ok
+from tests.support.postgres import PostgresCluster
 from tests.support.server import Server, ServerDatabase, server_base, start_server, stop_server
 
 
@@ -51,13 +50,10 @@ def test_a_killed_servers_open_request_reads_failed_after_restart(
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_a_node_never_fails_another_live_nodes_requests(
-    new_database: Callable[[], ServerDatabase], database_kind: str
-) -> None:
-    if database_kind == "sqlite":
-        pytest.skip("SQLite serves one node")
+def test_a_node_never_fails_another_live_nodes_requests(postgres_cluster: PostgresCluster) -> None:
+    # Several nodes share one database only on PostgreSQL (SQLite serves one node).
     base = server_base()
-    database = new_database()
+    database = ServerDatabase("postgresql", postgres_cluster.new_database())
     first = start_server(database.configure(base / "first"), "--no-mail")
     second = start_server(database.configure(base / "second"), "--no-mail")
     nodes = [first, second]
