@@ -57,6 +57,9 @@ def parse_call(body: bytes) -> tuple[str, tuple[Any, ...]]:
     return method, tuple(params)
 
 
+_stock_start = xmlrpc.client.Unmarshaller.start
+
+
 class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
     """xmlrpc.client's unmarshaller (it keeps a stack, it does not recurse) that stops at
     MAX_NESTING open arrays and structs, naming where it stopped.
@@ -71,8 +74,9 @@ class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
         self._open: list[str] = []  # "array" or "struct", outermost first
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        super().start(tag, attrs)
-        if len(self._marks) > len(self._open):  # this tag opened an array or a struct
+        _stock_start(self, tag, attrs)
+        # (a tag with a namespace prefix is rare: the length check tells what it opened)
+        if (tag == "array" or tag == "struct" or ":" in tag) and len(self._marks) > len(self._open):
             if len(self._open) >= MAX_NESTING:
                 raise NestingTooDeep(self._methodname, self._path())
             self._open.append(tag.rpartition(":")[2])
