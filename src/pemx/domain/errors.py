@@ -45,6 +45,7 @@ class ErrorCode(Enum):
     )
     RESOURCE_LIMIT_EXCEEDED = Code("pemx", 1101, "A resource limit of the subscription is reached")
     RESOURCE_NOT_IN_TEMPLATE = Code("pemx", 1102, "The resource is not part of the subscription")
+    LIMIT_BELOW_USAGE = Code("pemx", 1103, "The new limit is below the resource's current usage")
     NO_EXCHANGE_SERVICE = Code("pemx", 1201, "No Hosted Exchange service is available")
     ACCOUNT_WIDE_EXISTS = Code("pemx", 1202, "The account has an account-wide subscription already")
     MODE_IRREVERSIBLE = Code("pemx", 1203, "Account-wide mode cannot be switched back")

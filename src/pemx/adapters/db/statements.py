@@ -73,6 +73,26 @@ SUBSCRIPTIONS = (
 )
 SUBSCRIPTION = SUBSCRIPTIONS.where(subscriptions.c.id == sa.bindparam("value"))
 ACCOUNT_SUBSCRIPTIONS = SUBSCRIPTIONS.where(subscriptions.c.account_id == sa.bindparam("value"))
+# The subscriptions of a vendor's (the provider's or a reseller's) customers, in one query.
+CUSTOMER_SUBSCRIPTIONS = SUBSCRIPTIONS.where(
+    subscriptions.c.account_id.in_(
+        sa.select(accounts.c.id).where(accounts.c.parent_id == sa.bindparam("value"))
+    )
+).where(subscriptions.c.removed_at.is_(None))
+SET_LIMIT = (
+    sa.update(subscription_resources)
+    .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))
+    .where(subscription_resources.c.resource_type_id == sa.bindparam("resource"))
+    .where(
+        # Never below the usage: checked in the UPDATE itself, so a concurrent
+        # TAKE_USAGE (which checks the limit the same way) cannot slip past it.
+        sa.or_(
+            sa.bindparam("limit") < 0,
+            subscription_resources.c.usage <= sa.bindparam("limit"),
+        )
+    )
+    .values(resource_limit=sa.bindparam("limit"))
+)
 RELEASE_USAGE = (
     sa.update(subscription_resources)
     .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))

@@ -104,6 +104,8 @@ subscriptions = sa.Table(
         "parent_subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=True
     ),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Set by pem.removeSubscription: the row stays while its mailboxes' files are deleted.
+    sa.Column("removed_at", sa.DateTime, nullable=True),
 )
 
 subscription_resources = sa.Table(

@@ -47,7 +47,7 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
     }
 
 
-def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
+def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
     subscription = info.subscription
     wire: dict[str, Any] = {
         "subscription_id": subscription.id,
@@ -131,7 +131,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a subscription with its resource limits and usage.",
         reseller=True,
         changes_state=False,
-        wire=_subscription,
+        wire=subscription_struct,
     ),
     Method(
         "pem.switchSubscriptionToAccountWide",

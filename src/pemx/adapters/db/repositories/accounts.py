@@ -50,6 +50,15 @@ class SqlAccounts:
             values["id"] = account_id
         return st.insert(self.conn, accounts, values)
 
+    def set_enabled(self, account_id: int, enabled: bool) -> None:
+        self.conn.execute(
+            sa.update(accounts).where(accounts.c.id == account_id).values(enabled=enabled)
+        )
+
+    def customers_of(self, reseller_id: int) -> list[int]:
+        query = sa.select(accounts.c.id).where(accounts.c.parent_id == reseller_id)
+        return list(self.conn.scalars(query.order_by(accounts.c.id)))
+
     def contact(self, account_id: int) -> AccountContact:
         value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
         return rows.contact(value)

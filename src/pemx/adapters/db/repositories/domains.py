@@ -40,6 +40,9 @@ class SqlDomains:
     def of_subscription(self, subscription_id: int) -> list[Domain]:
         return self._where(domains.c.subscription_id == subscription_id)
 
+    def remove(self, domain_id: int) -> None:
+        self.conn.execute(sa.delete(domains).where(domains.c.id == domain_id))
+
     def of_account(self, account_id: int) -> list[Domain]:
         return self._where(domains.c.account_id == account_id)
 

@@ -91,7 +91,59 @@ class SqlSubscriptions:
         return found
 
     def of_account(self, account_id: int) -> list[Subscription]:
-        return self._subscriptions(st.ACCOUNT_SUBSCRIPTIONS, account_id)
+        found = self._subscriptions(st.ACCOUNT_SUBSCRIPTIONS, account_id)
+        return [subscription for subscription in found if not subscription.removed]
+
+    def of_customers(self, vendor_id: int) -> list[Subscription]:
+        return self._subscriptions(st.CUSTOMER_SUBSCRIPTIONS, vendor_id)
+
+    def set_limit(self, subscription_id: int, resource: ResourceType, limit: int) -> bool:
+        params = {"subscription": subscription_id, "resource": int(resource), "limit": limit}
+        return self.conn.execute(st.SET_LIMIT, params).rowcount == 1
+
+    def add_resource(self, subscription_id: int, resource: ResourceType, limit: int) -> None:
+        self.conn.execute(
+            sa.insert(subscription_resources).values(
+                subscription_id=subscription_id,
+                resource_type_id=int(resource),
+                resource_limit=limit,
+                usage=0,
+            )
+        )
+
+    def drop_resource(self, subscription_id: int, resource: ResourceType) -> bool:
+        query = (
+            sa.delete(subscription_resources)
+            .where(subscription_resources.c.subscription_id == subscription_id)
+            .where(subscription_resources.c.resource_type_id == int(resource))
+            .where(subscription_resources.c.usage == 0)
+        )
+        return self.conn.execute(query).rowcount == 1
+
+    def set_template(self, subscription_id: int, template_id: int) -> None:
+        self._update(subscription_id, template_id=template_id)
+
+    def set_name(self, subscription_id: int, name: str) -> None:
+        self._update(subscription_id, name=name)
+
+    def drawing_on(self, pool_id: int) -> list[int]:
+        query = (
+            sa.select(subscriptions.c.id)
+            .where(subscriptions.c.parent_subscription_id == pool_id)
+            .where(subscriptions.c.removed_at.is_(None))
+        )
+        return list(self.conn.scalars(query))
+
+    def set_enabled(self, subscription_id: int, enabled: bool) -> None:
+        self._update(subscription_id, enabled=enabled)
+
+    def mark_removed(self, subscription_id: int) -> None:
+        self._update(subscription_id, enabled=False, removed_at=sa.func.current_timestamp())
+
+    def _update(self, subscription_id: int, **values: Any) -> None:
+        self.conn.execute(
+            sa.update(subscriptions).where(subscriptions.c.id == subscription_id).values(values)
+        )
 
     def add(
         self,
@@ -144,6 +196,7 @@ class SqlSubscriptions:
                     exchange_mode=ExchangeMode(row.exchange_mode),
                     parent_subscription_id=row.parent_subscription_id,
                     resources={},
+                    removed=row.removed_at is not None,
                 )
             if row.resource_type_id is not None:
                 resource = ResourceType(row.resource_type_id)
