@@ -137,6 +137,28 @@ class Subscriptions(Protocol):
         """Drop a resource nothing uses; False if something does."""
         ...
 
+    def usage_rows(
+        self,
+        *,
+        vendor_id: int | None = None,
+        subscription_id: int | None = None,
+        resources: Sequence[ResourceType] = (),
+    ) -> list[UsageRow]:
+        """The usage of one subscription, or of every live subscription of a vendor's
+        customers, with the mailboxes' stored bytes: one query."""
+        ...
+
+    def usage_history(
+        self,
+        subscription_id: int,
+        resources: Sequence[ResourceType],
+        since: datetime,
+        until: datetime,
+    ) -> list[UsageChange]:
+        """Per resource: the state at ``since`` (its last change before), then every
+        change in [since, until)."""
+        ...
+
     def set_template(self, subscription_id: int, template_id: int) -> None: ...
     def set_name(self, subscription_id: int, name: str) -> None: ...
     def drawing_on(self, pool_id: int) -> list[int]:
@@ -152,6 +174,29 @@ class Subscriptions(Protocol):
     def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
         """Add ``delta`` to the usage unless that would pass the limit; False if refused."""
         ...
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One resource of one subscription, for billing: its limit and counted usage, and
+    beside them the bytes the subscription's mailboxes hold as Dovecot reports them."""
+
+    account_id: int
+    subscription_id: int
+    resource: ResourceType
+    limit: int
+    usage: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class UsageChange:
+    """A resource's usage and limit right after a change (naive UTC time)."""
+
+    resource: ResourceType
+    usage: int
+    limit: int
+    changed_at: datetime
 
 
 class Domains(Protocol):

@@ -15,6 +15,7 @@ from pemx.adapters.db.tables import (
     mailbox_usage,
     mailboxes,
     members,
+    resource_usage_history,
     service_templates,
     service_users,
     subscription_resources,
@@ -79,6 +80,20 @@ CUSTOMER_SUBSCRIPTIONS = SUBSCRIPTIONS.where(
         sa.select(accounts.c.id).where(accounts.c.parent_id == sa.bindparam("value"))
     )
 ).where(subscriptions.c.removed_at.is_(None))
+# The state after a change of a usage or limit, into the history, in the change's
+# transaction.
+RECORD_USAGE = sa.insert(resource_usage_history).from_select(
+    ["subscription_id", "resource_type_id", "usage", "resource_limit", "changed_at"],
+    sa.select(
+        subscription_resources.c.subscription_id,
+        subscription_resources.c.resource_type_id,
+        subscription_resources.c.usage,
+        subscription_resources.c.resource_limit,
+        sa.bindparam("at", type_=sa.DateTime),
+    )
+    .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))
+    .where(subscription_resources.c.resource_type_id == sa.bindparam("resource")),
+)
 SET_LIMIT = (
     sa.update(subscription_resources)
     .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))

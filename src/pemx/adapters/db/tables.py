@@ -123,6 +123,25 @@ subscription_resources = sa.Table(
     sa.CheckConstraint("usage >= 0", name="usage_not_negative"),
 )
 
+# One row per change of a subscription's usage or limit, written in the transaction of
+# the change (the state after it): what pem.getResourceUsageForPeriod bills from.
+resource_usage_history = sa.Table(
+    "resource_usage_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subscription_id", sa.Integer, nullable=False),
+    sa.Column("resource_type_id", sa.Integer, nullable=False),
+    sa.Column("usage", sa.BigInteger, nullable=False),
+    sa.Column("resource_limit", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.Index(
+        "ix_resource_usage_history_subscription",
+        "subscription_id",
+        "resource_type_id",
+        "changed_at",
+    ),
+)
+
 domains = sa.Table(
     "domains",
     metadata,

@@ -8,7 +8,9 @@ A billing system suspends a subscription or an account that is not paid and resu
 when it is (issue 16). dovecot_mailboxes v5 splits ``active`` (may log in) from
 ``deliverable`` (receives mail), and both it and mail_senders v2 follow a reseller's
 suspension down to its customers. A terminated subscription keeps its row (its mailboxes'
-rows wait for their files to go) with ``removed_at`` set.
+rows wait for their files to go) with ``removed_at`` set. resource_usage_history keeps
+one row per change of a usage or limit, written in the change's transaction, for
+pem.getResourceUsageForPeriod.
 """
 
 from __future__ import annotations
@@ -31,9 +33,28 @@ def upgrade() -> None:
     drop_view("dovecot_mailboxes")
     create_view("dovecot_mailboxes", 5)
     create_view("mail_senders", 2)
+    op.create_table(
+        "resource_usage_history",
+        sa.Column("id", sa.Integer, nullable=False),
+        sa.Column("subscription_id", sa.Integer, nullable=False),
+        sa.Column("resource_type_id", sa.Integer, nullable=False),
+        sa.Column("usage", sa.BigInteger, nullable=False),
+        sa.Column("resource_limit", sa.BigInteger, nullable=False),
+        sa.Column(
+            "changed_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_resource_usage_history"),
+    )
+    op.create_index(
+        "ix_resource_usage_history_subscription",
+        "resource_usage_history",
+        ["subscription_id", "resource_type_id", "changed_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_resource_usage_history_subscription", "resource_usage_history")
+    op.drop_table("resource_usage_history")
     drop_view("mail_senders")
     drop_view("dovecot_mailboxes")
     create_view("dovecot_mailboxes", 4)
