@@ -289,11 +289,12 @@ class SqlSubscriptions:
             query = query.where(
                 subscription_resources.c.resource_type_id.in_([int(r) for r in resources])
             )
+        types = {int(rt): rt for rt in ResourceType}  # the enum's call, once per type
         return [
             UsageRow(
                 account_id=row.account_id,
                 subscription_id=row.id,
-                resource=ResourceType(row.resource_type_id),
+                resource=types[row.resource_type_id],
                 limit=row.resource_limit,
                 usage=row.usage,
                 stored_bytes=int(row.stored or 0),
