@@ -266,3 +266,25 @@ def test_rename_and_the_subscription_lists(provider: Any, server: Server) -> Non
         ),
         OBJECT_NOT_FOUND,
     )
+
+
+def test_get_subscription_answers_oas_output_names(provider: Any) -> None:
+    tenant = make_tenant(provider)
+    got = ok(provider.pem.getSubscription({"subscription_id": tenant.subscription_id}))
+    assert got["name"] == got["subscription_name"]
+    assert got["st_id"] == tenant.template_id and got["owner_id"] == tenant.customer_id
+    assert got["is_active"] is True
+    storage = {r["resource_type_id"]: r for r in got["resource_types"]}[STORAGE]
+    assert storage["measurement_unit"] == "kb" and storage["parent_resource_type_id"] == -1
+    assert storage["resclass_name"] == "disc_space"
+    assert {"name", "limit", "usage"} <= set(storage)
+
+
+def test_user_info_answers_services_as_oas_array_of_names(provider: Any) -> None:
+    tenant = make_tenant(provider)
+    mailbox_id, user_id, login, _ = new_user_mailbox(provider, tenant, PASSWORD, "svc")
+    for got in (
+        ok(provider.pem.getUserInfo({"user_id": user_id})),
+        ok(provider.pem.getUserByLogin({"login": login})),
+    ):
+        assert got["services"] == ["Exchange"] and got["mailbox_id"] == mailbox_id

@@ -9,7 +9,7 @@ from pemx.api.method import Method
 from pemx.api.methods.fields import capped_int32, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
 from pemx.api.xmlrpc import Int64
-from pemx.domain.model import ResourceUsage, ServiceTemplate
+from pemx.domain.model import ResourceType, ResourceUsage, ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
 from pemx.service import subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
@@ -52,6 +52,8 @@ def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "subscription_id": subscription.id,
         "subscription_name": subscription.name,
+        "name": subscription.name,  # OA's output names (name, st_id) beside pemx's
+        "st_id": subscription.template_id,
         "owner_id": subscription.account_id,
         "account_id": subscription.account_id,
         "service_template_id": subscription.template_id,
@@ -63,6 +65,14 @@ def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
     return wire
 
 
+_RESOURCE_CLASS = {
+    ResourceType.MAILBOXES: "counter",
+    ResourceType.MAILBOX_STORAGE: "disc_space",
+    ResourceType.SERVICE_USERS: "counter",
+    ResourceType.DOMAINS: "counter",
+}
+
+
 def _resource_usage(usage: ResourceUsage) -> dict[str, Any]:
     # A usage past 2^31-1 (a storage pool of large mailboxes) does not fit XML-RPC's int:
     # OA's limit64/usage64 carry the values, the 32-bit fields are capped.
@@ -70,6 +80,11 @@ def _resource_usage(usage: ResourceUsage) -> dict[str, Any]:
         "resource_type_id": int(usage.resource),
         "name": usage.resource.title,
         "unit": usage.resource.unit,
+        # OA's names: -1 = no parent type; the class name is pemx's choice (OA's own
+        # resource classes are not published).
+        "measurement_unit": usage.resource.unit,
+        "parent_resource_type_id": -1,
+        "resclass_name": _RESOURCE_CLASS[usage.resource],
         "limit": capped_int32(usage.limit),
         "usage": capped_int32(usage.usage),
         "limit64": Int64(usage.limit),

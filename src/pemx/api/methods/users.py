@@ -15,9 +15,8 @@ from pemx.service.users import UserInfo
 
 def _user_info(info: UserInfo) -> dict[str, Any]:
     user = info.user
-    services = (
-        [] if info.mailbox_id is None else [{"name": "exchange", "mailbox_id": info.mailbox_id}]
-    )
+    # OA's services: an array of service names; the mailbox's id is pemx's extra.
+    services = [] if info.mailbox_id is None else ["Exchange"]
     properties = {"display_name": user.display_name, **user.properties}
     if user.locale:
         properties["locale"] = user.locale
@@ -31,6 +30,7 @@ def _user_info(info: UserInfo) -> dict[str, Any]:
         "status": int(user.status),
         "properties": [{"name": k, "value": v} for k, v in sorted(properties.items())],
         "services": services,
+        "mailbox_id": or_zero(info.mailbox_id),
     }
 
 
