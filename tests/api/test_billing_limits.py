@@ -288,3 +288,40 @@ def test_user_info_answers_services_as_oas_array_of_names(provider: Any) -> None
         ok(provider.pem.getUserByLogin({"login": login})),
     ):
         assert got["services"] == ["Exchange"] and got["mailbox_id"] == mailbox_id
+
+
+def test_plans_listed_taken_off_sale_and_resized(provider: Any, server: Server) -> None:
+    tenant = make_tenant(provider)
+    tid = tenant.template_id
+    listed = ok(provider.pem.getServiceTemplateList({}))
+    assert tid in {t["service_template_id"] for t in listed}
+    ok(provider.pem.deactivateST({"service_template_id": tid}))
+    err(provider.pem.deactivateST({"service_template_id": tid}), INVALID_ARGUMENTS)
+    err(
+        provider.pem.activateSubscription(
+            {"account_id": tenant.customer_id, "service_template_id": tid}
+        ),
+        INVALID_ARGUMENTS,
+    )
+    # The existing subscription keeps working.
+    new_user_mailbox(provider, tenant, PASSWORD, "plan")
+    ok(provider.pem.activateST({"service_template_id": tid}))
+    err(provider.pem.activateST({"service_template_id": tid}), INVALID_ARGUMENTS)
+    ok(provider.pem.setSTRTLimits({
+        "service_template_id": tid,
+        "resource_types": [{"resource_type_id": MAILBOXES, "resource_limit": 7}],
+    }))  # fmt: skip
+    template = ok(provider.pem.getServiceTemplate({"service_template_id": tid}))
+    assert {r["resource_type_id"]: r["limit"] for r in template["resource_types"]}[MAILBOXES] == 7
+    assert resources(provider, tenant.subscription_id)[MAILBOXES]["limit"] == 50  # kept
+    reseller = make_reseller_with_pool(provider, server)
+    own = ok(reseller.api.pem.getServiceTemplateList({}))
+    assert [t["service_template_id"] for t in own] == [reseller.template_id]
+    err(reseller.api.pem.deactivateST({"service_template_id": tid}), OBJECT_NOT_FOUND)
+    err(
+        reseller.api.pem.setSTRTLimits({
+            "service_template_id": reseller.template_id,
+            "resource_types": [{"resource_type_id": MAILBOXES, "resource_limit": 1000}],
+        }),
+        RESOURCE_LIMIT_EXCEEDED,
+    )  # fmt: skip

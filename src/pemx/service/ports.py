@@ -100,6 +100,14 @@ class Templates(Protocol):
         limits: Mapping[ResourceType, int],
         source_subscription_id: int | None,
     ) -> int: ...
+    def ids(self, owner_account_id: int | None) -> list[int]:
+        """Ids of the owner's templates (None: everyone's), oldest first."""
+        ...
+
+    def set_active(self, template_id: int, active: bool) -> None: ...
+    def set_limits(self, template_id: int, limits: Mapping[ResourceType, int]) -> None:
+        """Set these limits, adding the resource types the template lacks."""
+        ...
 
 
 class Subscriptions(Protocol):

@@ -11,7 +11,7 @@ from pemx.api.schema import INT32_MAX, array, opt, req, struct
 from pemx.api.xmlrpc import Int64
 from pemx.domain.model import ResourceType, ResourceUsage, ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
-from pemx.service import subscriptions
+from pemx.service import plans, subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
@@ -135,6 +135,44 @@ METHODS: tuple[Method, ...] = (
         reseller=True,
         changes_state=False,
         wire=_template,
+    ),
+    Method(
+        "pem.getServiceTemplateList",
+        {"owner_account_id": optional_id("default: the caller's own (the provider: all)")},
+        plans.get_service_template_list,
+        doc="List service templates with their resource types and limits.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_template(template) for template in found],
+    ),
+    Method(
+        "pem.activateST",
+        {"service_template_id": object_id()},
+        plans.activate_st,
+        doc="Put a service template (back) on sale. Refused if active already.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.deactivateST",
+        {"service_template_id": object_id()},
+        plans.deactivate_st,
+        doc="Take a service template off sale: no new subscriptions (nor upgrades to it); "
+        "existing subscriptions keep working. Refused if inactive already.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.setSTRTLimits",
+        {
+            "service_template_id": object_id(),
+            "resource_types": array(_TEMPLATE_RESOURCE, required=True),
+        },
+        plans.set_st_rt_limits,
+        doc="Change or add limits of a service template for new subscriptions; existing "
+        "subscriptions keep theirs.",
+        reseller=True,
+        changes_state=True,
     ),
     _ACTIVATE_SUBSCRIPTION,
     # OA answers the same call under a second name.

@@ -83,6 +83,36 @@ class SqlTemplates:
             )
         return new_id
 
+    def ids(self, owner_account_id: int | None) -> list[int]:
+        query = sa.select(service_templates.c.id).order_by(service_templates.c.id)
+        if owner_account_id is not None:
+            query = query.where(service_templates.c.owner_account_id == owner_account_id)
+        return list(self.conn.scalars(query))
+
+    def set_active(self, template_id: int, active: bool) -> None:
+        self.conn.execute(
+            sa.update(service_templates)
+            .where(service_templates.c.id == template_id)
+            .values(active=active)
+        )
+
+    def set_limits(self, template_id: int, limits: Mapping[ResourceType, int]) -> None:
+        for resource, limit in limits.items():
+            changed = self.conn.execute(
+                sa.update(template_resources)
+                .where(template_resources.c.template_id == template_id)
+                .where(template_resources.c.resource_type_id == int(resource))
+                .values(resource_limit=limit)
+            ).rowcount
+            if not changed:
+                self.conn.execute(
+                    sa.insert(template_resources).values(
+                        template_id=template_id,
+                        resource_type_id=int(resource),
+                        resource_limit=limit,
+                    )
+                )
+
 
 class SqlSubscriptions:
     def __init__(self, conn: Connection) -> None:
