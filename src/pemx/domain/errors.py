@@ -36,6 +36,7 @@ class ErrorCode(Enum):
     LOGIN_IN_USE = Code("pemx", 1003, "The login is in use")
     DOMAIN_IN_USE = Code("pemx", 1004, "The domain is registered already")
     ADDRESS_IN_USE = Code("pemx", 1005, "The e-mail address is in use")
+    DOMAIN_NOT_EMPTY = Code("pemx", 1007, "The domain is in use (addresses, logins, mailboxes)")
     FOREIGN_DOMAIN = Code(
         "pemx", 1006, "The address is not on a domain of the customer's subscription"
     )

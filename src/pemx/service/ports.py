@@ -207,6 +207,13 @@ class UsageChange:
     changed_at: datetime
 
 
+@dataclass(frozen=True)
+class DomainUses:
+    addresses: int
+    logins: int
+    mailboxes: int
+
+
 class Domains(Protocol):
     def get(self, domain_id: int) -> Domain | None: ...
     def by_name(self, name: str) -> Domain | None: ...
@@ -216,6 +223,13 @@ class Domains(Protocol):
     def of_subscription(self, subscription_id: int) -> list[Domain]: ...
     def of_account(self, account_id: int) -> list[Domain]: ...
     def remove(self, domain_id: int) -> None: ...
+    def of_vendor(self, vendor_id: int | None) -> list[Domain]:
+        """The domains of a vendor and its customers (None: every domain)."""
+        ...
+
+    def uses(self, name: str) -> DomainUses:
+        """What still uses names on the domain: addresses, user logins, mailboxes."""
+        ...
 
 
 class Users(Protocol):

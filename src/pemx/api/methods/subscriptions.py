@@ -9,9 +9,9 @@ from pemx.api.method import Method
 from pemx.api.methods.fields import capped_int32, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
 from pemx.api.xmlrpc import Int64
-from pemx.domain.model import ResourceType, ResourceUsage, ServiceTemplate
+from pemx.domain.model import Domain, ResourceType, ResourceUsage, ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
-from pemx.service import plans, subscriptions
+from pemx.service import domains, plans, subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
@@ -44,6 +44,15 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
             }
             for rt, limit in sorted(template.limits.items())
         ],
+    }
+
+
+def _domain(domain: Domain) -> dict[str, Any]:
+    return {
+        "domain_id": domain.id,
+        "domain_name": domain.name,
+        "account_id": domain.account_id,
+        "subscription_id": domain.subscription_id,
     }
 
 
@@ -206,5 +215,50 @@ METHODS: tuple[Method, ...] = (
         reseller=True,
         changes_state=True,
         wire=lambda domain_id: {"domain_id": domain_id},
+    ),
+    Method(
+        "pem.getDomainList",
+        {},
+        domains.get_domain_list,
+        doc="Every domain the caller sees (a reseller: its own and its customers').",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_domain(domain) for domain in found],
+    ),
+    Method(
+        "pem.getAccountDomains",
+        {"account_id": object_id()},
+        domains.get_account_domains,
+        doc="The domains of an account.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_domain(domain) for domain in found],
+    ),
+    Method(
+        "pem.getDomainByName",
+        {"domain_name": req("string", max_length=253)},
+        domains.get_domain_by_name,
+        doc="Find a domain by name.",
+        reseller=True,
+        changes_state=False,
+        wire=_domain,
+    ),
+    Method(
+        "pem.getDomainSubscription",
+        {"domain_id": object_id()},
+        domains.get_domain_subscription,
+        doc="The subscription a domain is registered in.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda domain: {"domain_id": domain.id, "subscription_id": domain.subscription_id},
+    ),
+    Method(
+        "pem.removeDomain",
+        {"domain_id": object_id()},
+        domains.remove_domain,
+        doc="Remove a domain nothing uses; refused (DOMAIN_NOT_EMPTY, with how many "
+        "addresses, logins and mailboxes) while anything does.",
+        reseller=True,
+        changes_state=True,
     ),
 )
