@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import imaplib
 import poplib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,36 @@ def test_only_the_biller_suspends_and_foreign_ids_are_missing(
         INVALID_ARGUMENTS,
     )
     assert not imap_refused(server, estate.user_login, ESTATE_PASSWORD)
+
+
+def test_a_suspension_racing_with_add_mailbox_leaves_no_mailbox_able_to_log_in(
+    server: Server, provider: Any, tenant: Tenant
+) -> None:
+    def add(_: int) -> str | None:
+        login = unique("race")
+        answer = server.proxy().pem.exchange.addMailbox(  # one proxy per thread
+            {
+                "new_user": {
+                    "subscription_id": tenant.subscription_id,
+                    "login": login,
+                    "password": PASSWORD,
+                },
+                **mailbox_params(f"{login}@{tenant.domain}"),
+            }
+        )
+        return login if answer["status"] == 0 else None
+
+    def suspend(_: int) -> None:
+        ok(server.proxy().pem.disableSubscription({"subscription_id": tenant.subscription_id}))
+
+    with ThreadPoolExecutor(6) as pool:
+        added = [pool.submit(add, i) for i in range(10)]
+        suspended = pool.submit(suspend, 0)
+        logins = [login for future in added if (login := future.result()) is not None]
+        suspended.result()
+    # However the race went, every mailbox that exists (created before the suspension
+    # committed; the later ones were refused) is unable to log in.
+    listed = ok(provider.pem.exchange.getMailboxes({"subscription_id": tenant.subscription_id}))
+    assert len(listed) == len(logins)
+    for login in logins:
+        assert imap_refused(server, login), login
