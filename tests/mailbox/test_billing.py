@@ -236,3 +236,26 @@ def test_a_suspension_racing_with_add_mailbox_leaves_no_mailbox_able_to_log_in(
     assert len(listed) == len(logins)
     for login in logins:
         assert imap_refused(server, login), login
+
+
+def test_remove_account_needs_force_while_it_has_subscriptions(
+    server: Server, provider: Any
+) -> None:
+    reseller = make_reseller_with_pool(provider, server)
+    estate = make_estate(reseller)
+    refused = err(reseller.api.pem.removeAccount({"account_id": estate.customer_id}),
+                  INVALID_ARGUMENTS)  # fmt: skip
+    assert refused["properties"]["field"] == "force"
+    err(provider.pem.removeAccount({"account_id": reseller.account_id}), INVALID_ARGUMENTS)
+    ok(reseller.api.pem.removeAccount({"account_id": estate.customer_id, "force": True}))
+    for response in (
+        provider.pem.getAccountInfo({"account_id": estate.customer_id}),
+        provider.pem.getSubscription({"subscription_id": estate.subscription_id}),
+        provider.pem.exchange.getMailboxInfo({"mailbox_id": estate.mailbox_id}),
+    ):
+        err(response, OBJECT_NOT_FOUND)
+    assert resources(provider, reseller.pool_subscription_id)[MAILBOXES]["usage"] == 0
+    assert imap_refused(server, estate.user_login, ESTATE_PASSWORD)
+    # The reseller, without customers now, can go too.
+    ok(provider.pem.removeAccount({"account_id": reseller.account_id, "force": True}))
+    err(provider.pem.getAccountInfo({"account_id": reseller.account_id}), OBJECT_NOT_FOUND)

@@ -58,19 +58,50 @@ def remove_subscription(ctx: Context, *, subscription_id: int) -> None:
     """
     with ctx.uow.write() as tx:
         subscription = _billed_subscription(tx, ctx.caller, subscription_id)
-        if tx.subscriptions.drawing_on(subscription.id):
-            raise invalid("subscription_id", "customers' subscriptions draw on this subscription")
-        _remove_users(tx, subscription)
-        for domain in tx.domains.of_subscription(subscription.id):
-            tx.domains.remove(domain.id)
-            tx.audit.note("domain", domain.id, domain.account_id)
-        # Whatever is still counted (the domains above, any other resource) is freed on
-        # the subscription and on the pool above it.
-        remaining = tx.subscriptions.require(subscription.id)
-        for resource, usage in remaining.resources.items():
-            consume(tx, remaining, resource, -usage.usage)
-        tx.subscriptions.mark_removed(subscription.id)
-        tx.audit.note("subscription", subscription.id, subscription.account_id)
+        _terminate(tx, subscription)
+
+
+def remove_account(ctx: Context, *, account_id: int, force: bool = False) -> None:
+    """Remove an account. Refused while it has subscriptions unless ``force`` is given,
+    which terminates them first (as pem.removeSubscription); a reseller with customers
+    is refused. Its staff members can no longer log in; its ids are never reused."""
+    with ctx.uow.write() as tx:
+        account = _billed_account(tx, ctx.caller, account_id)
+        if tx.accounts.customers_of(account.id):
+            raise invalid("account_id", "the reseller has customers")
+        subscriptions = tx.subscriptions.of_account(account.id)
+        if subscriptions and not force:
+            raise invalid(
+                "force",
+                f"the account has {len(subscriptions)} subscription(s); "
+                "give force to terminate them",
+            )
+        for subscription in subscriptions:
+            _terminate(tx, subscription)
+        for user in tx.users.account_wide(account.id):  # users bound to no subscription
+            mailbox = user_mailbox(tx, user.id)
+            if mailbox is not None:
+                outbox.release_mailbox(tx, mailbox)
+            tx.users.delete(user.id)
+            tx.audit.note("user", user.id, account.id)
+        tx.accounts.mark_removed(account.id)
+        tx.audit.note("account", account.id, account.id)
+
+
+def _terminate(tx: Tx, subscription: Subscription) -> None:
+    if tx.subscriptions.drawing_on(subscription.id):
+        raise invalid("subscription_id", "customers' subscriptions draw on this subscription")
+    _remove_users(tx, subscription)
+    for domain in tx.domains.of_subscription(subscription.id):
+        tx.domains.remove(domain.id)
+        tx.audit.note("domain", domain.id, domain.account_id)
+    # Whatever is still counted (the domains above, any other resource) is freed on the
+    # subscription and on the pool above it.
+    remaining = tx.subscriptions.require(subscription.id)
+    for resource, usage in remaining.resources.items():
+        consume(tx, remaining, resource, -usage.usage)
+    tx.subscriptions.mark_removed(subscription.id)
+    tx.audit.note("subscription", subscription.id, subscription.account_id)
 
 
 def disable_account(ctx: Context, *, account_id: int) -> None:

@@ -34,7 +34,8 @@ def where_equals(table: sa.Table, column: str) -> sa.Select[Any]:
     return sa.select(table).where(table.c[column] == sa.bindparam("value"))
 
 
-ACCOUNT = where_equals(accounts, "id")
+# A removed account (pem.removeAccount) is found by nothing.
+ACCOUNT = where_equals(accounts, "id").where(accounts.c.removed_at.is_(None))
 MEMBER = where_equals(members, "id")
 MEMBER_BY_LOGIN = where_equals(members, "login")
 TEMPLATE = where_equals(service_templates, "id")

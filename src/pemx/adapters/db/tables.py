@@ -45,6 +45,8 @@ accounts = sa.Table(
     sa.Column("contact", sa.JSON, nullable=False, default=dict),
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Set by pem.removeAccount: the row stays (audit entries and members name it).
+    sa.Column("removed_at", sa.DateTime, nullable=True),
     sa.CheckConstraint("type IN ('A', 'R', 'C')", name="type"),
 )
 

@@ -92,6 +92,19 @@ METHODS: tuple[Method, ...] = (
         changes_state=True,
     ),
     Method(
+        "pem.removeAccount",
+        {
+            "account_id": object_id(),
+            "force": opt("boolean", "terminate the account's subscriptions first"),
+        },
+        lifecycle.remove_account,
+        doc="Remove an account: refused while it has subscriptions unless force is given "
+        "(then they are terminated as by pem.removeSubscription), and for a reseller with "
+        "customers.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
         "pem.setResourceTypeLimit",
         {
             "subscription_id": object_id(),

@@ -55,8 +55,19 @@ class SqlAccounts:
             sa.update(accounts).where(accounts.c.id == account_id).values(enabled=enabled)
         )
 
+    def mark_removed(self, account_id: int) -> None:
+        self.conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(enabled=False, removed_at=sa.func.current_timestamp())
+        )
+
     def customers_of(self, reseller_id: int) -> list[int]:
-        query = sa.select(accounts.c.id).where(accounts.c.parent_id == reseller_id)
+        query = (
+            sa.select(accounts.c.id)
+            .where(accounts.c.parent_id == reseller_id)
+            .where(accounts.c.removed_at.is_(None))
+        )
         return list(self.conn.scalars(query.order_by(accounts.c.id)))
 
     def contact(self, account_id: int) -> AccountContact:

@@ -8,9 +8,9 @@ A billing system suspends a subscription or an account that is not paid and resu
 when it is (issue 16). dovecot_mailboxes v5 splits ``active`` (may log in) from
 ``deliverable`` (receives mail), and both it and mail_senders v2 follow a reseller's
 suspension down to its customers. A terminated subscription keeps its row (its mailboxes'
-rows wait for their files to go) with ``removed_at`` set. resource_usage_history keeps
-one row per change of a usage or limit, written in the change's transaction, for
-pem.getResourceUsageForPeriod.
+rows wait for their files to go) with ``removed_at`` set, and so does a removed
+account. resource_usage_history keeps one row per change of a usage or limit, written in
+the change's transaction, for pem.getResourceUsageForPeriod.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("subscriptions") as batch:
+        batch.add_column(sa.Column("removed_at", sa.DateTime, nullable=True))
+    with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("removed_at", sa.DateTime, nullable=True))
     drop_view("mail_senders")
     drop_view("dovecot_mailboxes")
@@ -60,4 +62,6 @@ def downgrade() -> None:
     create_view("dovecot_mailboxes", 4)
     create_view("mail_senders", 1)
     with op.batch_alter_table("subscriptions") as batch:
+        batch.drop_column("removed_at")
+    with op.batch_alter_table("accounts") as batch:
         batch.drop_column("removed_at")
