@@ -3,9 +3,12 @@ pem.upgradeSubscription, pem.setSubscriptionName and the subscription lists."""
 
 from __future__ import annotations
 
+import imaplib
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from tests.support.builders import (
     add_template,
@@ -19,12 +22,15 @@ from tests.support.builders import (
 )
 from tests.support.calls import err, ok
 from tests.support.errors import (
+    FOREIGN_DOMAIN,
     INVALID_ARGUMENTS,
     LIMIT_BELOW_USAGE,
+    LOGIN_IN_USE,
     OBJECT_NOT_FOUND,
     RESOURCE_LIMIT_EXCEEDED,
     RESOURCE_NOT_IN_TEMPLATE,
 )
+from tests.support.mailclient import imap_login
 from tests.support.server import Server
 
 from .helpers import raw_request
@@ -325,3 +331,21 @@ def test_plans_listed_taken_off_sale_and_resized(provider: Any, server: Server) 
         }),
         RESOURCE_LIMIT_EXCEEDED,
     )  # fmt: skip
+
+
+def test_modify_user_accepts_oas_login(provider: Any, server: Server) -> None:
+    tenant, other = make_tenant(provider), make_tenant(provider)
+    _, user_id, old_login, _ = new_user_mailbox(provider, tenant, PASSWORD, "ren")
+    _, _, taken, _ = new_user_mailbox(provider, tenant, PASSWORD, "ren")
+    new_login = unique("renamed")
+    ok(provider.pem.modifyUser({"user_id": user_id, "login": new_login.upper()}))
+    assert ok(provider.pem.getUserInfo({"user_id": user_id}))["login"] == new_login
+    imap_login(*server.mail("imap"), new_login, PASSWORD).logout()
+    with pytest.raises(imaplib.IMAP4.error):
+        imap_login(*server.mail("imap"), old_login, PASSWORD)
+    err(provider.pem.modifyUser({"user_id": user_id, "login": taken}), LOGIN_IN_USE)
+    err(
+        provider.pem.modifyUser({"user_id": user_id, "login": f"x@{other.domain}"}),
+        FOREIGN_DOMAIN,
+    )
+    assert ok(provider.pem.getUserInfo({"user_id": user_id}))["login"] == new_login

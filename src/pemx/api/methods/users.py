@@ -110,9 +110,13 @@ METHODS: tuple[Method, ...] = (
     ),
     Method(
         "pem.modifyUser",
-        {"user_id": object_id(), "properties": _PROPERTIES},
+        {
+            "user_id": object_id(),
+            "properties": _PROPERTIES,
+            "login": opt("string", "a new login (OA's field)", max_length=255),
+        },
         users.modify_user,
-        doc="Change a service user's properties (display_name, locale, ...).",
+        doc="Change a service user's properties (display_name, locale, ...) and login.",
         reseller=True,
         changes_state=True,
     ),
