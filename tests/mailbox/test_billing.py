@@ -259,3 +259,23 @@ def test_remove_account_needs_force_while_it_has_subscriptions(
     # The reseller, without customers now, can go too.
     ok(provider.pem.removeAccount({"account_id": reseller.account_id, "force": True}))
     err(provider.pem.getAccountInfo({"account_id": reseller.account_id}), OBJECT_NOT_FOUND)
+
+
+def test_set_account_info_changes_the_parts_given(provider: Any, server: Server) -> None:
+    reseller = make_reseller_with_pool(provider, server)
+    estate = make_estate(reseller)
+    api = reseller.api
+    ok(api.pem.setAccountInfo({
+        "account_id": estate.customer_id,
+        "person": {"first_name": "New", "last_name": "Name", "company_name": "NewCo"},
+        "phone": {"country_code": "1", "area_code": "555", "phone_num": "0100"},
+    }))  # fmt: skip
+    got = ok(api.pem.getAccountInfo({"account_id": estate.customer_id}))
+    assert got["company_name"] == "NewCo" and got["person"]["first_name"] == "New"
+    assert got["phone"]["phone_num"] == "0100"
+    ok(api.pem.setAccountInfo({"account_id": estate.customer_id, "email": "billing@x.example"}))
+    got = ok(api.pem.getAccountInfo({"account_id": estate.customer_id}))
+    assert got["email"] == "billing@x.example" and got["company_name"] == "NewCo"
+    other = make_reseller_with_pool(provider, server)
+    err(other.api.pem.setAccountInfo({"account_id": estate.customer_id, "email": "x@y.example"}),
+        OBJECT_NOT_FOUND)  # fmt: skip

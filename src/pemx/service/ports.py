@@ -52,6 +52,17 @@ class Accounts(Protocol):
         contact: AccountContact,
     ) -> int: ...
     def contact(self, account_id: int) -> AccountContact: ...
+    def update(
+        self,
+        account_id: int,
+        *,
+        company_name: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        locale: str | None,
+        contact: AccountContact,
+    ) -> None: ...
     def set_enabled(self, account_id: int, enabled: bool) -> None: ...
     def mark_removed(self, account_id: int) -> None:
         """Removed: disabled, and from now on found by nothing."""

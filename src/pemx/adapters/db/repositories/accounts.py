@@ -50,6 +50,30 @@ class SqlAccounts:
             values["id"] = account_id
         return st.insert(self.conn, accounts, values)
 
+    def update(
+        self,
+        account_id: int,
+        *,
+        company_name: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        locale: str | None,
+        contact: AccountContact,
+    ) -> None:
+        self.conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(
+                company_name=company_name,
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                locale=locale,
+                contact=rows.contact_json(contact),
+            )
+        )
+
     def set_enabled(self, account_id: int, enabled: bool) -> None:
         self.conn.execute(
             sa.update(accounts).where(accounts.c.id == account_id).values(enabled=enabled)
