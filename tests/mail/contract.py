@@ -36,6 +36,7 @@ CREATE TABLE dovecot_mailboxes (
     enable_owa        INTEGER NOT NULL,
     enable_activesync INTEGER NOT NULL,
     active            INTEGER NOT NULL,
+    deliverable       INTEGER NOT NULL,
     store_id                   INTEGER NOT NULL DEFAULT 1,
     store_host                 TEXT NULL,
     store_imap_port            INTEGER NULL,
@@ -86,6 +87,9 @@ class Mailbox:
     enable_owa: bool = True
     enable_activesync: bool = True
     active: bool = True
+    # Receives mail (a suspended subscription's mailbox: active False, deliverable True);
+    # None: as active (a disabled user neither logs in nor receives).
+    deliverable: bool | None = None
     store_id: int = 1
 
 
@@ -137,10 +141,10 @@ def add_mailbox(db: sqlite3.Connection, mb: Mailbox, store: StoreAddress | None 
         db.execute(
             "INSERT INTO dovecot_mailboxes (mailbox_id, username, login, password, quota_kb,"
             " max_mail_kb, retention_days, folder_language, initialized, enable_imap,"
-            " enable_pop3, enable_owa, enable_activesync, active, store_id, store_host,"
-            " store_imap_port, store_pop3_port, store_lmtp_port, store_imap_owa_port,"
+            " enable_pop3, enable_owa, enable_activesync, active, deliverable, store_id,"
+            " store_host, store_imap_port, store_pop3_port, store_lmtp_port, store_imap_owa_port,"
             " store_imap_activesync_port)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 mb.mailbox_id,
                 username,
@@ -156,6 +160,7 @@ def add_mailbox(db: sqlite3.Connection, mb: Mailbox, store: StoreAddress | None 
                 int(mb.enable_owa),
                 int(mb.enable_activesync),
                 int(mb.active),
+                int(mb.active if mb.deliverable is None else mb.deliverable),
                 mb.store_id,
                 *where,
             ),

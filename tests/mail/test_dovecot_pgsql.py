@@ -59,7 +59,8 @@ CREATE VIEW dovecot_mailboxes AS
            trash_days AS retention_days, substr(locale, 1, 2) AS folder_language,
            initialized::int AS initialized, imap::int AS enable_imap,
            pop3::int AS enable_pop3, owa::int AS enable_owa,
-           activesync::int AS enable_activesync, active::int AS active
+           activesync::int AS enable_activesync, active::int AS active,
+           active::int AS deliverable
     FROM mbx;
 CREATE VIEW dovecot_addresses AS
     SELECT lower(primary_address) AS address, lower(primary_address) AS username FROM mbx

@@ -165,8 +165,9 @@ def test_rendered_configs(cluster: Cluster) -> None:
         assert f"WHEN '{cfg.ports.imap_owa}' THEN enable_owa" in text
         assert "'%{real_lport}'" in text and "'%{lport}'" not in text
         assert f"AND active = 1 AND +store_id = {store_id}) AS m" in text
-        assert f"WHERE a.address = '%Lu' AND m.active = 1 AND +m.store_id = {store_id}\n" in text
-        assert f"WHERE active = 1 AND +store_id = {store_id}\n" in text
+        delivering = f"WHERE a.address = '%Lu' AND m.deliverable = 1 AND +m.store_id = {store_id}\n"
+        assert delivering in text
+        assert f"WHERE deliverable = 1 AND +store_id = {store_id}\n" in text
         assert f"login_trusted_networks = {TRUSTED}\n" in cfg.conf_path.read_text()
     # without a store_id: every mailbox, as before stores existed
     single = replace(cluster.stores[1].cfg, store_id=None, login_trusted_networks="")

@@ -243,10 +243,8 @@ def test_disabled_cannot_send_even_in_an_open_session(
         )
         if what == "user":
             ok(sending_api.pem.disableUser({"user_id": sender.user_id}))
-        else:  # no API method disables a subscription: as its billing would, in SQL
-            front.server.rows(
-                "UPDATE subscriptions SET enabled = FALSE WHERE id = :s", s=tenant.subscription_id
-            )
+        else:  # suspended by billing
+            ok(sending_api.pem.disableSubscription({"subscription_id": tenant.subscription_id}))
         try:
             code, text = refused(
                 lambda: smtp.sendmail(

@@ -16,6 +16,8 @@ from pemx.domain.errors import invalid
 # XML-RPC's <int> is 32 bits: ids, limits and sizes are read back as ints, so every
 # spec caps them here (a larger value would make the object unreadable).
 INT32_MAX = 2**31 - 1
+# OA's ...64 twins (limit64) come as <i8>: read back as ...64 too, so they may pass 2^31-1.
+INT64_MAX = 2**63 - 1
 
 FieldKind = Literal["int", "boolean", "string", "struct", "array"]
 

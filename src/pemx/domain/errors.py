@@ -36,6 +36,7 @@ class ErrorCode(Enum):
     LOGIN_IN_USE = Code("pemx", 1003, "The login is in use")
     DOMAIN_IN_USE = Code("pemx", 1004, "The domain is registered already")
     ADDRESS_IN_USE = Code("pemx", 1005, "The e-mail address is in use")
+    DOMAIN_NOT_EMPTY = Code("pemx", 1007, "The domain is in use (addresses, logins, mailboxes)")
     FOREIGN_DOMAIN = Code(
         "pemx", 1006, "The address is not on a domain of the customer's subscription"
     )
@@ -45,6 +46,7 @@ class ErrorCode(Enum):
     )
     RESOURCE_LIMIT_EXCEEDED = Code("pemx", 1101, "A resource limit of the subscription is reached")
     RESOURCE_NOT_IN_TEMPLATE = Code("pemx", 1102, "The resource is not part of the subscription")
+    LIMIT_BELOW_USAGE = Code("pemx", 1103, "The new limit is below the resource's current usage")
     NO_EXCHANGE_SERVICE = Code("pemx", 1201, "No Hosted Exchange service is available")
     ACCOUNT_WIDE_EXISTS = Code("pemx", 1202, "The account has an account-wide subscription already")
     MODE_IRREVERSIBLE = Code("pemx", 1203, "Account-wide mode cannot be switched back")

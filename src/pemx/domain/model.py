@@ -151,6 +151,7 @@ class Subscription:
     exchange_mode: ExchangeMode
     parent_subscription_id: int | None
     resources: dict[ResourceType, ResourceUsage] = field(default_factory=dict)
+    removed: bool = False  # terminated: answers like a missing one
 
     @property
     def has_exchange(self) -> bool:

@@ -53,6 +53,8 @@ def sees_owner(tx: Tx, caller: Caller, found: _Owned) -> bool:
 
 def visible_subscription(tx: Tx, caller: Caller, subscription_id: int) -> Subscription:
     found = tx.subscriptions.get(subscription_id)
+    if found is not None and found.removed:
+        found = None  # terminated: like a missing one
     return _visible(tx, caller, found, "Subscription", subscription_id)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pemx.domain.contact import AccountContact, ContactData, Person
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
@@ -141,3 +141,38 @@ def _ensure_member_login_free(tx: Tx, login: str) -> None:
             f'The login "{login}" is in use by another staff member.',
             {"field": "auth.login"},
         )
+
+
+def set_account_info(
+    ctx: Context,
+    *,
+    account_id: int,
+    person: Person | None = None,
+    email: str | None = None,
+    address: ContactData | None = None,
+    phone: ContactData | None = None,
+    fax: ContactData | None = None,
+    locale: str | None = None,
+) -> None:
+    """Change the given parts of an account's contact card; what is not given is kept
+    (a person replaces the whole person, as OA's struct is one value)."""
+    with ctx.uow.write() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        contact = tx.accounts.contact(account.id)
+        contact = replace(
+            contact,
+            person=person if person is not None else contact.person,
+            address=address if address is not None else contact.address,
+            phone=phone if phone is not None else contact.phone,
+            fax=fax if fax is not None else contact.fax,
+        )
+        tx.accounts.update(
+            account.id,
+            company_name=person.company_name if person is not None else account.company_name,
+            first_name=person.first_name if person is not None else account.first_name,
+            last_name=person.last_name if person is not None else account.last_name,
+            email=email if email is not None else account.email,
+            locale=locale if locale is not None else account.locale,
+            contact=contact,
+        )
+        tx.audit.note("account", account.id, account.id)

@@ -52,6 +52,25 @@ class Accounts(Protocol):
         contact: AccountContact,
     ) -> int: ...
     def contact(self, account_id: int) -> AccountContact: ...
+    def update(
+        self,
+        account_id: int,
+        *,
+        company_name: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        locale: str | None,
+        contact: AccountContact,
+    ) -> None: ...
+    def set_enabled(self, account_id: int, enabled: bool) -> None: ...
+    def mark_removed(self, account_id: int) -> None:
+        """Removed: disabled, and from now on found by nothing."""
+        ...
+
+    def customers_of(self, reseller_id: int) -> list[int]:
+        """Ids of a reseller's customer accounts."""
+        ...
 
 
 class Members(Protocol):
@@ -96,6 +115,14 @@ class Templates(Protocol):
         limits: Mapping[ResourceType, int],
         source_subscription_id: int | None,
     ) -> int: ...
+    def ids(self, owner_account_id: int | None) -> list[int]:
+        """Ids of the owner's templates (None: everyone's), oldest first."""
+        ...
+
+    def set_active(self, template_id: int, active: bool) -> None: ...
+    def set_limits(self, template_id: int, limits: Mapping[ResourceType, int]) -> None:
+        """Set these limits, adding the resource types the template lacks."""
+        ...
 
 
 class Subscriptions(Protocol):
@@ -115,11 +142,91 @@ class Subscriptions(Protocol):
         parent_subscription_id: int | None,
         limits: Mapping[ResourceType, int],
     ) -> int: ...
-    def of_account(self, account_id: int) -> list[Subscription]: ...
+    def of_account(self, account_id: int) -> list[Subscription]:
+        """The account's subscriptions, terminated ones left out."""
+        ...
+
+    def of_customers(self, vendor_id: int) -> list[Subscription]:
+        """The live subscriptions of every customer of a vendor (provider or reseller),
+        with their resources, in one query."""
+        ...
+
+    def set_limit(self, subscription_id: int, resource: ResourceType, limit: int) -> bool:
+        """Set a limit unless it is below the usage (-1: unlimited); False if refused."""
+        ...
+
+    def add_resource(self, subscription_id: int, resource: ResourceType, limit: int) -> None: ...
+    def drop_resource(self, subscription_id: int, resource: ResourceType) -> bool:
+        """Drop a resource nothing uses; False if something does."""
+        ...
+
+    def usage_rows(
+        self,
+        *,
+        vendor_id: int | None = None,
+        subscription_id: int | None = None,
+        resources: Sequence[ResourceType] = (),
+    ) -> list[UsageRow]:
+        """The usage of one subscription, or of every live subscription of a vendor's
+        customers, with the mailboxes' stored bytes: one query."""
+        ...
+
+    def usage_history(
+        self,
+        subscription_id: int,
+        resources: Sequence[ResourceType],
+        since: datetime,
+        until: datetime,
+    ) -> list[UsageChange]:
+        """Per resource: the state at ``since`` (its last change before), then every
+        change in [since, until)."""
+        ...
+
+    def set_template(self, subscription_id: int, template_id: int) -> None: ...
+    def set_name(self, subscription_id: int, name: str) -> None: ...
+    def drawing_on(self, pool_id: int) -> list[int]:
+        """Ids of the live subscriptions that draw on this (reseller's) subscription."""
+        ...
+
+    def set_enabled(self, subscription_id: int, enabled: bool) -> None: ...
+    def mark_removed(self, subscription_id: int) -> None:
+        """Terminated: disabled, and from now on answered like a missing one."""
+        ...
+
     def set_exchange_mode(self, subscription_id: int, mode: ExchangeMode) -> None: ...
     def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
         """Add ``delta`` to the usage unless that would pass the limit; False if refused."""
         ...
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One resource of one subscription, for billing: its limit and counted usage, and
+    beside them the bytes the subscription's mailboxes hold as Dovecot reports them."""
+
+    account_id: int
+    subscription_id: int
+    resource: ResourceType
+    limit: int
+    usage: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class UsageChange:
+    """A resource's usage and limit right after a change (naive UTC time)."""
+
+    resource: ResourceType
+    usage: int
+    limit: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class DomainUses:
+    addresses: int
+    logins: int
+    mailboxes: int
 
 
 class Domains(Protocol):
@@ -130,6 +237,14 @@ class Domains(Protocol):
     ) -> int: ...
     def of_subscription(self, subscription_id: int) -> list[Domain]: ...
     def of_account(self, account_id: int) -> list[Domain]: ...
+    def remove(self, domain_id: int) -> None: ...
+    def of_vendor(self, vendor_id: int | None) -> list[Domain]:
+        """The domains of a vendor and its customers (None: every domain)."""
+        ...
+
+    def uses(self, name: str) -> DomainUses:
+        """What still uses names on the domain: addresses, user logins, mailboxes."""
+        ...
 
 
 class Users(Protocol):
@@ -154,6 +269,7 @@ class Users(Protocol):
     def unbind_subscription(self, subscription_id: int) -> None: ...
     def set_password(self, user_id: int, password_hash: str) -> None: ...
     def set_enabled(self, user_id: int, enabled: bool) -> None: ...
+    def set_login(self, user_id: int, login: str) -> None: ...
     def update(
         self,
         user_id: int,

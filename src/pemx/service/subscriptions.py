@@ -10,6 +10,7 @@ from pemx.domain.model import (
     PROVIDER_ACCOUNT_ID,
     UNLIMITED,
     AccountType,
+    Caller,
     ExchangeMode,
     ResourceType,
     ResourceUsage,
@@ -69,7 +70,7 @@ def add_service_template(
             source = visible_subscription(tx, caller, source_subscription_id)
             if source.account_id != owner.id:
                 raise not_found("Subscription", source_subscription_id)
-            _check_within(limits, source, "resource_types")
+            check_within_pool(limits, source, "resource_types")
         elif source_subscription_id is not None:
             raise invalid(
                 "source_subscription_id", "only a reseller's template draws on a subscription"
@@ -91,7 +92,7 @@ def add_service_template(
 def get_service_template(ctx: Context, *, service_template_id: int) -> ServiceTemplate:
     """A template the caller owns (the provider sees all); any other is 'not found'."""
     with ctx.uow.read() as tx:
-        return _visible_template(tx, ctx, service_template_id)
+        return visible_template(tx, ctx.caller, service_template_id)
 
 
 def activate_subscription(
@@ -112,7 +113,7 @@ def activate_subscription(
     overrides = limits_by_type(resource_limits, "resource_limits", "resource_id")
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
-        template = _visible_template(tx, ctx, service_template_id)
+        template = visible_template(tx, ctx.caller, service_template_id)
         if not template.active:
             raise invalid("service_template_id", "the service template is not active")
         if template.owner_account_id not in (PROVIDER_ACCOUNT_ID, account.parent_id):
@@ -130,7 +131,7 @@ def activate_subscription(
             parent = tx.subscriptions.get(template.source_subscription_id)
             if parent is None:
                 raise not_found("Subscription", template.source_subscription_id)
-            _check_within(limits, parent, "resource_limits")
+            check_within_pool(limits, parent, "resource_limits")
         mode = ExchangeMode.ACCOUNT_WIDE if account_wide_su else ExchangeMode.SUBSCRIPTION_LOCAL
         if mode is ExchangeMode.ACCOUNT_WIDE:
             if ResourceType.MAILBOXES not in limits:
@@ -162,6 +163,31 @@ def get_subscription(
     if get_resources:
         resources = tuple(usage for _, usage in sorted(subscription.resources.items()))
     return SubscriptionInfo(subscription, resources)
+
+
+def get_account_subscriptions(ctx: Context, *, account_id: int) -> list[SubscriptionInfo]:
+    """The account's live subscriptions, with their limits and usage."""
+    with ctx.uow.read() as tx:
+        account = visible_account(tx, ctx.caller, account_id)
+        found = tx.subscriptions.of_account(account.id)
+    return [_with_resources(subscription) for subscription in found]
+
+
+def get_customer_subscriptions(ctx: Context, *, account_id: int) -> list[SubscriptionInfo]:
+    """The live subscriptions of every customer of a vendor (the provider or a reseller
+    the caller sees), with their limits and usage, read in one query."""
+    with ctx.uow.read() as tx:
+        vendor = visible_account(tx, ctx.caller, account_id)
+        if vendor.type is AccountType.CUSTOMER:
+            raise invalid("account_id", "a customer has no customers")
+        found = tx.subscriptions.of_customers(vendor.id)
+    return [_with_resources(subscription) for subscription in found]
+
+
+def _with_resources(subscription: Subscription) -> SubscriptionInfo:
+    return SubscriptionInfo(
+        subscription, tuple(usage for _, usage in sorted(subscription.resources.items()))
+    )
 
 
 def switch_to_account_wide(ctx: Context, *, subscription_id: int) -> None:
@@ -221,17 +247,18 @@ def add_domain(
     return new_id
 
 
-def _visible_template(tx: Tx, ctx: Context, template_id: int) -> ServiceTemplate:
+def visible_template(tx: Tx, caller: Caller, template_id: int) -> ServiceTemplate:
+    """A template the caller owns (the provider sees all); any other is 'not found'."""
     template = tx.templates.get(template_id)
     if template is None:
         raise not_found("Service template", template_id)
-    caller = ctx.caller
     if not caller.is_provider and template.owner_account_id != caller.account_id:
         raise not_found("Service template", template_id)
     return template
 
 
-def _check_within(limits: ResourceLimits, pool: Subscription, field: str) -> None:
+def check_within_pool(limits: ResourceLimits, pool: Subscription, field: str) -> None:
+    """Each limit within what the reseller's own subscription (the pool) holds."""
     for resource, limit in limits.items():
         held = pool.resources.get(resource)
         if held is None:

@@ -206,12 +206,25 @@ def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
             _close_mailbox_sessions(tx, user)
 
 
-def modify_user(ctx: Context, *, user_id: int, properties: Sequence[UserProperty] = ()) -> None:
+def modify_user(
+    ctx: Context,
+    *,
+    user_id: int,
+    properties: Sequence[UserProperty] = (),
+    login: str | None = None,
+) -> None:
     """Change the given properties; an empty display name keeps the old one. A new locale
-    renames an initialized mailbox's special folders."""
+    renames an initialized mailbox's special folders. A new ``login`` (OA's field) must be
+    free and, shaped like an address, on the customer's own domain; the old one stops
+    working at once and open mail sessions close."""
     changes = UserProperties.from_list(properties).given()
+    new_login = normalize_login(login) if login is not None else None
     with ctx.uow.write() as tx:
         user = visible_user(tx, ctx.caller, user_id)
+        if new_login is not None and new_login != user.login:
+            ensure_login_available(tx, user.account_id, new_login, "login")
+            tx.users.set_login(user.id, new_login)
+            _close_mailbox_sessions(tx, user)
         merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}
         locale = changes.get("locale", user.locale)
         tx.users.update(

@@ -164,6 +164,9 @@ def test_resources_are_answered_only_when_asked() -> None:
             "usage": 1,
             "limit64": 2,
             "usage64": 1,
+            "measurement_unit": "item",
+            "parent_resource_type_id": -1,
+            "resclass_name": "counter",
         }
     ]
     assert _wire("pem.getSubscription", SubscriptionInfo(subscription, ()))["resource_types"] == []

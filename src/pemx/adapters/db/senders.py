@@ -32,7 +32,7 @@ _DOMAIN = sa.text("SELECT 1 FROM mail_domains WHERE domain = :domain")
 _RECIPIENT = sa.text(
     "SELECT m.username, m.store_host, m.store_lmtp_port FROM dovecot_addresses a"
     " JOIN dovecot_mailboxes m ON m.username = a.username"
-    " WHERE a.address = :address AND m.active = 1"
+    " WHERE a.address = :address AND m.deliverable = 1"
 )
 
 # The Sent folder's name as Dovecot's userdb names it: the mailbox's language, else English.

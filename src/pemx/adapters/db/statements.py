@@ -15,6 +15,7 @@ from pemx.adapters.db.tables import (
     mailbox_usage,
     mailboxes,
     members,
+    resource_usage_history,
     service_templates,
     service_users,
     subscription_resources,
@@ -33,7 +34,8 @@ def where_equals(table: sa.Table, column: str) -> sa.Select[Any]:
     return sa.select(table).where(table.c[column] == sa.bindparam("value"))
 
 
-ACCOUNT = where_equals(accounts, "id")
+# A removed account (pem.removeAccount) is found by nothing.
+ACCOUNT = where_equals(accounts, "id").where(accounts.c.removed_at.is_(None))
 MEMBER = where_equals(members, "id")
 MEMBER_BY_LOGIN = where_equals(members, "login")
 TEMPLATE = where_equals(service_templates, "id")
@@ -73,6 +75,40 @@ SUBSCRIPTIONS = (
 )
 SUBSCRIPTION = SUBSCRIPTIONS.where(subscriptions.c.id == sa.bindparam("value"))
 ACCOUNT_SUBSCRIPTIONS = SUBSCRIPTIONS.where(subscriptions.c.account_id == sa.bindparam("value"))
+# The subscriptions of a vendor's (the provider's or a reseller's) customers, in one query.
+CUSTOMER_SUBSCRIPTIONS = SUBSCRIPTIONS.where(
+    subscriptions.c.account_id.in_(
+        sa.select(accounts.c.id).where(accounts.c.parent_id == sa.bindparam("value"))
+    )
+).where(subscriptions.c.removed_at.is_(None))
+# The state after a change of a usage or limit, into the history, in the change's
+# transaction.
+RECORD_USAGE = sa.insert(resource_usage_history).from_select(
+    ["subscription_id", "resource_type_id", "usage", "resource_limit", "changed_at"],
+    sa.select(
+        subscription_resources.c.subscription_id,
+        subscription_resources.c.resource_type_id,
+        subscription_resources.c.usage,
+        subscription_resources.c.resource_limit,
+        sa.bindparam("at", type_=sa.DateTime),
+    )
+    .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))
+    .where(subscription_resources.c.resource_type_id == sa.bindparam("resource")),
+)
+SET_LIMIT = (
+    sa.update(subscription_resources)
+    .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))
+    .where(subscription_resources.c.resource_type_id == sa.bindparam("resource"))
+    .where(
+        # Never below the usage: checked in the UPDATE itself, so a concurrent
+        # TAKE_USAGE (which checks the limit the same way) cannot slip past it.
+        sa.or_(
+            sa.bindparam("limit") < 0,
+            subscription_resources.c.usage <= sa.bindparam("limit"),
+        )
+    )
+    .values(resource_limit=sa.bindparam("limit"))
+)
 RELEASE_USAGE = (
     sa.update(subscription_resources)
     .where(subscription_resources.c.subscription_id == sa.bindparam("subscription"))

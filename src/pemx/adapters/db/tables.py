@@ -45,6 +45,8 @@ accounts = sa.Table(
     sa.Column("contact", sa.JSON, nullable=False, default=dict),
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Set by pem.removeAccount: the row stays (audit entries and members name it).
+    sa.Column("removed_at", sa.DateTime, nullable=True),
     sa.CheckConstraint("type IN ('A', 'R', 'C')", name="type"),
 )
 
@@ -104,6 +106,8 @@ subscriptions = sa.Table(
         "parent_subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=True
     ),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Set by pem.removeSubscription: the row stays while its mailboxes' files are deleted.
+    sa.Column("removed_at", sa.DateTime, nullable=True),
 )
 
 subscription_resources = sa.Table(
@@ -119,6 +123,25 @@ subscription_resources = sa.Table(
     sa.Column("resource_limit", sa.BigInteger, nullable=False),
     sa.Column("usage", sa.BigInteger, nullable=False, default=0),
     sa.CheckConstraint("usage >= 0", name="usage_not_negative"),
+)
+
+# One row per change of a subscription's usage or limit, written in the transaction of
+# the change (the state after it): what pem.getResourceUsageForPeriod bills from.
+resource_usage_history = sa.Table(
+    "resource_usage_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subscription_id", sa.Integer, nullable=False),
+    sa.Column("resource_type_id", sa.Integer, nullable=False),
+    sa.Column("usage", sa.BigInteger, nullable=False),
+    sa.Column("resource_limit", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.Index(
+        "ix_resource_usage_history_subscription",
+        "subscription_id",
+        "resource_type_id",
+        "changed_at",
+    ),
 )
 
 domains = sa.Table(

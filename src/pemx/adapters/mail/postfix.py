@@ -5,7 +5,8 @@ RCPT TO (no backscatter), rewrites alternative addresses to the primary one and
 delivers over LMTP into Dovecot. Its maps read only contract objects:
 
 - ``mail_domains`` (domain): virtual_mailbox_domains,
-- ``dovecot_mailboxes`` (username, active): virtual_mailbox_maps,
+- ``dovecot_mailboxes`` (username, deliverable): virtual_mailbox_maps (a suspended
+  subscription's mailboxes still receive mail),
 - ``dovecot_addresses`` (address, username): virtual_alias_maps,
 - ``mail_senders`` (address, username): smtpd_sender_login_maps of the submission
   service (``master.cf.pemx``), which also asks pemx's policy service and milter.
@@ -42,11 +43,13 @@ POSTFIX_CONF_DIR: Final = Path("/etc/postfix")
 # pemx stores them in lower case). Same SQL on SQLite and PostgreSQL.
 MAP_QUERIES: Final = {
     "pemx-domains.cf": "SELECT 'OK' FROM mail_domains WHERE domain = '%s'",
-    "pemx-mailboxes.cf": "SELECT 'OK' FROM dovecot_mailboxes WHERE username = '%s' AND active = 1",
+    "pemx-mailboxes.cf": (
+        "SELECT 'OK' FROM dovecot_mailboxes WHERE username = '%s' AND deliverable = 1"
+    ),
     "pemx-aliases.cf": (
         "SELECT a.username FROM dovecot_addresses a"
         " JOIN dovecot_mailboxes m ON m.username = a.username"
-        " WHERE a.address = '%s' AND m.active = 1"
+        " WHERE a.address = '%s' AND m.deliverable = 1"
     ),
     # Postfix looks the sender up as given, then without +detail; the SASL user it
     # compares with is Dovecot's canonical user (the primary address).

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pemx.api.builtins import BUILTINS
 from pemx.api.method import Method
-from pemx.api.methods import accounts, exchange, staff, subscriptions, users
+from pemx.api.methods import accounts, billing, exchange, staff, subscriptions, usage, users
 
 
 def by_name(methods: Iterable[Method]) -> dict[str, Method]:
@@ -27,6 +27,8 @@ REGISTRY: dict[str, Method] = by_name(
         *accounts.METHODS,
         *staff.METHODS,
         *subscriptions.METHODS,
+        *billing.METHODS,
+        *usage.METHODS,
         *users.METHODS,
         *exchange.METHODS,
         *BUILTINS,

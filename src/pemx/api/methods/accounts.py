@@ -137,4 +137,20 @@ METHODS: tuple[Method, ...] = (
         changes_state=False,
         wire=_member,
     ),
+    Method(
+        "pem.setAccountInfo",
+        {
+            "account_id": object_id(),
+            "person": _PERSON,
+            "address": _CONTACT,
+            "phone": _CONTACT,
+            "fax": _CONTACT,
+            "email": opt("string"),
+            "locale": opt("string", "default locale of the account's users", max_length=16),
+        },
+        accounts.set_account_info,
+        doc="Change an account's contact card: the parts given, the rest kept.",
+        reseller=True,
+        changes_state=True,
+    ),
 )

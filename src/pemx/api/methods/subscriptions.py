@@ -9,9 +9,9 @@ from pemx.api.method import Method
 from pemx.api.methods.fields import capped_int32, object_id, optional_id, or_zero
 from pemx.api.schema import INT32_MAX, array, opt, req, struct
 from pemx.api.xmlrpc import Int64
-from pemx.domain.model import ResourceUsage, ServiceTemplate
+from pemx.domain.model import Domain, ResourceType, ResourceUsage, ServiceTemplate
 from pemx.domain.resource_limits import ResourceLimit
-from pemx.service import subscriptions
+from pemx.service import domains, plans, subscriptions
 from pemx.service.subscriptions import SubscriptionInfo
 
 # Limits are read back as XML-RPC ints (32 bits): a larger one would make the template and
@@ -47,11 +47,22 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
     }
 
 
-def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
+def _domain(domain: Domain) -> dict[str, Any]:
+    return {
+        "domain_id": domain.id,
+        "domain_name": domain.name,
+        "account_id": domain.account_id,
+        "subscription_id": domain.subscription_id,
+    }
+
+
+def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
     subscription = info.subscription
     wire: dict[str, Any] = {
         "subscription_id": subscription.id,
         "subscription_name": subscription.name,
+        "name": subscription.name,  # OA's output names (name, st_id) beside pemx's
+        "st_id": subscription.template_id,
         "owner_id": subscription.account_id,
         "account_id": subscription.account_id,
         "service_template_id": subscription.template_id,
@@ -63,6 +74,14 @@ def _subscription(info: SubscriptionInfo) -> dict[str, Any]:
     return wire
 
 
+_RESOURCE_CLASS = {
+    ResourceType.MAILBOXES: "counter",
+    ResourceType.MAILBOX_STORAGE: "disc_space",
+    ResourceType.SERVICE_USERS: "counter",
+    ResourceType.DOMAINS: "counter",
+}
+
+
 def _resource_usage(usage: ResourceUsage) -> dict[str, Any]:
     # A usage past 2^31-1 (a storage pool of large mailboxes) does not fit XML-RPC's int:
     # OA's limit64/usage64 carry the values, the 32-bit fields are capped.
@@ -70,6 +89,11 @@ def _resource_usage(usage: ResourceUsage) -> dict[str, Any]:
         "resource_type_id": int(usage.resource),
         "name": usage.resource.title,
         "unit": usage.resource.unit,
+        # OA's names: -1 = no parent type; the class name is pemx's choice (OA's own
+        # resource classes are not published).
+        "measurement_unit": usage.resource.unit,
+        "parent_resource_type_id": -1,
+        "resclass_name": _RESOURCE_CLASS[usage.resource],
         "limit": capped_int32(usage.limit),
         "usage": capped_int32(usage.usage),
         "limit64": Int64(usage.limit),
@@ -121,6 +145,44 @@ METHODS: tuple[Method, ...] = (
         changes_state=False,
         wire=_template,
     ),
+    Method(
+        "pem.getServiceTemplateList",
+        {"owner_account_id": optional_id("default: the caller's own (the provider: all)")},
+        plans.get_service_template_list,
+        doc="List service templates with their resource types and limits.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_template(template) for template in found],
+    ),
+    Method(
+        "pem.activateST",
+        {"service_template_id": object_id()},
+        plans.activate_st,
+        doc="Put a service template (back) on sale. Refused if active already.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.deactivateST",
+        {"service_template_id": object_id()},
+        plans.deactivate_st,
+        doc="Take a service template off sale: no new subscriptions (nor upgrades to it); "
+        "existing subscriptions keep working. Refused if inactive already.",
+        reseller=True,
+        changes_state=True,
+    ),
+    Method(
+        "pem.setSTRTLimits",
+        {
+            "service_template_id": object_id(),
+            "resource_types": array(_TEMPLATE_RESOURCE, required=True),
+        },
+        plans.set_st_rt_limits,
+        doc="Change or add limits of a service template for new subscriptions; existing "
+        "subscriptions keep theirs.",
+        reseller=True,
+        changes_state=True,
+    ),
     _ACTIVATE_SUBSCRIPTION,
     # OA answers the same call under a second name.
     replace(_ACTIVATE_SUBSCRIPTION, name="pem.addSubscription"),
@@ -131,7 +193,7 @@ METHODS: tuple[Method, ...] = (
         doc="Read a subscription with its resource limits and usage.",
         reseller=True,
         changes_state=False,
-        wire=_subscription,
+        wire=subscription_struct,
     ),
     Method(
         "pem.switchSubscriptionToAccountWide",
@@ -153,5 +215,50 @@ METHODS: tuple[Method, ...] = (
         reseller=True,
         changes_state=True,
         wire=lambda domain_id: {"domain_id": domain_id},
+    ),
+    Method(
+        "pem.getDomainList",
+        {},
+        domains.get_domain_list,
+        doc="Every domain the caller sees (a reseller: its own and its customers').",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_domain(domain) for domain in found],
+    ),
+    Method(
+        "pem.getAccountDomains",
+        {"account_id": object_id()},
+        domains.get_account_domains,
+        doc="The domains of an account.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda found: [_domain(domain) for domain in found],
+    ),
+    Method(
+        "pem.getDomainByName",
+        {"domain_name": req("string", max_length=253)},
+        domains.get_domain_by_name,
+        doc="Find a domain by name.",
+        reseller=True,
+        changes_state=False,
+        wire=_domain,
+    ),
+    Method(
+        "pem.getDomainSubscription",
+        {"domain_id": object_id()},
+        domains.get_domain_subscription,
+        doc="The subscription a domain is registered in.",
+        reseller=True,
+        changes_state=False,
+        wire=lambda domain: {"domain_id": domain.id, "subscription_id": domain.subscription_id},
+    ),
+    Method(
+        "pem.removeDomain",
+        {"domain_id": object_id()},
+        domains.remove_domain,
+        doc="Remove a domain nothing uses; refused (DOMAIN_NOT_EMPTY, with how many "
+        "addresses, logins and mailboxes) while anything does.",
+        reseller=True,
+        changes_state=True,
     ),
 )

@@ -15,9 +15,8 @@ from pemx.service.users import UserInfo
 
 def _user_info(info: UserInfo) -> dict[str, Any]:
     user = info.user
-    services = (
-        [] if info.mailbox_id is None else [{"name": "exchange", "mailbox_id": info.mailbox_id}]
-    )
+    # OA's services: an array of service names; the mailbox's id is pemx's extra.
+    services = [] if info.mailbox_id is None else ["Exchange"]
     properties = {"display_name": user.display_name, **user.properties}
     if user.locale:
         properties["locale"] = user.locale
@@ -31,6 +30,7 @@ def _user_info(info: UserInfo) -> dict[str, Any]:
         "status": int(user.status),
         "properties": [{"name": k, "value": v} for k, v in sorted(properties.items())],
         "services": services,
+        "mailbox_id": or_zero(info.mailbox_id),
     }
 
 
@@ -110,9 +110,13 @@ METHODS: tuple[Method, ...] = (
     ),
     Method(
         "pem.modifyUser",
-        {"user_id": object_id(), "properties": _PROPERTIES},
+        {
+            "user_id": object_id(),
+            "properties": _PROPERTIES,
+            "login": opt("string", "a new login (OA's field)", max_length=255),
+        },
         users.modify_user,
-        doc="Change a service user's properties (display_name, locale, ...).",
+        doc="Change a service user's properties (display_name, locale, ...) and login.",
         reseller=True,
         changes_state=True,
     ),

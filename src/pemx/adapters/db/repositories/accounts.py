@@ -50,6 +50,50 @@ class SqlAccounts:
             values["id"] = account_id
         return st.insert(self.conn, accounts, values)
 
+    def update(
+        self,
+        account_id: int,
+        *,
+        company_name: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        locale: str | None,
+        contact: AccountContact,
+    ) -> None:
+        self.conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(
+                company_name=company_name,
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                locale=locale,
+                contact=rows.contact_json(contact),
+            )
+        )
+
+    def set_enabled(self, account_id: int, enabled: bool) -> None:
+        self.conn.execute(
+            sa.update(accounts).where(accounts.c.id == account_id).values(enabled=enabled)
+        )
+
+    def mark_removed(self, account_id: int) -> None:
+        self.conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(enabled=False, removed_at=sa.func.current_timestamp())
+        )
+
+    def customers_of(self, reseller_id: int) -> list[int]:
+        query = (
+            sa.select(accounts.c.id)
+            .where(accounts.c.parent_id == reseller_id)
+            .where(accounts.c.removed_at.is_(None))
+        )
+        return list(self.conn.scalars(query.order_by(accounts.c.id)))
+
     def contact(self, account_id: int) -> AccountContact:
         value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
         return rows.contact(value)

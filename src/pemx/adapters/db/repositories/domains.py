@@ -9,8 +9,9 @@ from sqlalchemy.engine import Connection
 
 from pemx.adapters.db import rows
 from pemx.adapters.db import statements as st
-from pemx.adapters.db.tables import domains
+from pemx.adapters.db.tables import accounts, domains, email_addresses, mailboxes, service_users
 from pemx.domain.model import Domain
+from pemx.service.ports import DomainUses
 
 
 class SqlDomains:
@@ -39,6 +40,30 @@ class SqlDomains:
 
     def of_subscription(self, subscription_id: int) -> list[Domain]:
         return self._where(domains.c.subscription_id == subscription_id)
+
+    def remove(self, domain_id: int) -> None:
+        self.conn.execute(sa.delete(domains).where(domains.c.id == domain_id))
+
+    def of_vendor(self, vendor_id: int | None) -> list[Domain]:
+        if vendor_id is None:
+            return self._where(sa.true())
+        customers = sa.select(accounts.c.id).where(accounts.c.parent_id == vendor_id)
+        return self._where(
+            sa.or_(domains.c.account_id == vendor_id, domains.c.account_id.in_(customers))
+        )
+
+    def uses(self, name: str) -> DomainUses:
+        suffix = "@" + name
+
+        def count(column: sa.ColumnElement[str], *where: sa.ColumnElement[bool]) -> int:
+            query = sa.select(sa.func.count()).where(column.endswith(suffix, autoescape=True))
+            return int(self.conn.scalar(query.where(*where)) or 0)
+
+        return DomainUses(
+            addresses=count(email_addresses.c.address),
+            logins=count(service_users.c.login),
+            mailboxes=count(mailboxes.c.primary_address, st.LIVE_MAILBOX),
+        )
 
     def of_account(self, account_id: int) -> list[Domain]:
         return self._where(domains.c.account_id == account_id)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pemx.adapters.db import statements as st
+from pemx.adapters.db.audit import utcnow
 from pemx.adapters.db.tables import (
+    accounts,
+    mailbox_usage,
+    mailboxes,
+    resource_usage_history,
     service_templates,
     subscription_resources,
     subscriptions,
@@ -17,11 +23,13 @@ from pemx.adapters.db.tables import (
 )
 from pemx.domain.model import (
     ExchangeMode,
+    ObjectStatus,
     ResourceType,
     ResourceUsage,
     ServiceTemplate,
     Subscription,
 )
+from pemx.service.ports import UsageChange, UsageRow
 
 
 class SqlTemplates:
@@ -75,6 +83,36 @@ class SqlTemplates:
             )
         return new_id
 
+    def ids(self, owner_account_id: int | None) -> list[int]:
+        query = sa.select(service_templates.c.id).order_by(service_templates.c.id)
+        if owner_account_id is not None:
+            query = query.where(service_templates.c.owner_account_id == owner_account_id)
+        return list(self.conn.scalars(query))
+
+    def set_active(self, template_id: int, active: bool) -> None:
+        self.conn.execute(
+            sa.update(service_templates)
+            .where(service_templates.c.id == template_id)
+            .values(active=active)
+        )
+
+    def set_limits(self, template_id: int, limits: Mapping[ResourceType, int]) -> None:
+        for resource, limit in limits.items():
+            changed = self.conn.execute(
+                sa.update(template_resources)
+                .where(template_resources.c.template_id == template_id)
+                .where(template_resources.c.resource_type_id == int(resource))
+                .values(resource_limit=limit)
+            ).rowcount
+            if not changed:
+                self.conn.execute(
+                    sa.insert(template_resources).values(
+                        template_id=template_id,
+                        resource_type_id=int(resource),
+                        resource_limit=limit,
+                    )
+                )
+
 
 class SqlSubscriptions:
     def __init__(self, conn: Connection) -> None:
@@ -91,7 +129,63 @@ class SqlSubscriptions:
         return found
 
     def of_account(self, account_id: int) -> list[Subscription]:
-        return self._subscriptions(st.ACCOUNT_SUBSCRIPTIONS, account_id)
+        found = self._subscriptions(st.ACCOUNT_SUBSCRIPTIONS, account_id)
+        return [subscription for subscription in found if not subscription.removed]
+
+    def of_customers(self, vendor_id: int) -> list[Subscription]:
+        return self._subscriptions(st.CUSTOMER_SUBSCRIPTIONS, vendor_id)
+
+    def set_limit(self, subscription_id: int, resource: ResourceType, limit: int) -> bool:
+        params = {"subscription": subscription_id, "resource": int(resource), "limit": limit}
+        if self.conn.execute(st.SET_LIMIT, params).rowcount != 1:
+            return False
+        self._record(subscription_id, resource)
+        return True
+
+    def add_resource(self, subscription_id: int, resource: ResourceType, limit: int) -> None:
+        self.conn.execute(
+            sa.insert(subscription_resources).values(
+                subscription_id=subscription_id,
+                resource_type_id=int(resource),
+                resource_limit=limit,
+                usage=0,
+            )
+        )
+        self._record(subscription_id, resource)
+
+    def drop_resource(self, subscription_id: int, resource: ResourceType) -> bool:
+        query = (
+            sa.delete(subscription_resources)
+            .where(subscription_resources.c.subscription_id == subscription_id)
+            .where(subscription_resources.c.resource_type_id == int(resource))
+            .where(subscription_resources.c.usage == 0)
+        )
+        return self.conn.execute(query).rowcount == 1
+
+    def set_template(self, subscription_id: int, template_id: int) -> None:
+        self._update(subscription_id, template_id=template_id)
+
+    def set_name(self, subscription_id: int, name: str) -> None:
+        self._update(subscription_id, name=name)
+
+    def drawing_on(self, pool_id: int) -> list[int]:
+        query = (
+            sa.select(subscriptions.c.id)
+            .where(subscriptions.c.parent_subscription_id == pool_id)
+            .where(subscriptions.c.removed_at.is_(None))
+        )
+        return list(self.conn.scalars(query))
+
+    def set_enabled(self, subscription_id: int, enabled: bool) -> None:
+        self._update(subscription_id, enabled=enabled)
+
+    def mark_removed(self, subscription_id: int) -> None:
+        self._update(subscription_id, enabled=False, removed_at=sa.func.current_timestamp())
+
+    def _update(self, subscription_id: int, **values: Any) -> None:
+        self.conn.execute(
+            sa.update(subscriptions).where(subscriptions.c.id == subscription_id).values(values)
+        )
 
     def add(
         self,
@@ -128,6 +222,8 @@ class SqlSubscriptions:
                     for rt, limit in limits.items()
                 ],
             )
+            for rt in limits:
+                self._record(new_id, rt)  # the history starts at activation
         return new_id
 
     def _subscriptions(self, query: sa.Select[Any], value: int) -> list[Subscription]:
@@ -144,6 +240,7 @@ class SqlSubscriptions:
                     exchange_mode=ExchangeMode(row.exchange_mode),
                     parent_subscription_id=row.parent_subscription_id,
                     resources={},
+                    removed=row.removed_at is not None,
                 )
             if row.resource_type_id is not None:
                 resource = ResourceType(row.resource_type_id)
@@ -162,4 +259,117 @@ class SqlSubscriptions:
     def change_usage(self, subscription_id: int, resource: ResourceType, delta: int) -> bool:
         query = st.TAKE_USAGE if delta > 0 else st.RELEASE_USAGE
         params = {"subscription": subscription_id, "resource": int(resource), "delta": delta}
-        return self.conn.execute(query, params).rowcount == 1
+        if self.conn.execute(query, params).rowcount != 1:
+            return False
+        self._record(subscription_id, resource)
+        return True
+
+    def usage_rows(
+        self,
+        *,
+        vendor_id: int | None = None,
+        subscription_id: int | None = None,
+        resources: Sequence[ResourceType] = (),
+    ) -> list[UsageRow]:
+        owner = sa.select(accounts.c.id).where(accounts.c.parent_id == vendor_id)
+        scope = (
+            subscriptions.c.account_id.in_(owner)
+            if vendor_id is not None
+            else subscriptions.c.id == subscription_id
+        )
+        live = mailboxes.c.status != int(ObjectStatus.DELETING)
+        stored = (
+            sa.select(
+                mailboxes.c.subscription_id,
+                sa.func.sum(mailbox_usage.c.storage_bytes).label("stored"),
+            )
+            .join(mailbox_usage, mailbox_usage.c.username == mailboxes.c.primary_address)
+            .where(live)
+            .where(
+                mailboxes.c.account_id.in_(owner)
+                if vendor_id is not None
+                else mailboxes.c.subscription_id == subscription_id
+            )
+            .group_by(mailboxes.c.subscription_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                subscriptions.c.account_id,
+                subscriptions.c.id,
+                subscription_resources.c.resource_type_id,
+                subscription_resources.c.resource_limit,
+                subscription_resources.c.usage,
+                stored.c.stored,
+            )
+            .join(
+                subscription_resources,
+                subscription_resources.c.subscription_id == subscriptions.c.id,
+            )
+            .outerjoin(stored, stored.c.subscription_id == subscriptions.c.id)
+            .where(scope)
+            .where(subscriptions.c.removed_at.is_(None))
+            .order_by(
+                subscriptions.c.account_id,
+                subscriptions.c.id,
+                subscription_resources.c.resource_type_id,
+            )
+        )
+        if resources:
+            query = query.where(
+                subscription_resources.c.resource_type_id.in_([int(r) for r in resources])
+            )
+        types = {int(rt): rt for rt in ResourceType}  # the enum's call, once per type
+        return [
+            UsageRow(
+                account_id=row.account_id,
+                subscription_id=row.id,
+                resource=types[row.resource_type_id],
+                limit=row.resource_limit,
+                usage=row.usage,
+                stored_bytes=int(row.stored or 0),
+            )
+            for row in self.conn.execute(query)
+        ]
+
+    def usage_history(
+        self,
+        subscription_id: int,
+        resources: Sequence[ResourceType],
+        since: datetime,
+        until: datetime,
+    ) -> list[UsageChange]:
+        history = resource_usage_history.c
+        found: list[UsageChange] = []
+        for resource in resources:
+            of_this = sa.and_(
+                history.subscription_id == subscription_id,
+                history.resource_type_id == int(resource),
+            )
+            # The state at ``since``: the last change before it, then every change within.
+            before = (
+                sa.select(resource_usage_history)
+                .where(of_this, history.changed_at < since)
+                .order_by(history.changed_at.desc(), history.id.desc())
+                .limit(1)
+            )
+            within = (
+                sa.select(resource_usage_history)
+                .where(of_this, history.changed_at >= since, history.changed_at < until)
+                .order_by(history.changed_at, history.id)
+            )
+            for query in (before, within):
+                found.extend(
+                    UsageChange(
+                        resource=resource,
+                        usage=row.usage,
+                        limit=row.resource_limit,
+                        changed_at=row.changed_at,
+                    )
+                    for row in self.conn.execute(query)
+                )
+        return found
+
+    def _record(self, subscription_id: int, resource: ResourceType) -> None:
+        params = {"subscription": subscription_id, "resource": int(resource), "at": utcnow()}
+        self.conn.execute(st.RECORD_USAGE, params)

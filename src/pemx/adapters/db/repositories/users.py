@@ -80,6 +80,9 @@ class SqlUsers:
     def set_password(self, user_id: int, password_hash: str) -> None:
         self._update(user_id, password_hash=password_hash)
 
+    def set_login(self, user_id: int, login: str) -> None:
+        self._update(user_id, login=login)
+
     def set_enabled(self, user_id: int, enabled: bool) -> None:
         self._update(user_id, enabled=enabled)
 

@@ -1,0 +1,137 @@
+"""Usage for invoicing as OA answers it: pem.getResourceUsage,
+pem.getCustomerSubscriptionsResources, pem.getResourceUsageForPeriod."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pemx.api.method import Method
+from pemx.api.methods.fields import capped_int32, object_id
+from pemx.api.schema import INT32_MAX, array, req
+from pemx.api.xmlrpc import Int64
+from pemx.domain.model import ResourceType
+from pemx.service import usage
+from pemx.service.ports import UsageChange, UsageRow
+from pemx.service.usage import CustomerUsage, PeriodUsage, SubscriptionUsage
+
+_RESOURCE_TYPE_IDS = array(
+    req("int", "a resource type id", minimum=1, maximum=INT32_MAX),
+    doc="the resource types to answer (default: all of the subscription's)",
+)
+_UNIX_TIME = req(
+    "int",
+    "Unix time (seconds, UTC)",
+    minimum=0,
+    maximum=INT32_MAX,
+    into=lambda value: datetime.fromtimestamp(value, UTC),
+)
+
+
+def _unix(moment: datetime) -> int:
+    # The database keeps naive UTC.
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _figure(row: UsageRow, checkpoint: int) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "resource_type_id": int(row.resource),
+        "limit": capped_int32(row.limit),
+        "limit64": Int64(row.limit),
+        "usage": capped_int32(row.usage),
+        "usage64": Int64(row.usage),
+        "last_checkpoint": checkpoint,
+    }
+    if row.resource is ResourceType.MAILBOX_STORAGE:
+        # usage: KB allotted (the mailboxes' size limits); stored: KB the mailboxes hold,
+        # as Dovecot reports it (pemx's extra, for billing by what is stored).
+        stored_kb = -(-row.stored_bytes // 1024)
+        wire["stored_kb"] = capped_int32(stored_kb)
+        wire["stored_kb64"] = Int64(stored_kb)
+    return wire
+
+
+def _subscription_usage(found: SubscriptionUsage) -> dict[str, Any]:
+    checkpoint = _unix(found.checkpoint)
+    return {
+        "subscription_id": found.subscription_id,
+        "resource_type_usages": [_figure(row, checkpoint) for row in found.resources],
+    }
+
+
+def _customers(found: list[CustomerUsage]) -> list[dict[str, Any]]:
+    return [
+        {
+            "account_id": customer.account_id,
+            "resources": [_subscription_usage(s) for s in customer.subscriptions],
+        }
+        for customer in found
+    ]
+
+
+def _change(change: UsageChange) -> dict[str, Any]:
+    return {
+        "time": _unix(change.changed_at),
+        "limit": capped_int32(change.limit),
+        "limit64": Int64(change.limit),
+        "usage": capped_int32(change.usage),
+        "usage64": Int64(change.usage),
+    }
+
+
+def _period(found: PeriodUsage) -> dict[str, Any]:
+    by_type: dict[ResourceType, list[dict[str, Any]]] = {}
+    for change in found.changes:
+        by_type.setdefault(change.resource, []).append(_change(change))
+    return {
+        "subscription_id": found.subscription_id,
+        "from_time": _unix(found.since),
+        "to_time": _unix(found.until),
+        "resource_type_usages": [
+            {"resource_type_id": int(resource), "changes": changes}
+            for resource, changes in sorted(by_type.items())
+        ],
+    }
+
+
+METHODS: tuple[Method, ...] = (
+    Method(
+        "pem.getResourceUsage",
+        {"subscription_id": object_id(), "resource_type_ids": _RESOURCE_TYPE_IDS},
+        usage.get_resource_usage,
+        doc="A subscription's limits and usage now, with usage64/limit64 and last_checkpoint; "
+        "for Mailbox storage also stored_kb(64): what the mailboxes hold (usage is what "
+        "they are allotted).",
+        reseller=True,
+        changes_state=False,
+        wire=_subscription_usage,
+    ),
+    Method(
+        "pem.getCustomerSubscriptionsResources",
+        {
+            "vendor_account_id": object_id("the provider or a reseller"),
+            "resource_type_ids": _RESOURCE_TYPE_IDS,
+        },
+        usage.get_customer_subscriptions_resources,
+        doc="The usage of every subscription of every customer of a vendor, in one call "
+        "(one query): [{account_id, resources[{subscription_id, resource_type_usages}]}].",
+        reseller=True,
+        changes_state=False,
+        wire=_customers,
+    ),
+    Method(
+        "pem.getResourceUsageForPeriod",
+        {
+            "subscription_id": object_id(),
+            "resource_type_ids": _RESOURCE_TYPE_IDS,
+            "from_time": _UNIX_TIME,
+            "to_time": _UNIX_TIME,
+        },
+        usage.get_resource_usage_for_period,
+        doc="How usage and limits changed in [from_time, to_time): per resource type the "
+        "state at from_time, then each change (pemx's fields).",
+        reseller=True,
+        changes_state=False,
+        wire=_period,
+    ),
+)
