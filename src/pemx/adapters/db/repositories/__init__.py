@@ -1,1 +1,1 @@
-"""One repository per aggregate, each implementing its protocol in service/ports.py."""
+"""One repository per aggregate, each implementing its protocol in service/ports/repositories.py."""

@@ -1,0 +1,48 @@
+"""What the submission fronts read, and the sending rules as they ask them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pemx.domain.sending import Message, Refusal, Sender
+
+# ------------------------------------------------------------------------ sending
+
+
+@dataclass(frozen=True)
+class LocalRecipient:
+    """A recipient pemx hosts: its mailbox's canonical user and the LMTP of its store."""
+
+    username: str
+    lmtp_host: str
+    lmtp_port: int
+
+
+class SendingReads(Protocol):
+    """What the submission fronts read (the contract views, never pemx's own tables), at
+    every message: no cache, so an API change applies from the next one."""
+
+    def sender(self, login: str) -> Sender | None:
+        """The mailbox ``login`` names (its canonical user or its login name), disabled
+        ones included; None if there is none."""
+        ...
+
+    def hosts_domain(self, domain: str) -> bool:
+        """Whether pemx hosts mail for ``domain`` (mail for it never leaves pemx)."""
+        ...
+
+    def local_recipient(self, address: str) -> LocalRecipient | None:
+        """The active mailbox with this address (+detail removed), else None."""
+        ...
+
+    def sent_folder(self, username: str) -> str:
+        """The name of the mailbox's Sent folder in its language (English by default)."""
+        ...
+
+
+#: The sending rules as the fronts ask them (service.sending.check_submission, bound to
+#: its reads by bootstrap): the login and what is known of the message, None or the
+#: refusal.
+SubmissionCheck = Callable[[str, Message], Refusal | None]
