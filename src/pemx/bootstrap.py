@@ -11,7 +11,7 @@ import os
 import pwd
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig
 from pemx.adapters.mail.dovecot.config import SubmissionLink
+from pemx.adapters.mail.dovecot.mail_owner import ensure_mail_owner
 from pemx.adapters.mail.submission.services import SendingServices, sending_services
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
@@ -233,6 +234,9 @@ def dovecot_config(settings: Settings, submission: SubmissionLink | None = None)
         store_id=LOCAL_STORE_ID,
         submission=submission,
     )
+    if os.geteuid() == 0:  # mail belongs to a user of pemx's own (created once), not nobody
+        owner = ensure_mail_owner()
+        config = replace(config, mail_user=owner, mail_group=owner)
     return config.with_free_ports()
 
 

@@ -17,7 +17,7 @@ import click
 
 from pemx import __version__
 from pemx.cli import audit, mail_config, serve, stores, tasks
-from pemx.cli.context import GlobalOptions
+from pemx.cli.context import GlobalOptions, accept_group_options
 from pemx.domain.errors import ErrorCode, PemxError
 
 #: The exit status of a command refused with each error code: 1 for every one
@@ -41,7 +41,8 @@ class PemxGroup(click.Group):
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where pemx keeps its database, mail and state (env PEMX_DATA_DIR).",
+    help="Where pemx keeps its database, mail and state (env PEMX_DATA_DIR; default "
+    "/var/lib/pemx for root, ~/.local/share/pemx for others).",
 )
 @click.option(
     "--config",
@@ -51,7 +52,7 @@ class PemxGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
     """pemx: the Operations (OA) public API for hosted mailboxes, made real on Dovecot."""
-    ctx.obj = GlobalOptions(data_dir, config)
+    ctx.obj = GlobalOptions(data_dir, config)  # options after the subcommand win
 
 
 for command in (
@@ -63,7 +64,7 @@ for command in (
     audit.audit,
     stores.stores,
 ):
-    cli.add_command(command)
+    cli.add_command(accept_group_options(command))
 
 
 def main() -> None:

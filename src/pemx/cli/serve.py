@@ -22,7 +22,7 @@ from pemx.cli.output import one_line
 from pemx.config import Settings
 from pemx.domain.mail_ports import MailPorts
 from pemx.node import Node, StartFailed
-from pemx.runtime import read_runtime
+from pemx.runtime import leftover_dovecot, read_runtime
 
 STATUS_NOT_RUNNING = 3  # `pemx status` when no node runs (docs/configuration.md)
 
@@ -92,6 +92,12 @@ def status(options: GlobalOptions, as_json: bool) -> None:
             click.echo(json.dumps({"running": False, "data_dir": str(settings.data_dir)}))
         else:
             click.echo(f"pemx is not running (data dir {settings.data_dir})")
+            orphan = leftover_dovecot(settings.data_dir)
+            if orphan is not None:
+                click.echo(
+                    f"a killed pemx serve left a Dovecot (pid {orphan}) running; "
+                    "the next `pemx serve` stops it"
+                )
         sys.exit(STATUS_NOT_RUNNING)
     info = {"running": True, "data_dir": str(settings.data_dir), **info}
     if as_json:

@@ -1,0 +1,206 @@
+"""Issue 17: what an operator meets running `pemx serve` for real: the first start, its
+errors, a restart after a crash, one instance per data directory, private files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.calls import ok
+from tests.support.server import (
+    Server,
+    require_dovecot,
+    server_base,
+    start_server,
+    stop_server,
+)
+
+AS_ROOT = os.geteuid() == 0
+
+
+def _pemx(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pemx", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def base() -> Iterator[Path]:
+    path = server_base()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _dovecot_pids(data_dir: Path) -> list[int]:
+    """Live processes whose command line names this data directory's Dovecot config."""
+    conf = str(data_dir / "dovecot" / "dovecot.conf")
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = entry.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if conf.encode() in argv:
+            pids.append(int(entry.parent.name))
+    return pids
+
+
+# --- defect 1: group options after the subcommand
+
+
+def test_group_options_are_accepted_after_the_subcommand(tmp_path: Path) -> None:
+    result = _pemx("status", "--data-dir", str(tmp_path), "--json")
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout) == {"running": False, "data_dir": str(tmp_path)}
+    (tmp_path / "other.toml").write_text("threads = 0\n")
+    result = _pemx("serve", "--data-dir", str(tmp_path), "--config", str(tmp_path / "other.toml"))
+    assert result.stderr.strip() == "Error: setting threads: must be between 1 and 512"
+    result = _pemx("audit", "list", "--data-dir", str(tmp_path), "--help")
+    assert result.returncode == 0 and "--data-dir" in result.stdout
+
+
+# --- defect 2: errors say what happened, in one line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PEMX_LOG_LEVEL", "LOUD", "Error: setting log_level: 'LOUD' is not one of "),
+        ("PEMX_TLS_CERT", "/nonexistent/cert.pem", "Error: setting tls_cert: cannot read "),
+    ],
+)
+def test_a_bad_setting_is_one_line_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    env = {variable: value, "PEMX_TLS_KEY": "/nonexistent/key.pem"}
+    if variable == "PEMX_LOG_LEVEL":
+        env = {variable: value}
+    result = _pemx("--data-dir", str(tmp_path), "serve", "--no-mail", "--port", "0", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(message), result.stderr
+
+
+def test_a_dovecot_that_cannot_start_is_reported_with_its_own_reason(base: Path) -> None:
+    require_dovecot()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError) as failed:
+            start_server(base / "data", env={"PEMX_IMAP_PORT": str(port)})
+    output = str(failed.value)
+    assert "Traceback" not in output
+    reason = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(reason) == 1, output
+    assert "cannot start Dovecot" in reason[0]
+    assert "Address already in use" in reason[0], reason[0]
+    assert not _dovecot_pids(base / "data")
+
+
+# --- defects 3 and 4: a crash, and a second instance
+
+
+def test_a_second_serve_on_a_data_dir_in_use_refuses_at_once(base: Path) -> None:
+    require_dovecot()
+    server = start_server(base / "data")
+    try:
+        runtime = (server.data_dir / "runtime.json").read_bytes()
+        conf = (server.data_dir / "dovecot" / "dovecot.conf").read_bytes()
+        t0 = time.monotonic()
+        result = _pemx("--data-dir", str(server.data_dir), "serve", "--port", "0")
+        assert time.monotonic() - t0 < 10
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"Error: another pemx serve (pid {server.process.pid}) uses {server.data_dir}; "
+            "stop it first"
+        )
+        assert (server.data_dir / "runtime.json").read_bytes() == runtime
+        assert (server.data_dir / "dovecot" / "dovecot.conf").read_bytes() == conf
+        assert ok(server.proxy().pem.getAccountInfo({"account_id": 1}))["account_id"] == 1
+    finally:
+        stop_server(server)
+
+
+def test_serve_recovers_after_a_kill_9_and_status_tells_the_truth(base: Path) -> None:
+    require_dovecot()
+    data_dir = base / "data"
+    server = start_server(data_dir)
+    orphans = _dovecot_pids(data_dir)
+    assert orphans
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    assert _dovecot_pids(data_dir) == orphans  # Dovecot outlives its parent
+    status = _pemx("--data-dir", str(data_dir), "status")
+    assert status.returncode == 3
+    assert "not running" in status.stdout and "left a Dovecot" in status.stdout, status.stdout
+    again: Server | None = None
+    try:
+        again = start_server(data_dir)
+        assert ok(again.proxy().pem.getAccountInfo({"account_id": 1}))["account_id"] == 1
+        assert not set(orphans) & set(_dovecot_pids(data_dir))
+        assert _pemx("--data-dir", str(data_dir), "status").returncode == 0
+    finally:
+        if again is not None:
+            stop_server(again)
+    assert not _dovecot_pids(data_dir)
+
+
+# --- defect 5: private files, mail and sockets
+
+
+def _as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), capture_output=True, text=True, user="nobody", timeout=30)
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="trying as another local user needs root")
+def test_files_mail_and_sockets_are_private(base: Path) -> None:
+    require_dovecot()
+    data_dir = base / "data"
+    server = start_server(data_dir)
+    try:
+        mode = stat.S_IMODE(data_dir.stat().st_mode)
+        assert not mode & 0o044, oct(mode)  # nobody may list it
+        for name in ("pemx.db", "pemx.db-wal", "pemx.db-shm", "doveadm-api-key"):
+            path = data_dir / name
+            if path.exists():
+                assert not stat.S_IMODE(path.stat().st_mode) & 0o077, name
+                assert _as_nobody("cat", str(path)).returncode != 0, name
+        for conf in (data_dir / "dovecot").glob("*.conf*"):
+            assert _as_nobody("cat", str(conf)).returncode != 0, conf
+        # the mail belongs to a user of pemx's own, not to nobody
+        mail = data_dir / "mail"
+        import pwd
+
+        owner = pwd.getpwuid(mail.stat().st_uid).pw_name
+        assert owner == "pemx-mail", owner
+        assert _as_nobody("ls", str(mail)).returncode != 0
+        for name in ("auth-userdb", "lmtp", "indexer", "auth-master", "dict"):
+            sock = data_dir / "dovecot" / "run" / name
+            if sock.exists():
+                assert not stat.S_IMODE(sock.stat().st_mode) & 0o006, name
+                probe = (
+                    "import socket,sys; s=socket.socket(socket.AF_UNIX);"
+                    f"sys.exit(s.connect_ex({str(sock)!r}))"
+                )
+                assert _as_nobody("/usr/bin/python3", "-c", probe).returncode != 0, name
+    finally:
+        stop_server(server)
