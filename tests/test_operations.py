@@ -204,3 +204,112 @@ def test_files_mail_and_sockets_are_private(base: Path) -> None:
                 assert _as_nobody("/usr/bin/python3", "-c", probe).returncode != 0, name
     finally:
         stop_server(server)
+
+
+# --- health, readiness and metrics
+
+
+def _get(server: Server, path: str) -> tuple[int, str]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def _sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text format (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def test_health_readiness_and_metrics_move_with_real_calls(base: Path) -> None:
+    require_dovecot()
+    server = start_server(base / "data", env={"PEMX_LOG_LEVEL": "INFO"})
+    try:
+        assert _get(server, "/healthz") == (200, "ok\n")
+        assert _get(server, "/readyz") == (200, "ready\n")
+        before = _get(server, "/metrics")[1]
+        proxy = server.proxy()
+        for _ in range(3):
+            ok(proxy.pem.getAccountInfo({"account_id": 1}))
+        refused = proxy.pem.getAccountInfo({"account_id": 999_999})
+        assert refused["status"] == -1
+        import xmlrpc.client
+
+        with pytest.raises(xmlrpc.client.ProtocolError):
+            server.proxy(password="wrong-password").pem.getAccountInfo({"account_id": 1})
+        status, after = _get(server, "/metrics")
+        assert status == 200
+        calls = {"method": "pem.getAccountInfo", "outcome": "ok"}
+        assert _sample(after, "pemx_calls_total", **calls) == (
+            _sample(before, "pemx_calls_total", **calls) + 3
+        )
+        failed = {"method": "pem.getAccountInfo", "outcome": str(refused["extype_id"])}
+        assert _sample(after, "pemx_calls_total", **failed) == 1
+        assert _sample(after, "pemx_call_duration_seconds_count", method="pem.getAccountInfo") >= 4
+        assert _sample(after, "pemx_failed_logins_total") == 1
+        assert _sample(after, "pemx_store_up", store=_store_name(server)) == 1
+        assert "pemx_open_transactions 0.0" in after
+        assert "pemx_outbox_tasks" in after
+    finally:
+        stop_server(server)
+    log = (base / "data.log").read_text()
+    assert "login failed client=127.0.0.1 login='admin'" in log
+    assert "wrong-password" not in log
+    assert (
+        "call client=127.0.0.1 login=admin method=pem.getAccountInfo outcome=ok duration_ms=" in log
+    )
+
+
+def _store_name(server: Server) -> str:
+    return str(server.rows("SELECT name FROM mailbox_stores WHERE id = 1")[0][0])
+
+
+def test_readyz_is_503_while_a_store_does_not_answer(base: Path) -> None:
+    require_dovecot()
+    server = start_server(base / "data")
+    try:
+        # a second store whose ports nobody listens on
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        server.rows(
+            "INSERT INTO mailbox_stores (name, host, imap_port, pop3_port, lmtp_port, "
+            "imap_owa_port, imap_activesync_port, doveadm_port, doveadm_api_key, mail_root, "
+            "max_mailboxes, mailbox_count, accepts_new, status, created_at) VALUES "
+            "('dead', '127.0.0.1', :p, :p, :p, :p, :p, :p, 'k', '/nonexistent', 0, 0, 0, 0, "
+            "CURRENT_TIMESTAMP)",
+            p=port,
+        )
+        status, body = _get(server, "/readyz")
+        assert status == 503 and body.startswith("store dead: IMAP at 127.0.0.1:"), body
+        assert _sample(_get(server, "/metrics")[1], "pemx_store_up", store="dead") == 0
+        assert _get(server, "/healthz")[0] == 200
+    finally:
+        stop_server(server)
+
+
+def test_json_log_lines(base: Path) -> None:
+    env = {"PEMX_LOG_FORMAT": "json", "PEMX_LOG_LEVEL": "INFO"}
+    server = start_server(base / "data", "--no-mail", env=env)
+    try:
+        ok(server.proxy().pem.getAccountInfo({"account_id": 1}))
+    finally:
+        stop_server(server)
+    entries = [
+        json.loads(line)
+        for line in (base / "data.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    calls = [e for e in entries if e["message"].startswith("call client=127.0.0.1")]
+    assert calls and calls[0]["logger"] == "pemx.api" and calls[0]["level"] == "INFO"

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from pemx.adapters.db import node_state
 from pemx.adapters.db.audit import record_refusal, utcnow
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.senders import SqlSendingReads
@@ -31,10 +32,12 @@ from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_
 from pemx.adapters.mail.dovecot import DovecotConfig
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.mail_owner import ensure_mail_owner
+from pemx.adapters.mail.health import store_problem
 from pemx.adapters.mail.submission.services import SendingServices, sending_services
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
+from pemx.api.metrics import ApiMetrics, NodeSnapshot, StoreState
 from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
@@ -111,6 +114,29 @@ def build_application(
     def audit_failure(operation: Operation, error: PemxError) -> None:
         record_refusal(database, operation, error)
 
+    def store_health() -> list[tuple[node_state.StoreRow, str | None]]:
+        return [
+            (row, store_problem(row.host, row.imap_port, row.doveadm_port))
+            for row in node_state.store_rows(database)
+        ]
+
+    def snapshot() -> NodeSnapshot:
+        stores = [
+            StoreState(row.name, row.mailboxes, row.max_mailboxes, problem is None)
+            for row, problem in store_health()
+        ]
+        return NodeSnapshot(transactions.open_count(), node_state.outbox_by_state(database), stores)
+
+    def readiness() -> str | None:
+        try:
+            node_state.database_answers(database)
+        except Exception as exc:
+            return f"database: {type(exc).__name__}"
+        for row, problem in store_health():
+            if problem is not None:
+                return f"store {row.name}: {problem}"
+        return None
+
     api = XmlRpcApp(
         ApiDependencies(
             authenticator=Authenticator(
@@ -128,6 +154,8 @@ def build_application(
             changed=tasks_committed,
             max_body_bytes=settings.max_body_bytes,
             allowed_networks=settings.networks,
+            metrics=ApiMetrics(snapshot),
+            readiness=readiness,
         )
     )
     return Application(settings, database, transactions, hasher, mail, api, worker)

@@ -92,6 +92,7 @@ class Settings:
     database_group: str = ""
     worker: bool = True  # run the outbox worker in this process
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
 
     @property
     def database(self) -> str:
@@ -229,6 +230,8 @@ def _check(settings: Settings) -> None:
         path = getattr(settings, name)
         if path and not os.access(path, os.R_OK):
             raise SettingsError(f"setting {name}: cannot read {path}")
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError(f"setting log_format: {settings.log_format!r} is not text or json")
     if settings.log_level.upper() not in LOG_LEVELS:
         raise SettingsError(
             f"setting log_level: {settings.log_level!r} is not one of " + ", ".join(LOG_LEVELS)

@@ -126,6 +126,12 @@ class Authenticator:
 _DUMMY_HASH = "{BLF-CRYPT}$2b$10$8fOtsZcqMwi0v1ZP2FbbQe9jKzkUgEBcJPBn.D2oMyZ2hIqd.Iqcq"
 
 
+def basic_login(header: str | None) -> str | None:
+    """The login an Authorization header names (for the log of a refused one), or None."""
+    parsed = _parse_basic(header)
+    return parsed[0] if parsed else None
+
+
 def _parse_basic(header: str | None) -> tuple[str, str] | None:
     if not header:
         return None

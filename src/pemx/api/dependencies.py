@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pemx.api.auth import Authenticator
+from pemx.api.metrics import ApiMetrics
 from pemx.domain.errors import PemxError
 from pemx.service.ports import (
     MailBackend,
@@ -33,3 +34,6 @@ class ApiDependencies:
     changed: Callable[[], None] = lambda: None  # committed work queued tasks: run them now
     max_body_bytes: int = 1024 * 1024
     allowed_networks: Sequence[Network] = ()
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    # /readyz: None when the database and every mailbox store answer, else why not
+    readiness: Callable[[], str | None] = lambda: None
