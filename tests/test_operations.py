@@ -313,3 +313,52 @@ def test_json_log_lines(base: Path) -> None:
     ]
     calls = [e for e in entries if e["message"].startswith("call client=127.0.0.1")]
     assert calls and calls[0]["logger"] == "pemx.api" and calls[0]["level"] == "INFO"
+
+
+# --- defect 6: refused logins logged and throttled
+
+
+def test_a_flood_of_wrong_passwords_is_throttled_but_not_a_working_client(base: Path) -> None:
+    import base64
+    import http.client
+    import threading
+    import xmlrpc.client
+
+    env = {"PEMX_LOGIN_FAILURES": "5", "PEMX_LOGIN_BLOCK_SECONDS": "60", "PEMX_THREADS": "4"}
+    server = start_server(base / "data", "--no-mail", env=env)
+    body = xmlrpc.client.dumps(({"account_id": 1},), "pem.getAccountInfo").encode()
+
+    def status(password: str) -> int:
+        token = base64.b64encode(f"admin:{password}".encode()).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("POST", "/RPC2", body, {"Authorization": f"Basic {token}"})
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    try:
+        assert status("Provider-Secret-1") == 200  # a working client, verified once
+        assert [status("wrong") for _ in range(5)] == [401] * 5
+        # blocked now: refused at once, with no password check, from many threads
+        statuses: list[int] = []
+        t0 = time.monotonic()
+
+        def flood() -> None:
+            statuses.extend(status("wrong") for _ in range(25))
+
+        threads = [threading.Thread(target=flood) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        working = [status("Provider-Secret-1") for _ in range(20)]
+        for thread in threads:
+            thread.join()
+        assert set(statuses) == {429}
+        assert working == [200] * 20  # the verified credential is never slowed
+        assert time.monotonic() - t0 < 10
+        metrics = _get(server, "/metrics")[1]
+        assert _sample(metrics, "pemx_failed_logins_total") == 5 + 200
+    finally:
+        stop_server(server)
+    log = (base / "data.log").read_text()
+    assert log.count("login failed client=127.0.0.1 login='admin'") == 205

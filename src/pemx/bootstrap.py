@@ -38,6 +38,7 @@ from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.metrics import ApiMetrics, NodeSnapshot, StoreState
+from pemx.api.throttle import LoginThrottle
 from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
@@ -155,6 +156,11 @@ def build_application(
             max_body_bytes=settings.max_body_bytes,
             allowed_networks=settings.networks,
             metrics=ApiMetrics(snapshot),
+            throttle=LoginThrottle(
+                settings.login_failures,
+                settings.login_failure_window,
+                settings.login_block_seconds,
+            ),
             readiness=readiness,
         )
     )

@@ -51,6 +51,12 @@ class Settings:
     txn_timeout: int = 30
     auth_cache_ttl: float = 60.0
     allowed_networks: tuple[str, ...] = ()
+    # Refused API logins: after login_failures (0: off) within login_failure_window
+    # seconds from one address or for one login, that address or login gets only
+    # credentials already verified, for login_block_seconds (429 otherwise).
+    login_failures: int = 10
+    login_failure_window: float = 60.0
+    login_block_seconds: float = 300.0
     tls_cert: str = ""
     tls_key: str = ""
     mail: bool = True  # run a private Dovecot

@@ -124,6 +124,8 @@ def start_server(
         "PEMX_ADMIN_LOGIN": ADMIN_LOGIN,
         "PEMX_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PEMX_MAIL_AUTH_PENALTY": "0",
+        # every test client is 127.0.0.1: the tests of wrong logins would throttle it
+        "PEMX_LOGIN_FAILURES": "0",
         "PEMX_BCRYPT_ROUNDS": "4",
         "PEMX_IMAP_PORT": "0",
         "PEMX_POP3_PORT": "0",

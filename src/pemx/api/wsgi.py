@@ -49,12 +49,23 @@ class XmlRpcApp:
         except _BodyRefused as refused:
             return _plain(start_response, refused.status, refused.reason)
         header = environ.get("HTTP_AUTHORIZATION")
-        caller = self.deps.authenticator.authenticate(header)
+        login = basic_login(header)
+        blocked = self.deps.throttle.blocked(client, login)
+        caller = self.deps.authenticator.authenticate(header, cached_only=blocked > 0)
         if caller is None:
             if header:
                 self.deps.metrics.failed_logins.inc()
                 # fail2ban matches this line (docs/operations.md); never the password
-                log.warning("login failed client=%s login=%r", client, basic_login(header))
+                log.warning("login failed client=%s login=%r", client, login)
+            if blocked > 0:
+                return _plain(
+                    start_response,
+                    "429 Too Many Requests",
+                    b"too many failed logins: try again later\n",
+                    ("Retry-After", str(int(blocked) + 1)),
+                )
+            if header:
+                self.deps.throttle.failed(client, login)
             return _plain(
                 start_response,
                 "401 Unauthorized",
