@@ -275,9 +275,9 @@ def _store_name(server: Server) -> str:
     return str(server.rows("SELECT name FROM mailbox_stores WHERE id = 1")[0][0])
 
 
-def test_readyz_is_503_while_a_store_does_not_answer(base: Path) -> None:
+def test_a_store_that_does_not_answer_is_not_ready_and_gets_no_mailboxes(base: Path) -> None:
     require_dovecot()
-    server = start_server(base / "data")
+    server = start_server(base / "data", env={"PEMX_STORE_CHECK_INTERVAL": "0.2"})
     try:
         # a second store whose ports nobody listens on
         with socket.socket() as unused:
@@ -295,6 +295,13 @@ def test_readyz_is_503_while_a_store_does_not_answer(base: Path) -> None:
         assert status == 503 and body.startswith("store dead: IMAP at 127.0.0.1:"), body
         assert _sample(_get(server, "/metrics")[1], "pemx_store_up", store="dead") == 0
         assert _get(server, "/healthz")[0] == 200
+        # the node's periodic check marks it failed: placement skips it (READY only)
+        deadline = time.monotonic() + 10
+        status_of = "SELECT status FROM mailbox_stores WHERE name = 'dead'"
+        while server.rows(status_of)[0][0] != 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.rows(status_of)[0][0] == 4
+        assert server.rows("SELECT status FROM mailbox_stores WHERE id = 1")[0][0] == 0
     finally:
         stop_server(server)
 

@@ -45,6 +45,7 @@ from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 from pemx.service.sending import check_submission
+from pemx.service.stores import record_store_health
 from pemx.worker import Worker
 
 
@@ -210,6 +211,26 @@ class CommandDatabase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The staff password hasher (`pemx members`)."""
+    return BcryptHasher(settings.bcrypt_rounds)
+
+
+def store_problem_at(host: str, imap_port: int, doveadm_port: int) -> str | None:
+    """Why a store does not answer (its IMAP greeting, its doveadm API), or None: what
+    `pemx stores add` checks before the store takes mailboxes."""
+    return store_problem(host, imap_port, doveadm_port)
+
+
+def check_stores(database: Database) -> None:
+    """Probe every store and record it: placement skips one that failed its last check."""
+    answering = {
+        row.id: store_problem(row.host, row.imap_port, row.doveadm_port) is None
+        for row in node_state.store_rows(database)
+    }
+    record_store_health(SqlUnitOfWork(database), answering)
 
 
 # `pemx mail-config`: the CLI reaches the config renderers through here, as it reaches

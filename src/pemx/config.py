@@ -97,6 +97,9 @@ class Settings:
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
     worker: bool = True  # run the outbox worker in this process
+    # Seconds between checks of every mailbox store (0: none): one that does not answer
+    # is marked failed and gets no new mailboxes until it answers again.
+    store_check_interval: float = 30.0
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
 

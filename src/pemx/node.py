@@ -9,6 +9,7 @@ Stop: the reverse, for whatever had started.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ from pemx.bootstrap import (
     Application,
     build_application,
     build_sending,
+    check_stores,
     cli_unit_of_work,
     dovecot_config,
     mail_root,
@@ -69,6 +71,8 @@ class Node:
         self._runtime_written = False
         self._lock = DataDirLock(settings.data_dir)
         self._umask: int | None = None
+        self._health: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def api_port(self) -> int:
@@ -119,6 +123,11 @@ class Node:
             sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
         self.app.start()
+        if settings.store_check_interval > 0:
+            self._health = threading.Thread(
+                target=self._check_stores, name="pemx-store-health", daemon=True
+            )
+            self._health.start()
         server = make_server(
             self.app.api,
             host=settings.host,
@@ -159,6 +168,19 @@ class Node:
         with SqlUnitOfWork(self._database).write() as tx:
             tx.stores.update(LOCAL_STORE_ID, values)
 
+    def _check_stores(self) -> None:
+        """Every store_check_interval: probe the stores; one that does not answer is
+        FAILED (placement skips it) until it answers again."""
+        log = logging.getLogger("pemx.stores")
+        while not self._stopping.wait(self.settings.store_check_interval):
+            database = self._database
+            if database is None:
+                return
+            try:
+                check_stores(database)
+            except Exception:
+                log.exception("store health check failed")
+
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""
         assert self.server is not None, "the node is not started"
@@ -188,6 +210,10 @@ class Node:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self._stopping.set()
+        if self._health is not None:
+            self._health.join()
+            self._health = None
         if self.sending is not None:  # before the database goes: they read it
             self.sending.stop()
             self.sending = None

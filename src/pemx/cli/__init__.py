@@ -1,4 +1,4 @@
-"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores.
+"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores, members.
 
 Each command parses its options, calls bootstrap or a service function, and prints. A
 call refused with a PemxError ends the command here, in one place: its message on one
@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from pemx import __version__
-from pemx.cli import audit, mail_config, serve, stores, tasks
+from pemx.cli import audit, mail_config, members, serve, stores, tasks
 from pemx.cli.context import GlobalOptions, accept_group_options
 from pemx.domain.errors import ErrorCode, PemxError
 
@@ -63,6 +63,7 @@ for command in (
     tasks.tasks,
     audit.audit,
     stores.stores,
+    members.members,
 ):
     cli.add_command(accept_group_options(command))
 

@@ -12,6 +12,7 @@ from pemx.adapters.db.tables import mailbox_stores, tasks
 
 
 class StoreRow(NamedTuple):
+    id: int
     name: str
     host: str
     imap_port: int
@@ -32,7 +33,9 @@ def store_rows(database: Database) -> list[StoreRow]:
     mail backend has none, and is no store at all)."""
     s = mailbox_stores.c
     query = (
-        sa.select(s.name, s.host, s.imap_port, s.doveadm_port, s.mailbox_count, s.max_mailboxes)
+        sa.select(
+            s.id, s.name, s.host, s.imap_port, s.doveadm_port, s.mailbox_count, s.max_mailboxes
+        )
         .where(s.doveadm_api_key != "")
         .order_by(s.id)
     )
