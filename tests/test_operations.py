@@ -369,3 +369,25 @@ def test_a_flood_of_wrong_passwords_is_throttled_but_not_a_working_client(base: 
         stop_server(server)
     log = (base / "data.log").read_text()
     assert log.count("login failed client=127.0.0.1 login='admin'") == 205
+
+
+# --- the systemd unit
+
+
+def test_the_systemd_unit_runs_serve_as_a_dedicated_user_and_restarts_it(tmp_path: Path) -> None:
+    rendered = _pemx("systemd-unit", "--data-dir", "/var/lib/pemx-test")
+    assert rendered.returncode == 0, rendered.stderr
+    unit = rendered.stdout
+    assert "User=pemx\n" in unit and "Restart=on-failure\n" in unit
+    assert f"ExecStart={sys.executable} -m pemx serve --data-dir /var/lib/pemx-test\n" in unit
+    assert "StateDirectory=pemx-test\n" in unit
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    path = tmp_path / "pemx.service"
+    path.write_text(unit)
+    verified = subprocess.run(
+        [analyze, "verify", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "pemx.service" not in verified.stderr, verified.stderr  # no warning about it

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from pemx import __version__
-from pemx.cli import audit, mail_config, members, serve, stores, tasks
+from pemx.cli import audit, mail_config, members, serve, stores, tasks, unit
 from pemx.cli.context import GlobalOptions, accept_group_options
 from pemx.domain.errors import ErrorCode, PemxError
 
@@ -64,6 +64,7 @@ for command in (
     audit.audit,
     stores.stores,
     members.members,
+    unit.systemd_unit,
 ):
     cli.add_command(accept_group_options(command))
 
