@@ -391,3 +391,75 @@ def test_the_systemd_unit_runs_serve_as_a_dedicated_user_and_restarts_it(tmp_pat
     )
     assert verified.returncode == 0, verified.stderr
     assert "pemx.service" not in verified.stderr, verified.stderr  # no warning about it
+
+
+# --- backup and restore
+
+
+def test_a_backup_under_load_restores_every_mailbox_and_message(base: Path) -> None:
+    import threading
+
+    from tests.support.builders import make_tenant, new_user_mailbox
+    from tests.support.mailclient import imap_append, imap_login, inbox_subjects, make_message
+
+    require_dovecot()
+    server = start_server(base / "data")
+    password = "Mailbox-Pass-1"
+    expected: dict[str, list[str]] = {}
+    try:
+        api = server.proxy()
+        tenant = make_tenant(api)
+        host, port = server.mail("imap")
+        for n in range(4):
+            _, _, _, address = new_user_mailbox(api, tenant, password, f"bk{n}")
+            imap = imap_login(host, port, address, password)
+            expected[address] = [f"before {n}-{i}" for i in range(3)]
+            for subject in expected[address]:
+                imap_append(imap, "INBOX", make_message(subject))
+            imap.logout()
+        stop = threading.Event()
+        (busy,) = list(expected)[:1]
+
+        def load() -> None:  # mail keeps arriving while the backup runs
+            imap = imap_login(host, port, busy, password)
+            i = 0
+            while not stop.is_set():
+                imap_append(imap, "INBOX", make_message(f"during {i}"))
+                i += 1
+            imap.logout()
+
+        writer = threading.Thread(target=load)
+        writer.start()
+        try:
+            made = _pemx("--data-dir", str(server.data_dir), "backup", str(base / "backup"))
+        finally:
+            stop.set()
+            writer.join()
+        assert made.returncode == 0, made.stderr
+        assert "backed up the database and 4 mailboxes" in made.stderr
+    finally:
+        stop_server(server)
+    assert not stat.S_IMODE((base / "backup" / "pemx.db").stat().st_mode) & 0o077
+    restored_dir = base / "restored"
+    done = _pemx("--data-dir", str(restored_dir), "restore", str(base / "backup"))
+    assert done.returncode == 0, done.stderr
+    again = _pemx("--data-dir", str(restored_dir), "restore", str(base / "backup"))
+    assert again.returncode == 1 and "fresh data directory" in again.stderr
+    restored = start_server(restored_dir)
+    try:
+        host, port = restored.mail("imap")
+        for address, subjects in expected.items():
+            imap = imap_login(host, port, address, password)
+            found = inbox_subjects(imap)
+            assert found[: len(subjects)] == subjects, address
+            if address == busy:  # a snapshot of each mailbox: what was there, in order
+                during = found[len(subjects) :]
+                assert during == [f"during {i}" for i in range(len(during))]
+            else:
+                assert found == subjects
+            typ, data = imap.fetch("1:*", "(BODY.PEEK[])")  # every message reads whole
+            assert typ == "OK" and sum(isinstance(p, tuple) for p in data) == len(found)
+            imap.logout()
+        assert ok(restored.proxy().pem.getAccountInfo({"account_id": tenant.customer_id}))
+    finally:
+        stop_server(restored)

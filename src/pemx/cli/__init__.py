@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from pemx import __version__
-from pemx.cli import audit, mail_config, members, serve, stores, tasks, unit
+from pemx.cli import audit, backup, mail_config, members, serve, stores, tasks, unit
 from pemx.cli.context import GlobalOptions, accept_group_options
 from pemx.domain.errors import ErrorCode, PemxError
 
@@ -65,6 +65,8 @@ for command in (
     stores.stores,
     members.members,
     unit.systemd_unit,
+    backup.backup,
+    backup.restore,
 ):
     cli.add_command(accept_group_options(command))
 
