@@ -463,3 +463,23 @@ def test_a_backup_under_load_restores_every_mailbox_and_message(base: Path) -> N
         assert ok(restored.proxy().pem.getAccountInfo({"account_id": tenant.customer_id}))
     finally:
         stop_server(restored)
+
+
+# --- defect 9: pemx status answers at once
+
+
+def test_status_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from pemx.cli import cli\n"
+        f"try: cli(['status', '--data-dir', {str(tmp_path)!r}])\n"
+        "except SystemExit: pass\n"
+        "heavy = {'sqlalchemy', 'alembic', 'cheroot', 'pemx.bootstrap', 'pemx.api.wsgi'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout + result.stderr
+    t0 = time.monotonic()
+    assert _pemx("--data-dir", str(tmp_path), "status").returncode == 3
+    assert time.monotonic() - t0 < 1.5  # about 0.2 s; 2 s before

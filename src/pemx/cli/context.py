@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pemx.bootstrap import CommandDatabase
 from pemx.cli.output import one_line
 from pemx.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from pemx.bootstrap import CommandDatabase
 
 
 @dataclass
@@ -37,6 +39,8 @@ class GlobalOptions:
     @contextmanager
     def database(self) -> Iterator[CommandDatabase]:
         """The database at this pemx's schema (else one line naming `pemx migrate`)."""
+        from pemx.bootstrap import CommandDatabase  # heavy: not for `pemx status`
+
         settings = self.settings()
         try:
             database = CommandDatabase(settings)
