@@ -70,9 +70,7 @@ def new_database(
 def server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     require_dovecot()
     base = server_base()
-    # tests/mail/test_system_configs.py runs a Postfix that reads the SQLite database
-    env = {"PEMX_DATABASE_GROUP": "postfix"} if _group_exists("postfix") else {}
-    running = start_server(new_database().configure(base / "data"), env=env)
+    running = start_server(new_database().configure(base / "data"))
     yield running
     stop_server(running)
     shutil.rmtree(base, ignore_errors=True)
@@ -81,13 +79,3 @@ def server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def provider(server: Server) -> Any:
     return server.proxy()
-
-
-def _group_exists(name: str) -> bool:
-    import grp
-
-    try:
-        grp.getgrnam(name)
-    except KeyError:
-        return False
-    return True
