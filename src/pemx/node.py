@@ -98,13 +98,16 @@ class Node:
         hasher = BcryptHasher(settings.bcrypt_rounds)
         try:
             self._database = prepare_database(settings)
-            _make_private(settings)
             uow = cli_unit_of_work(self._database, "create provider")
             self.first_admin = setup.ensure_provider(uow, hasher, self.environ)
         except PemxError as exc:
             raise StartFailed(exc.message) from None
         except Exception as exc:
             raise StartFailed(f"cannot open the database: {_one_line(exc)}") from None
+        try:
+            _make_private(settings)
+        except (OSError, LookupError) as exc:
+            raise StartFailed(f"cannot make the data files private: {_one_line(exc)}") from None
         self.app = build_application(settings, self._database, hasher=hasher)
         sending = build_sending(settings, self._database)
         try:
