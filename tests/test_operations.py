@@ -175,7 +175,7 @@ def _as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_files_mail_and_sockets_are_private(base: Path) -> None:
     require_dovecot()
     data_dir = base / "data"
-    server = start_server(data_dir)
+    server = start_server(data_dir, env={"PEMX_DATABASE_GROUP": ""})  # the default
     try:
         mode = stat.S_IMODE(data_dir.stat().st_mode)
         assert not mode & 0o044, oct(mode)  # nobody may list it
