@@ -90,6 +90,7 @@ def cluster(postgres_cluster: PostgresCluster) -> Iterator[Cluster]:
                 "--imap-activesync-port", str(ports.imap_activesync),
                 "--doveadm-port", str(ports.doveadm_http), "--doveadm-api-key", key,
                 "--mail-root", str(mail_root),
+                "--no-check",  # its Dovecot starts below: its config needs the store's id
             )  # fmt: skip
             listed = {s["name"]: s for s in json.loads(_pemx(admin_dir, "stores", "--json"))}
             store_ids[name] = int(listed[name]["id"])

@@ -48,7 +48,7 @@ def test_serve_as_an_unprivileged_user() -> None:
         running = start_server(
             data,
             command=["runuser", "-u", "nobody", "--", str(venv / "bin/pemx")],
-            env={"HOME": str(base)},
+            env={"HOME": str(base), "PEMX_DATABASE_GROUP": ""},  # nobody is not in it
         )
         try:
             pid = running.runtime["pid"]

@@ -11,7 +11,7 @@ import os
 import pwd
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from pemx.adapters.db import node_state
 from pemx.adapters.db.audit import record_refusal, utcnow
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.senders import SqlSendingReads
@@ -30,16 +31,21 @@ from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
 from pemx.adapters.mail.dovecot import DovecotConfig
 from pemx.adapters.mail.dovecot.config import SubmissionLink
+from pemx.adapters.mail.dovecot.mail_owner import ensure_mail_owner
+from pemx.adapters.mail.health import store_problem
 from pemx.adapters.mail.submission.services import SendingServices, sending_services
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
 from pemx.api.dependencies import ApiDependencies
+from pemx.api.metrics import ApiMetrics, NodeSnapshot, StoreState
+from pemx.api.throttle import LoginThrottle
 from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 from pemx.service.sending import check_submission
+from pemx.service.stores import record_store_health
 from pemx.worker import Worker
 
 
@@ -110,6 +116,29 @@ def build_application(
     def audit_failure(operation: Operation, error: PemxError) -> None:
         record_refusal(database, operation, error)
 
+    def store_health() -> list[tuple[node_state.StoreRow, str | None]]:
+        return [
+            (row, store_problem(row.host, row.imap_port, row.doveadm_port))
+            for row in node_state.store_rows(database)
+        ]
+
+    def snapshot() -> NodeSnapshot:
+        stores = [
+            StoreState(row.name, row.mailboxes, row.max_mailboxes, problem is None)
+            for row, problem in store_health()
+        ]
+        return NodeSnapshot(transactions.open_count(), node_state.outbox_by_state(database), stores)
+
+    def readiness() -> str | None:
+        try:
+            node_state.database_answers(database)
+        except Exception as exc:
+            return f"database: {type(exc).__name__}"
+        for row, problem in store_health():
+            if problem is not None:
+                return f"store {row.name}: {problem}"
+        return None
+
     api = XmlRpcApp(
         ApiDependencies(
             authenticator=Authenticator(
@@ -127,6 +156,13 @@ def build_application(
             changed=tasks_committed,
             max_body_bytes=settings.max_body_bytes,
             allowed_networks=settings.networks,
+            metrics=ApiMetrics(snapshot),
+            throttle=LoginThrottle(
+                settings.login_failures,
+                settings.login_failure_window,
+                settings.login_block_seconds,
+            ),
+            readiness=readiness,
         )
     )
     return Application(settings, database, transactions, hasher, mail, api, worker)
@@ -175,6 +211,26 @@ class CommandDatabase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The staff password hasher (`pemx members`)."""
+    return BcryptHasher(settings.bcrypt_rounds)
+
+
+def store_problem_at(host: str, imap_port: int, doveadm_port: int) -> str | None:
+    """Why a store does not answer (its IMAP greeting, its doveadm API), or None: what
+    `pemx stores add` checks before the store takes mailboxes."""
+    return store_problem(host, imap_port, doveadm_port)
+
+
+def check_stores(database: Database) -> None:
+    """Probe every store and record it: placement skips one that failed its last check."""
+    answering = {
+        row.id: store_problem(row.host, row.imap_port, row.doveadm_port) is None
+        for row in node_state.store_rows(database)
+    }
+    record_store_health(SqlUnitOfWork(database), answering)
 
 
 # `pemx mail-config`: the CLI reaches the config renderers through here, as it reaches
@@ -233,6 +289,9 @@ def dovecot_config(settings: Settings, submission: SubmissionLink | None = None)
         store_id=LOCAL_STORE_ID,
         submission=submission,
     )
+    if os.geteuid() == 0:  # mail belongs to a user of pemx's own (created once), not nobody
+        owner = ensure_mail_owner()
+        config = replace(config, mail_user=owner, mail_group=owner)
     return config.with_free_ports()
 
 

@@ -17,7 +17,16 @@ class SettingsError(Exception):
     """A setting has a wrong value; the message names it."""
 
 
+#: The data directory of a pemx run as root (a server's usual case): root's home is
+#: 0700, which the private Dovecot's unprivileged processes could not traverse.
+SYSTEM_DATA_DIR = Path("/var/lib/pemx")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def default_data_dir() -> Path:
+    """/var/lib/pemx for root, else $XDG_DATA_HOME/pemx (~/.local/share/pemx)."""
+    if os.geteuid() == 0:
+        return SYSTEM_DATA_DIR
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "pemx"
 
@@ -42,6 +51,12 @@ class Settings:
     txn_timeout: int = 30
     auth_cache_ttl: float = 60.0
     allowed_networks: tuple[str, ...] = ()
+    # Refused API logins: after login_failures (0: off) within login_failure_window
+    # seconds from one address or for one login, that address or login gets only
+    # credentials already verified, for login_block_seconds (429 otherwise).
+    login_failures: int = 10
+    login_failure_window: float = 60.0
+    login_block_seconds: float = 300.0
     tls_cert: str = ""
     tls_key: str = ""
     mail: bool = True  # run a private Dovecot
@@ -78,8 +93,15 @@ class Settings:
     policy: bool = True
     policy_port: int = 10040
     milter_port: int = 10041
+    # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
+    # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
+    database_group: str = ""
     worker: bool = True  # run the outbox worker in this process
+    # Seconds between checks of every mailbox store (0: none): one that does not answer
+    # is marked failed and gets no new mailboxes until it answers again.
+    store_check_interval: float = 30.0
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
 
     @property
     def database(self) -> str:
@@ -213,4 +235,14 @@ def _check(settings: Settings) -> None:
         raise SettingsError("setting bcrypt_rounds: must be between 4 and 16")
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise SettingsError("settings tls_cert and tls_key go together")
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(settings, name)
+        if path and not os.access(path, os.R_OK):
+            raise SettingsError(f"setting {name}: cannot read {path}")
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError(f"setting log_format: {settings.log_format!r} is not text or json")
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(
+            f"setting log_level: {settings.log_level!r} is not one of " + ", ".join(LOG_LEVELS)
+        )
     settings.networks  # noqa: B018 - parses, raising SettingsError on a bad network

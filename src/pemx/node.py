@@ -9,7 +9,9 @@ Stop: the reverse, for whatever had started.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import signal
 import threading
 from collections.abc import Mapping
@@ -27,6 +29,7 @@ from pemx.bootstrap import (
     Application,
     build_application,
     build_sending,
+    check_stores,
     cli_unit_of_work,
     dovecot_config,
     mail_root,
@@ -35,7 +38,13 @@ from pemx.bootstrap import (
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID
-from pemx.runtime import MailListeners, clear_runtime, write_runtime
+from pemx.runtime import (
+    DataDirInUse,
+    DataDirLock,
+    MailListeners,
+    clear_runtime,
+    write_runtime,
+)
 from pemx.service import setup
 
 
@@ -60,6 +69,10 @@ class Node:
         self.server: wsgi.Server | None = None
         self._database: Database | None = None
         self._runtime_written = False
+        self._lock = DataDirLock(settings.data_dir)
+        self._umask: int | None = None
+        self._health: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def api_port(self) -> int:
@@ -76,6 +89,12 @@ class Node:
 
     def _start(self) -> None:
         settings = self.settings
+        try:  # first: a second node must not touch the running one's files
+            self._lock.acquire()
+        except DataDirInUse as exc:
+            raise StartFailed(str(exc)) from None
+        # nothing this process creates is readable by other local users (until stop)
+        self._umask = os.umask(0o077)
         hasher = BcryptHasher(settings.bcrypt_rounds)
         try:
             self._database = prepare_database(settings)
@@ -85,6 +104,10 @@ class Node:
             raise StartFailed(exc.message) from None
         except Exception as exc:
             raise StartFailed(f"cannot open the database: {_one_line(exc)}") from None
+        try:
+            _make_private(settings)
+        except (OSError, LookupError) as exc:
+            raise StartFailed(f"cannot make the data files private: {_one_line(exc)}") from None
         self.app = build_application(settings, self._database, hasher=hasher)
         sending = build_sending(settings, self._database)
         try:
@@ -94,8 +117,8 @@ class Node:
         self.sending = sending
         if settings.mail:
             link = sending.link(settings.mail_host)
-            dovecot = PrivateDovecot(dovecot_config(settings, link))
             try:
+                dovecot = PrivateDovecot(dovecot_config(settings, link))
                 dovecot.start()
             except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
                 raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
@@ -103,6 +126,11 @@ class Node:
             sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
         self.app.start()
+        if settings.store_check_interval > 0:
+            self._health = threading.Thread(
+                target=self._check_stores, name="pemx-store-health", daemon=True
+            )
+            self._health.start()
         server = make_server(
             self.app.api,
             host=settings.host,
@@ -143,6 +171,19 @@ class Node:
         with SqlUnitOfWork(self._database).write() as tx:
             tx.stores.update(LOCAL_STORE_ID, values)
 
+    def _check_stores(self) -> None:
+        """Every store_check_interval: probe the stores; one that does not answer is
+        FAILED (placement skips it) until it answers again."""
+        log = logging.getLogger("pemx.stores")
+        while not self._stopping.wait(self.settings.store_check_interval):
+            database = self._database
+            if database is None:
+                return
+            try:
+                check_stores(database)
+            except Exception:
+                log.exception("store health check failed")
+
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""
         assert self.server is not None, "the node is not started"
@@ -172,6 +213,10 @@ class Node:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self._stopping.set()
+        if self._health is not None:
+            self._health.join()
+            self._health = None
         if self.sending is not None:  # before the database goes: they read it
             self.sending.stop()
             self.sending = None
@@ -187,6 +232,34 @@ class Node:
         if self._runtime_written:
             clear_runtime(self.settings.data_dir)
             self._runtime_written = False
+        self._lock.release()
+        if self._umask is not None:  # an embedding process (a test) gets its own back
+            os.umask(self._umask)
+            self._umask = None
+
+
+# Files of the data directory that hold credentials or data (SQLite's WAL and SHM
+# files too): 0600 also when an older pemx created them with the default umask.
+PRIVATE_FILES = ("pemx.db", "pemx.db-wal", "pemx.db-shm", "pemx.toml", "doveadm-api-key")
+
+
+def _make_private(settings: Settings) -> None:
+    """The data directory is not listable by other local users: 0700, or 0711 as root
+    with a private Dovecot, whose unprivileged processes must traverse it to the mail
+    and the sockets; its files are 0600 (the database 0640 for database_group)."""
+    data_dir = settings.data_dir
+    shared = bool(settings.database_group)  # its readers must traverse the directory
+    data_dir.chmod(0o711 if shared or (settings.mail and os.geteuid() == 0) else 0o700)
+    for name in PRIVATE_FILES:
+        path = data_dir / name
+        if not path.exists():
+            continue
+        if shared and name.startswith("pemx.db"):
+            # SQLite gives the WAL and SHM files it creates the database file's mode
+            shutil.chown(path, group=settings.database_group)
+            path.chmod(0o640)
+        else:
+            path.chmod(0o600)
 
 
 def _one_line(exc: BaseException) -> str:

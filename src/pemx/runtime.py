@@ -1,8 +1,12 @@
 """runtime.json: what a running `pemx serve` tells `pemx status` (and the tests) about
-itself: its pid and the endpoints a client needs. Written once listening, removed at stop."""
+itself: its pid and the endpoints a client needs. Written once listening, removed at stop.
+
+Also the data directory's lock (one `pemx serve` per data directory) and the private
+Dovecot a killed `pemx serve` may have left running there."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Mapping
@@ -13,6 +17,54 @@ from pemx.config import Settings
 from pemx.domain.mail_ports import MailPorts
 
 RUNTIME_FILE = "runtime.json"
+LOCK_FILE = "serve.lock"
+# Where bootstrap.dovecot_config puts the private Dovecot (work_dir = <data_dir>/dovecot)
+DOVECOT_PID_FILE = Path("dovecot", "run", "master.pid")
+DOVECOT_CONF_FILE = Path("dovecot", "dovecot.conf")
+
+
+class DataDirInUse(Exception):
+    """Another `pemx serve` holds the data directory; the message says which."""
+
+
+class DataDirLock:
+    """An exclusive flock on <data_dir>/serve.lock, held while `pemx serve` runs.
+
+    Taken before any other file of the data directory is touched; the kernel drops it
+    when the process dies, even by kill -9, so a crash never leaves a stale lock. The
+    file holds the holder's pid, for the refusal's message."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DataDirInUse(
+                f"another pemx serve (pid {holder}) uses {self.data_dir}; stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # the lock goes with the descriptor
+            self._fd = None
+
+
+def leftover_dovecot(data_dir: Path) -> int | None:
+    """The pid of a private Dovecot still running on ``data_dir`` (left by a killed
+    `pemx serve`: the next one stops it), or None."""
+    from pemx.adapters.mail.dovecot.procfs import orphaned_master  # /proc only; cheap
+
+    return orphaned_master(data_dir / DOVECOT_PID_FILE, data_dir / DOVECOT_CONF_FILE)
 
 
 class MailListeners(NamedTuple):

@@ -124,6 +124,8 @@ def start_server(
         "PEMX_ADMIN_LOGIN": ADMIN_LOGIN,
         "PEMX_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PEMX_MAIL_AUTH_PENALTY": "0",
+        # every test client is 127.0.0.1: the tests of wrong logins would throttle it
+        "PEMX_LOGIN_FAILURES": "0",
         "PEMX_BCRYPT_ROUNDS": "4",
         "PEMX_IMAP_PORT": "0",
         "PEMX_POP3_PORT": "0",
@@ -135,6 +137,8 @@ def start_server(
         "PEMX_POLICY_PORT": "0",
         "PEMX_MILTER_PORT": "0",
         "PEMX_LOG_LEVEL": "WARNING",
+        # the tests' private Postfix reads its maps from the SQLite database (0640 for it)
+        **({"PEMX_DATABASE_GROUP": "postfix"} if _group_exists("postfix") else {}),
         **(env or {}),
     }
     config = data_dir / "pemx.toml"
@@ -188,3 +192,13 @@ def server_base() -> Path:
     base = Path(tempfile.mkdtemp(prefix="pemx-test-"))
     base.chmod(0o755)
     return base
+
+
+def _group_exists(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True

@@ -70,7 +70,11 @@ class Authenticator:
         self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None) -> Caller | None:
+    def authenticate(
+        self, authorization: str | None, *, cached_only: bool = False
+    ) -> Caller | None:
+        """The caller these credentials name, or None. ``cached_only``: only a credential
+        verified before (no bcrypt check: a throttled address or login)."""
         credentials = _parse_basic(authorization)
         if credentials is None:
             return None
@@ -89,6 +93,8 @@ class Authenticator:
             with self._lock:
                 if self._cache.get(login) is entry:
                     del self._cache[login]
+        if cached_only:
+            return None
         found = self._lookup(login)
         if found is None:
             # Same cost as a real check, so logins cannot be probed by timing.
@@ -124,6 +130,12 @@ class Authenticator:
 
 # A bcrypt hash of a random password, made once, to spend the same time on unknown logins.
 _DUMMY_HASH = "{BLF-CRYPT}$2b$10$8fOtsZcqMwi0v1ZP2FbbQe9jKzkUgEBcJPBn.D2oMyZ2hIqd.Iqcq"
+
+
+def basic_login(header: str | None) -> str | None:
+    """The login an Authorization header names (for the log of a refused one), or None."""
+    parsed = _parse_basic(header)
+    return parsed[0] if parsed else None
 
 
 def _parse_basic(header: str | None) -> tuple[str, str] | None:

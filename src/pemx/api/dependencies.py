@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pemx.api.auth import Authenticator
+from pemx.api.metrics import ApiMetrics
+from pemx.api.throttle import LoginThrottle
 from pemx.domain.errors import PemxError
 from pemx.service.ports import (
     MailBackend,
@@ -33,3 +35,7 @@ class ApiDependencies:
     changed: Callable[[], None] = lambda: None  # committed work queued tasks: run them now
     max_body_bytes: int = 1024 * 1024
     allowed_networks: Sequence[Network] = ()
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=0))
+    # /readyz: None when the database and every mailbox store answer, else why not
+    readiness: Callable[[], str | None] = lambda: None

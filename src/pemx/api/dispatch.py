@@ -41,16 +41,37 @@ class Dispatcher:
         self.deps = deps
         self.registry = registry
 
-    def handle(self, body: bytes, caller: Caller) -> bytes:
-        """A methodCall's bytes in, the methodResponse's bytes out (a fault or an envelope)."""
+    def handle(self, body: bytes, caller: Caller, client: str = "") -> bytes:
+        """A methodCall's bytes in, the methodResponse's bytes out (a fault or an envelope).
+
+        One log line per call (client, staff login, method, outcome, duration), and the
+        call counted in the metrics by method and outcome."""
         started = time.perf_counter()
+        method_name, outcome = "(unparsed)", "fault"
+        try:
+            method_name, payload, outcome = self._handle(body, caller)
+            return payload
+        finally:
+            seconds = time.perf_counter() - started
+            self.deps.metrics.observe_call(method_name, outcome, seconds)
+            log.info(
+                "call client=%s login=%s method=%s outcome=%s duration_ms=%.1f",
+                client or "-",
+                caller.login or f"member-{caller.member_id}",
+                method_name,
+                outcome,
+                seconds * 1000,
+            )
+
+    def _handle(self, body: bytes, caller: Caller) -> tuple[str, bytes, str]:
+        """(method name, response bytes, outcome: "ok", the OA extype_id, or "fault")."""
         try:
             method_name, params = parse_call(body)
         except XmlRpcRequestError as exc:
-            return dump_fault(exc.code, exc.message)
+            return "(unparsed)", dump_fault(exc.code, exc.message), "fault"
         except NestingTooDeep as exc:
             if exc.method_name is None:  # no methodName before the params
-                return dump_fault(INVALID_REQUEST, str(exc))
+                return "(unparsed)", dump_fault(INVALID_REQUEST, str(exc)), "fault"
             method_name, params = exc.method_name, ()
             refusal: PemxError | None = invalid(
                 exc.field, f"nested deeper than {MAX_NESTING} levels of arrays and structs"
@@ -59,26 +80,22 @@ class Dispatcher:
             refusal = None
         method = self.registry.get(method_name)
         if method is None:
-            return dump_fault(METHOD_NOT_FOUND, f"Method {method_name} is not supported")
+            fault = dump_fault(METHOD_NOT_FOUND, f"Method {method_name} is not supported")
+            return "(unknown)", fault, "fault"  # not the caller's name: unbounded labels
         if not method.enveloped:
             if refusal is not None:
-                return dump_fault(INVALID_REQUEST, refusal.message)
-            return dump_response(method.handler(self, caller, params))
+                return method_name, dump_fault(INVALID_REQUEST, refusal.message), "fault"
+            return method_name, dump_response(method.handler(self, caller, params)), "ok"
         if refusal is not None:
             envelope = self.refuse(method, refusal, caller)
         else:
             envelope = self.dispatch(method, params, caller)
-        log.info(
-            "call %s member=%s status=%s %.1fms",
-            method_name,
-            caller.member_id,
-            envelope["status"],
-            (time.perf_counter() - started) * 1000,
-        )
+        outcome = "ok" if envelope["status"] == 0 else str(envelope["extype_id"])
         try:
-            return dump_response(envelope)
+            return method_name, dump_response(envelope), outcome
         except OverflowError:
-            return dump_fault(INVALID_REQUEST, "The result does not fit XML-RPC's int")
+            fault = dump_fault(INVALID_REQUEST, "The result does not fit XML-RPC's int")
+            return method_name, fault, "fault"
 
     def dispatch(self, method: Method, params: tuple[Any, ...], caller: Caller) -> dict[str, Any]:
         """The call's OA envelope; nothing escapes but the envelope of an internal error."""

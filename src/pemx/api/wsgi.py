@@ -1,22 +1,29 @@
 """The XML-RPC endpoint as a WSGI application: the HTTP gate in front of the dispatcher.
 
 POST /RPC2 only, from an allowed client address, with a body under the cap and valid
-HTTP Basic credentials; anything else is a short plain-text HTTP error.
+HTTP Basic credentials; anything else is a short plain-text HTTP error. Besides, for
+the operator's probes (allowed addresses, no login): GET /healthz (the process
+answers), /readyz (the database and every mailbox store answer) and /metrics.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from cheroot.errors import MaxSizeExceeded
 
+from pemx.api.auth import basic_login
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.dispatch import Dispatcher
 from pemx.api.methods import REGISTRY
+from pemx.api.metrics import CONTENT_TYPE
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+log = logging.getLogger("pemx.api")
+PROBES = ("/healthz", "/readyz", "/metrics")
 
 
 class XmlRpcApp:
@@ -25,9 +32,13 @@ class XmlRpcApp:
         self.dispatcher = Dispatcher(deps, REGISTRY)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if not self._client_allowed(environ.get("REMOTE_ADDR", "")):
+        client = environ.get("REMOTE_ADDR", "")
+        if not self._client_allowed(client):
             return _plain(start_response, "403 Forbidden", b"client address not allowed\n")
-        if environ.get("PATH_INFO", "") not in ("/RPC2", "/RPC2/"):
+        path = environ.get("PATH_INFO", "")
+        if path in PROBES and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self._probe(path, start_response)
+        if path not in ("/RPC2", "/RPC2/"):
             return _plain(start_response, "404 Not Found", b"the XML-RPC endpoint is /RPC2\n")
         if environ.get("REQUEST_METHOD") != "POST":
             return _plain(
@@ -37,20 +48,53 @@ class XmlRpcApp:
             body = self._read_body(environ)
         except _BodyRefused as refused:
             return _plain(start_response, refused.status, refused.reason)
-        caller = self.deps.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"))
+        header = environ.get("HTTP_AUTHORIZATION")
+        login = basic_login(header)
+        blocked = self.deps.throttle.blocked(client, login)
+        caller = self.deps.authenticator.authenticate(header, cached_only=blocked > 0)
         if caller is None:
+            if header:
+                self.deps.metrics.failed_logins.inc()
+                # fail2ban matches this line (docs/operations.md); never the password
+                log.warning("login failed client=%s login=%r", client, login)
+            if blocked > 0:
+                return _plain(
+                    start_response,
+                    "429 Too Many Requests",
+                    b"too many failed logins: try again later\n",
+                    ("Retry-After", str(int(blocked) + 1)),
+                )
+            if header:
+                self.deps.throttle.failed(client, login)
             return _plain(
                 start_response,
                 "401 Unauthorized",
                 b"authentication required\n",
                 ("WWW-Authenticate", 'Basic realm="pemx"'),
             )
-        payload = self.dispatcher.handle(body, caller)
+        payload = self.dispatcher.handle(body, caller, client)
         start_response(
             "200 OK",
             [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))],
         )
         return [payload]
+
+    def _probe(self, path: str, start_response: StartResponse) -> list[bytes]:
+        if path == "/healthz":
+            return _plain(start_response, "200 OK", b"ok\n")
+        if path == "/readyz":
+            try:
+                problem = self.deps.readiness()
+            except Exception as exc:  # the probe answers; it never raises into cheroot
+                problem = f"readiness check failed: {type(exc).__name__}"
+            if problem is None:
+                return _plain(start_response, "200 OK", b"ready\n")
+            return _plain(start_response, "503 Service Unavailable", problem.encode() + b"\n")
+        body = self.deps.metrics.exposition()
+        start_response(
+            "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        )
+        return [body]
 
     def _client_allowed(self, remote: str) -> bool:
         if not self.deps.allowed_networks:

@@ -1,4 +1,5 @@
-"""`pemx stores`, `stores add` and `stores set`: the mailbox stores (Dovecot backends)."""
+"""`pemx stores`, `stores add`, `stores set` and `stores remove`: the mailbox stores
+(Dovecot backends)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ from typing import Any, TypeVar
 
 import click
 
+from pemx.bootstrap import store_problem_at
 from pemx.cli.context import GlobalOptions
 from pemx.cli.output import show
 from pemx.domain.mail_ports import MailPorts
-from pemx.service.stores import StoreValues, add_store, audit_params, change_store, list_stores
+from pemx.service.stores import (
+    StoreValues,
+    add_store,
+    audit_params,
+    change_store,
+    list_stores,
+    remove_store,
+)
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -81,13 +90,26 @@ def stores(ctx: click.Context, as_json: bool) -> None:
 @stores.command("add")
 @click.argument("name")
 @_store_options
+@click.option(
+    "--no-check", is_flag=True, help="Add it without checking that it answers (set it up later)."
+)
 @click.pass_obj
-def add(options: GlobalOptions, /, name: str, **given: Any) -> None:
-    """Register a mailbox store: new mailboxes may be placed on it at once."""
+def add(options: GlobalOptions, /, name: str, no_check: bool, **given: Any) -> None:
+    """Register a mailbox store once it answers: new mailboxes may be placed on it at once."""
     values = _store_values(given)
     missing = [f"--{k.replace('_', '-')}" for k in REQUIRED if k not in values]
     if missing:
         raise click.UsageError("missing " + ", ".join(missing))
+    # "live at the ack": a store that does not answer never takes a mailbox
+    problem = (
+        None
+        if no_check
+        else store_problem_at(
+            str(values["host"]), int(values["imap_port"]), int(values["doveadm_port"])
+        )
+    )
+    if problem is not None:
+        raise click.ClickException(f"store {name!r} does not answer ({problem}); not added")
     with options.database() as database:
         uow = database.unit_of_work("pemx stores add", audit_params(name, values))
         store_id = add_store(uow, name, values)
@@ -107,3 +129,13 @@ def set_(options: GlobalOptions, /, name: str, **given: Any) -> None:
         uow = database.unit_of_work("pemx stores set", audit_params(name, values))
         change_store(uow, name, values)
     click.echo(f"mailbox store {name!r} changed", err=True)
+
+
+@stores.command("remove")
+@click.argument("name")
+@click.pass_obj
+def remove(options: GlobalOptions, /, name: str) -> None:
+    """Remove an empty mailbox store (not store 1, the node's own)."""
+    with options.database() as database:
+        remove_store(database.unit_of_work("pemx stores remove", {"name": name}), name)
+    click.echo(f"mailbox store {name!r} removed", err=True)

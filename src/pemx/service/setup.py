@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pemx.domain.contact import AccountContact
+from pemx.domain.errors import ErrorCode, PemxError, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType
 from pemx.domain.rules import check_password, generate_password, normalize_login
 from pemx.service.ports import PasswordHasher, UnitOfWork
@@ -54,3 +55,54 @@ def ensure_provider(
         )
         tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
     return (login, password) if generated else None
+
+
+# An operator's recovery (`pemx members`): provider staff on the data directory, audited
+# as CLI changes, for when no one can log in to the API any more.
+def add_provider_member(
+    uow: UnitOfWork, hasher: PasswordHasher, login: str, password: str | None
+) -> str | None:
+    """A new provider staff member (`pemx members add`). Returns the password when it
+    was generated, to be shown once."""
+    login = normalize_login(login)
+    generated = None if password else generate_password()
+    password = password or generated or ""
+    check_password(password)
+    password_hash = hasher.hash(password)
+    with uow.write() as tx:
+        if tx.members.by_login(login) is not None:
+            raise PemxError(
+                ErrorCode.LOGIN_IN_USE,
+                f'The login "{login}" is in use by another staff member.',
+                {"field": "login"},
+            )
+        member_id = tx.members.add(
+            member_id=None,
+            account_id=PROVIDER_ACCOUNT_ID,
+            login=login,
+            password_hash=password_hash,
+            first_name=None,
+            last_name=None,
+            email=None,
+        )
+        tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
+    return generated
+
+
+def reset_member_password(
+    uow: UnitOfWork, hasher: PasswordHasher, login: str, password: str | None
+) -> str | None:
+    """A new password for a staff member (`pemx members password`): a lost admin
+    password is recoverable. Returns the password when it was generated."""
+    login = normalize_login(login)
+    generated = None if password else generate_password()
+    password = password or generated or ""
+    check_password(password)
+    password_hash = hasher.hash(password)
+    with uow.write() as tx:
+        member = tx.members.by_login(login)
+        if member is None or member.removed:
+            raise not_found("Staff member", login)
+        tx.members.set_password_hash(member.id, password_hash)
+        tx.audit.note("member", member.id, member.account_id)
+    return generated

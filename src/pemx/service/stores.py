@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pemx.domain.errors import ErrorCode, PemxError, not_found
-from pemx.domain.model import MailboxStore
+from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
+from pemx.domain.model import LOCAL_STORE_ID, MailboxStore, ObjectStatus
 from pemx.service.ports import Context, UnitOfWork
 
 # A store's columns as `pemx stores add/set` gives them (host, *_port, doveadm_api_key,
@@ -54,6 +54,37 @@ def change_store(uow: UnitOfWork, name: str, values: StoreValues) -> None:
             raise not_found("Mailbox store", name)
         tx.stores.update(store_id, values)
         tx.audit.note("store", store_id, None)
+
+
+def remove_store(uow: UnitOfWork, name: str) -> None:
+    """Remove an empty store (`pemx stores remove`); never store 1, the node's own."""
+    with uow.write() as tx:
+        store_id = tx.stores.id_by_name(name)
+        found = tx.stores.access(store_id) if store_id is not None else None
+        if store_id is None or found is None:
+            raise not_found("Mailbox store", name)
+        if store_id == LOCAL_STORE_ID:
+            raise invalid("name", f"store {name!r} is the node's own (store 1)")
+        if found[0].mailbox_count:
+            raise invalid(
+                "name",
+                f"store {name!r} holds {found[0].mailbox_count} mailboxes: remove them first",
+            )
+        tx.audit.note("store", store_id, None)
+        tx.stores.remove(store_id)
+
+
+def record_store_health(uow: UnitOfWork, answering: Mapping[int, bool]) -> None:
+    """The node's periodic check: a store that does not answer is FAILED (placement
+    skips it), one that answers again READY. Stores being changed are left alone."""
+    with uow.write() as tx:
+        for store in tx.stores.list():
+            if store.id not in answering:
+                continue
+            if store.status is ObjectStatus.READY and not answering[store.id]:
+                tx.stores.update(store.id, {"status": int(ObjectStatus.FAILED)})
+            elif store.status is ObjectStatus.FAILED and answering[store.id]:
+                tx.stores.update(store.id, {"status": int(ObjectStatus.READY)})
 
 
 def audit_params(name: str, values: StoreValues) -> dict[str, str | int | bool]:

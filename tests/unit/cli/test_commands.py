@@ -53,6 +53,35 @@ def pemx(data_dir: Path, *args: str) -> Result:
 PORTS = ["--imap-port", "1143", "--pop3-port", "1110", "--lmtp-port", "1024"]
 PORTS += ["--imap-owa-port", "1144", "--imap-activesync-port", "1145", "--doveadm-port", "1146"]
 STORE = ["--host", "192.0.2.7", *PORTS, "--doveadm-api-key", "k3y", "--mail-root", "/srv/m"]
+STORE += ["--no-check"]  # nothing listens there
+
+
+def test_a_store_that_does_not_answer_is_not_added(data_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = str(unused.getsockname()[1])
+    ports = [p if not p.isdigit() else port for p in PORTS]
+    args = ["--host", "127.0.0.1", *ports, "--doveadm-api-key", "k", "--mail-root", "/srv/m"]
+    refused = pemx(data_dir, "stores", "add", "dead", *args)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(
+        f"Error: store 'dead' does not answer (IMAP at 127.0.0.1:{port}: "
+    )
+    assert refused.stderr.endswith("; not added\n") and refused.stderr.count("\n") == 1
+    assert [s["name"] for s in json.loads(pemx(data_dir, "stores", "--json").stdout)] == ["local"]
+
+
+def test_an_empty_store_is_removed_and_audited(data_dir: Path) -> None:
+    assert pemx(data_dir, "stores", "add", "b", *STORE).exit_code == 0
+    removed = pemx(data_dir, "stores", "remove", "b")
+    assert (removed.exit_code, removed.stderr) == (0, "mailbox store 'b' removed\n")
+    assert len(json.loads(pemx(data_dir, "stores", "--json").stdout)) == 1
+    (entry,) = json.loads(pemx(data_dir, "audit", "--object", "store:2", "--json").stdout)[:1]
+    assert (entry["method"], entry["params"]) == ("pemx stores remove", {"name": "b"})
+    own = pemx(data_dir, "stores", "remove", "local")
+    assert own.exit_code == 1 and "store 1" in own.stderr
 
 
 def test_a_store_is_added_listed_changed_and_audited_without_its_key(data_dir: Path) -> None:
@@ -122,3 +151,36 @@ def test_status_labels_every_client_listener(
                         ("IMAP for ActiveSync gateway", 1145)]:  # fmt: skip
         assert label in shown and f"127.0.0.1:{port}" in shown
     assert "1146" not in shown  # doveadm: the operator's port, not a client's
+
+
+def test_a_lost_admin_password_is_recoverable_on_the_data_directory(
+    make_app: Callable[..., Application],
+) -> None:
+    app = make_app()
+    data_dir = app.settings.data_dir
+    reset = pemx(data_dir, "members", "password", "admin")
+    assert reset.exit_code == 0, reset.stderr
+    generated = reset.stdout.strip()
+    assert len(generated) >= 12 and reset.stderr == "new password for 'admin'\n"
+    added = CliRunner().invoke(
+        cli,
+        ["members", "add", "ops", "--data-dir", str(data_dir), "--password-stdin"],
+        input="Ops-Secret-123\n",
+    )
+    assert (added.exit_code, added.stdout) == (0, "")
+    auth = app.api.deps.authenticator
+    import base64
+
+    def basic(login: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
+
+    assert auth.authenticate(basic("admin", generated)) is not None
+    assert auth.authenticate(basic("ops", "Ops-Secret-123")) is not None
+    entries = json.loads(pemx(data_dir, "audit", "--json").stdout)
+    methods = [(e["method"], e["params"]) for e in entries]
+    assert ("pemx members password", {"login": "admin"}) in methods
+    assert ("pemx members add", {"login": "ops"}) in methods
+    again = pemx(data_dir, "members", "add", "OPS")
+    assert again.exit_code == 1 and again.stderr.count("\n") == 1 and "in use" in again.stderr
+    missing = pemx(data_dir, "members", "password", "nobody-here")
+    assert missing.exit_code == 1 and "nobody-here" in missing.stderr

@@ -68,6 +68,11 @@ class TransactionRegistry:
         self._reaper = threading.Thread(target=self._reap, name="pemx-txn-reaper", daemon=True)
         self._reaper.start()
 
+    def open_count(self) -> int:
+        """Transactions begun and not yet ended (GET /metrics)."""
+        with self._guard:
+            return len(self._open)
+
     # transactions -----------------------------------------------------------------------
     def begin(
         self,

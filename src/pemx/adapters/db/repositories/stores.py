@@ -41,6 +41,9 @@ class SqlMailboxStores:
             sa.update(mailbox_stores).where(mailbox_stores.c.id == store_id).values(dict(values))
         )
 
+    def remove(self, store_id: int) -> None:
+        self.conn.execute(sa.delete(mailbox_stores).where(mailbox_stores.c.id == store_id))
+
     def take_slot(self, store_id: int) -> bool:
         """Count one more mailbox on the store if it still takes one (one conditional
         UPDATE: concurrent placements never pass max_mailboxes)."""

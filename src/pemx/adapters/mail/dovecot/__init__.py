@@ -19,6 +19,7 @@ quota_clone. tests/mail/contract.py holds the three objects it reads as a test d
 - ``system``: the preset and files of a system Dovecot (``pemx mail-config``);
 - ``instance``: ``PrivateDovecot``, an instance pemx runs itself;
 - ``procfs``: /proc readings about its processes and listeners;
+- ``mail_owner``: the system user that owns the mail when run as root;
 - ``doveadm``: ``DoveadmHttp``, the side effects SQL cannot perform;
 - ``folders``: carrying special folders over after a language change;
 - ``errors``: ``MailBackendError``.

@@ -22,6 +22,7 @@ from pemx.adapters.mail.dovecot.errors import MailBackendError
 from pemx.adapters.mail.dovecot.procfs import (
     listening_tcp_ports,
     live_group_members,
+    orphaned_master,
     wait_until_idle,
 )
 from pemx.adapters.mail.dovecot.render import instance_files
@@ -111,6 +112,13 @@ def _write_private(path: Path, text: str, mode: int) -> None:
     os.replace(tmp, path)
 
 
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid)
+    for parent, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            os.chown(os.path.join(parent, name), uid, gid, follow_symlinks=False)
+
+
 class PrivateDovecot:
     """One Dovecot instance owned by this process: ``dovecot -F -c <work_dir>/dovecot.conf``.
 
@@ -175,7 +183,8 @@ class PrivateDovecot:
         if cfg.role == "store":
             mail_uid, mail_gids = _uid_gids(cfg.mail_user, cfg.mail_group)
             mail_gid = grp.getgrnam(cfg.mail_group).gr_gid
-            os.chown(cfg.mail_root, mail_uid, mail_gid)
+            if cfg.mail_root.stat().st_uid != mail_uid:  # mail of an older owner (nobody)
+                _chown_tree(cfg.mail_root, mail_uid, mail_gid)
             os.chmod(cfg.mail_root, 0o700)
             checks += [
                 (cfg.mail_root.parent, cfg.mail_user, mail_uid, mail_gids),
@@ -220,6 +229,7 @@ class PrivateDovecot:
             )
         if cfg.submission is not None:
             _require_submission_service(binary)
+        self.stop_orphan()
         self.write_config()
         t0 = time.monotonic()
         # -F: the master stays in the foreground, so this process owns its PID;
@@ -245,7 +255,8 @@ class PrivateDovecot:
                 code = self._proc.returncode
                 self._proc = None
                 raise MailBackendError(
-                    f"dovecot exited with status {code} at start\n{self.log_tail()}"
+                    f"dovecot exited with status {code} at start: {self.failure_reason()}\n"
+                    f"{self.log_tail()}"
                 )
             if _read_pid(pid_file) == self._proc.pid:
                 pending = self._not_listening(pending)
@@ -304,6 +315,37 @@ class PrivateDovecot:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
         return time.monotonic() - t0
+
+    def stop_orphan(self, timeout: float = 10.0) -> int | None:
+        """Stop the Dovecot a killed pemx left running on this work dir, if any.
+
+        It is recognised by its master.pid and by the config path on its command line
+        (so by this data directory), never by name. Returns its pid, or None."""
+        pid = orphaned_master(self.config.base_dir / "master.pid", self.config.conf_path)
+        if pid is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while live_group_members(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if live_group_members(pid):  # its own session: the pid is its group's id
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        return pid
+
+    def failure_reason(self) -> str:
+        """Dovecot's own words on why it stopped: its last fatal line and the error
+        before it ("Failed to start listeners: bind(...) failed: Address already in use")."""
+        lines = self.log_tail(lines=200).splitlines()
+        said = []
+        for marker in ("Fatal: ", "Error: "):
+            last = next((line for line in lines[::-1] if marker in line), None)
+            if last is not None:
+                said.append(last.split(marker, 1)[1].strip())
+        if not said:
+            return f"no reason in its log (see {self.config.log_dir})"
+        return ": ".join(said)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of Dovecot's stderr and log file, for error messages."""

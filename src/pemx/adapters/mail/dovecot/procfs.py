@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["listening_tcp_ports", "live_group_members", "wait_until_idle"]
+__all__ = ["listening_tcp_ports", "live_group_members", "orphaned_master", "wait_until_idle"]
 
 
 def listening_tcp_ports(host: str) -> set[int] | None:
@@ -60,3 +60,19 @@ def live_group_members(pgid: int) -> list[int]:
         if int(pgrp) == pgid and state not in ("Z", "X"):
             members.append(int(entry.parent.name))
     return members
+
+
+def orphaned_master(pid_file: Path, conf_path: Path) -> int | None:
+    """The pid in ``pid_file`` if that process still runs ``dovecot ... -c conf_path``.
+
+    A Dovecot master that outlived the pemx that started it (kill -9): its pid file and
+    its command line, naming this data directory's config, identify it; a pid reused
+    by another program never matches."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if str(conf_path).encode() not in argv or not live_group_members(pid):
+        return None
+    return pid

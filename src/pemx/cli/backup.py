@@ -1,0 +1,61 @@
+"""`pemx backup DIR` and `pemx restore DIR` (see pemx.backup), with a progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.progress import Progress
+
+from pemx.backup import BackupError
+from pemx.backup import backup as make_backup
+from pemx.backup import restore as restore_backup
+from pemx.cli.context import GlobalOptions
+
+
+@contextmanager
+def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(transient=True, console=None) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@click.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def backup(options: GlobalOptions, target: Path) -> None:
+    """Copy the database and every local mailbox into TARGET (new or empty), consistently,
+    also while pemx serve runs."""
+    settings = options.settings()
+    try:
+        with _bar("mailboxes") as progress:
+            manifest = make_backup(settings, target, progress)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    count = len(manifest["mailboxes"])  # type: ignore[arg-type]
+    click.echo(f"backed up the database and {count} mailboxes to {target}", err=True)
+
+
+@click.command()
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.pass_obj
+def restore(options: GlobalOptions, source: Path) -> None:
+    """Bring the backup in SOURCE into a fresh data directory; then `pemx serve`."""
+    settings = options.settings()
+    try:
+        with _bar("mailboxes") as progress:
+            manifest = restore_backup(settings, source, progress)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    count = len(manifest["mailboxes"])  # type: ignore[arg-type]
+    click.echo(
+        f"restored the database and {count} mailboxes into {settings.data_dir}; "
+        "start it with `pemx serve`",
+        err=True,
+    )
