@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socketserver
 import threading
-from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Listener"]
@@ -17,19 +16,22 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class Listener:
-    """Serves ``handle(stream)`` for every connection on ``host:port`` (0: a free port),
-    from a thread of its own; ``port`` is the bound one after ``start``."""
+    """Serves ``self.serve(stream)`` for every connection on ``host:port`` (0: a free
+    port), from a thread of its own; ``port`` is the bound one after ``start``. The
+    policy service and the milter are listeners that say how to serve a connection."""
 
-    def __init__(self, name: str, handle: Callable[[Any], None], host: str, port: int) -> None:
+    def __init__(self, name: str, host: str, port: int) -> None:
         self.name = name
         self.host = host
         self.port = port
-        self._handle = handle
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
+    def serve(self, stream: Any) -> None:
+        raise NotImplementedError
+
     def start(self) -> None:
-        handle = self._handle
+        handle = self.serve
 
         class Handler(socketserver.StreamRequestHandler):
             timeout = 600  # Postfix keeps a connection per smtpd process, idle in between

@@ -87,24 +87,14 @@ class _Session:
         return REPLYCODE, str(refusal).encode() + b"\0"
 
 
-class FromMilter:
+class FromMilter(Listener):
     """The milter served to Postfix on ``host:port`` (``smtpd_milters = inet:host:port``)."""
 
     def __init__(self, check: SubmissionCheck, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__("pemx-milter", host, port)
         self.check = check
-        self._listener = Listener("pemx-milter", self._serve, host, port)
 
-    @property
-    def port(self) -> int:
-        return self._listener.port
-
-    def start(self) -> None:
-        self._listener.start()
-
-    def stop(self) -> None:
-        self._listener.stop()
-
-    def _serve(self, stream: Any) -> None:
+    def serve(self, stream: Any) -> None:
         session = _Session(self.check)
         while True:
             head = stream.rfile.read(4)

@@ -50,24 +50,14 @@ def decide(check: SubmissionCheck, request: dict[str, str]) -> str:
     return "DUNNO" if refusal is None else str(refusal)
 
 
-class PolicyService:
+class PolicyService(Listener):
     """``decide`` served to Postfix on ``host:port``, one thread per connection."""
 
     def __init__(self, check: SubmissionCheck, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__("pemx-policy", host, port)
         self.check = check
-        self._listener = Listener("pemx-policy", self._serve, host, port)
 
-    @property
-    def port(self) -> int:
-        return self._listener.port
-
-    def start(self) -> None:
-        self._listener.start()
-
-    def stop(self) -> None:
-        self._listener.stop()
-
-    def _serve(self, stream: Any) -> None:
+    def serve(self, stream: Any) -> None:
         """name=value lines, an empty line ends a request; many requests per connection."""
         request: dict[str, str] = {}
         while True:
