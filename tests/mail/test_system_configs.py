@@ -41,6 +41,7 @@ from pemx.cli import cli
 from tests.support.builders import mailbox_params, make_tenant, unique
 from tests.support.calls import ok
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message
+from tests.support.postfix import private_main_cf
 from tests.support.server import Server
 
 IN_CI = os.environ.get("CI") == "true"
@@ -231,16 +232,7 @@ def test_postfix_front_end_delivers_over_lmtp(
     )
     for path, text in files.items():
         path.write_text(text)
-    # A private Postfix: what a system's main.cf has, plus the generated settings.
-    (pf / "main.cf").write_text(
-        f"compatibility_level = 3.6\nconfig_directory = {pf}\nqueue_directory = {pf}/queue\n"
-        f"data_directory = {pf}/data\nmaillog_file = {pf}/maillog\n"
-        f"maillog_file_prefixes = {pf}\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
-        "myhostname = mx.test.invalid\nmydestination =\nmynetworks = 127.0.0.0/8\n"
-        "relayhost =\nalias_maps =\nalias_database =\nsmtputf8_enable = no\n"
-        "smtpd_recipient_restrictions = reject_unauth_destination\n"
-        + (pf / "main.cf.pemx").read_text()
-    )
+    (pf / "main.cf").write_text(private_main_cf(pf, "relayhost ="))
     (pf / "master.cf").write_text(MASTER_CF.format(smtp_port=smtp_port))
     postconf = shutil.which("postconf", path=SBIN) or "postconf"
     maps = subprocess.run(

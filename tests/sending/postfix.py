@@ -23,6 +23,7 @@ from tests.mail.test_system_configs import (
     stop,
     wait_listening,
 )
+from tests.support.postfix import private_main_cf
 from tests.support.server import Server
 
 
@@ -126,15 +127,7 @@ def _postfix(
     )
     for path, text in files.items():
         path.write_text(text)
-    (pf / "main.cf").write_text(
-        f"compatibility_level = 3.6\nconfig_directory = {pf}\nqueue_directory = {pf}/queue\n"
-        f"data_directory = {pf}/data\nmaillog_file = {pf}/maillog\n"
-        f"maillog_file_prefixes = {pf}\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
-        "myhostname = mx.test.invalid\nmydestination =\nmynetworks = 127.0.0.0/8\n"
-        "alias_maps =\nalias_database =\nsmtputf8_enable = no\n"
-        "smtpd_recipient_restrictions = reject_unauth_destination\n"
-        "smtp_tls_security_level = none\n" + (pf / "main.cf.pemx").read_text()
-    )
+    (pf / "main.cf").write_text(private_main_cf(pf, "smtp_tls_security_level = none"))
     down = [
         render_master_cf(
             replace(submission, service=f"127.0.0.1:{port}", **{field: f"127.0.0.1:{dead}"})
