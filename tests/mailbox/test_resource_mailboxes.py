@@ -120,8 +120,9 @@ def test_a_room_receives_mail_at_the_ack_and_nobody_logs_in_to_it(
     for login in (primary, name):
         with pytest.raises(imaplib.IMAP4.error):
             imap_login(*server.mail("imap"), login, "")
-        with pytest.raises(imaplib.IMAP4.error):
-            imap_login(*server.mail("imap"), login, "Any-Pass-1")
+        for listener in ("imap", "imap_owa", "imap_activesync"):
+            with pytest.raises(imaplib.IMAP4.error):
+                imap_login(*server.mail(listener), login, "Any-Pass-1")
         with pytest.raises(poplib.error_proto):
             pop3_login(*server.mail("pop3"), login, "Any-Pass-1")
         with (
