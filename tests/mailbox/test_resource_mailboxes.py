@@ -374,3 +374,16 @@ def test_a_reseller_manages_its_own_customers_resources_only(
             names=(str(real), str(missing_id())),
         )
     assert len(listing(owner.api, tenant.subscription_id)) == 2
+
+
+def test_suspension_keeps_a_rooms_mail_and_termination_removes_the_room(
+    server: Server, provider: Any, tenant: Tenant
+) -> None:
+    _, room = add_room(provider, tenant)
+    lmtp = server.mail("lmtp")
+    ok(provider.pem.disableSubscription({"subscription_id": tenant.subscription_id}))
+    assert lmtp_deliver(*lmtp, room, "while suspended") == (250, 250)  # mail is kept
+    ok(provider.pem.enableSubscription({"subscription_id": tenant.subscription_id}))
+    assert inbox_subjects(server, room) == ["while suspended"]
+    ok(provider.pem.removeSubscription({"subscription_id": tenant.subscription_id}))
+    assert lmtp_transaction(*lmtp, room, "after the end").rcpt_code == 550
