@@ -104,3 +104,43 @@ def test_a_smarthost_from_the_environment() -> None:
     assert smarthost is not None
     assert (smarthost.host, smarthost.port, smarthost.tls, smarthost.username) == (
         "smtp.example.net", 465, "tls", "u")  # fmt: skip
+
+
+def test_client_endpoints_default_to_this_host_and_the_listener_ports() -> None:
+    import socket
+
+    from pemx.domain.client_endpoints import MailSecurity
+
+    endpoints = _load(PEMX_IMAP_PORT="1143", PEMX_SUBMISSION_PORT="1587").client_endpoints
+    assert endpoints.mail_host == socket.getfqdn()
+    assert (endpoints.imap_port, endpoints.pop3_port, endpoints.submission_port) == (
+        1143,
+        Settings().pop3_port,
+        1587,
+    )
+    assert endpoints.security is MailSecurity.NONE  # the private Dovecot has no TLS
+    assert endpoints.activesync_url is None and endpoints.webmail_url is None
+    chosen = _load(
+        PEMX_PUBLIC_MAIL_HOST="mail.example.net",
+        PEMX_PUBLIC_IMAP_PORT="993",
+        PEMX_PUBLIC_MAIL_TLS="tls",
+        PEMX_PUBLIC_WEB_URL="https://web.example.net/",
+    ).client_endpoints
+    assert (chosen.mail_host, chosen.imap_port, chosen.security) == (
+        "mail.example.net",
+        993,
+        MailSecurity.TLS,
+    )
+    assert chosen.activesync_url == "https://web.example.net/Microsoft-Server-ActiveSync"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("public_mail_tls", "ssl", "public_mail_tls: 'ssl' is not one of none, starttls, tls"),
+        ("public_web_url", "web.example.net", "public_web_url: 'web.example.net' is not an"),
+    ],
+)
+def test_bad_public_settings_are_refused_by_name(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _load(**{f"PEMX_{name.upper()}": value})

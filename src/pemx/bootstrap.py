@@ -36,6 +36,7 @@ from pemx.adapters.mail.health import store_problem
 from pemx.adapters.mail.submission.services import SendingServices, sending_services
 from pemx.adapters.passwords import BcryptHasher
 from pemx.api.auth import Authenticator
+from pemx.api.autodiscover import Autodiscover
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.metrics import ApiMetrics, NodeSnapshot, StoreState
 from pemx.api.throttle import LoginThrottle
@@ -43,6 +44,7 @@ from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
+from pemx.service.autodiscover import hosted_domain_of
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 from pemx.service.sending import check_submission
 from pemx.service.stores import record_store_health
@@ -163,9 +165,21 @@ def build_application(
                 settings.login_block_seconds,
             ),
             readiness=readiness,
+            autodiscover=_autodiscover(settings, database),
         )
     )
     return Application(settings, database, transactions, hasher, mail, api, worker)
+
+
+def _autodiscover(settings: Settings, database: Database) -> Autodiscover | None:
+    """The mail clients' endpoints, answered from the settings and the hosted domains."""
+    if not settings.autodiscover:
+        return None
+
+    def hosted(address: str) -> str | None:
+        return hosted_domain_of(SqlUnitOfWork(database), address)
+
+    return Autodiscover(settings.client_endpoints, hosted)
 
 
 def _nothing() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
+from pemx.domain.client_endpoints import ClientEndpoints, MailSecurity
 from pemx.domain.mail_ports import MailPorts
 
 
@@ -102,6 +104,18 @@ class Settings:
     store_check_interval: float = 30.0
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
+    # What autoconfig and autodiscover tell mail clients (docs/autodiscover.md): the host
+    # name clients connect to (empty: this machine's fully qualified name), the public
+    # ports (0: imap_port, pop3_port, submission_port), their protection (none |
+    # starttls | tls; none matches the private Dovecot, which has no TLS of its own), and
+    # the groupware front end's https URL (empty: no webmail or ActiveSync announced).
+    autodiscover: bool = True
+    public_mail_host: str = ""
+    public_imap_port: int = 0
+    public_pop3_port: int = 0
+    public_submission_port: int = 0
+    public_mail_tls: str = "none"
+    public_web_url: str = ""
 
     @property
     def database(self) -> str:
@@ -121,6 +135,18 @@ class Settings:
             return tuple(ipaddress.ip_network(n, strict=False) for n in self.allowed_networks)
         except ValueError as exc:
             raise SettingsError(f"allowed_networks: {exc}") from None
+
+    @property
+    def client_endpoints(self) -> ClientEndpoints:
+        """What autoconfig and autodiscover answer: the public_* settings, defaulted."""
+        return ClientEndpoints(
+            mail_host=self.public_mail_host or socket.getfqdn(),
+            imap_port=self.public_imap_port or self.imap_port,
+            pop3_port=self.public_pop3_port or self.pop3_port,
+            submission_port=self.public_submission_port or self.submission_port,
+            security=MailSecurity(self.public_mail_tls),
+            web_url=self.public_web_url.rstrip("/") or None,
+        )
 
     def api_url(self, port: int) -> str:
         """The XML-RPC endpoint on ``port`` (the bound one: port 0 means any free port)."""
@@ -144,6 +170,9 @@ PORT_SETTINGS = (
     "smarthost_port",
     "policy_port",
     "milter_port",
+    "public_imap_port",
+    "public_pop3_port",
+    "public_submission_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 
@@ -223,6 +252,14 @@ def _check(settings: Settings) -> None:
             f"setting smarthost_tls: {settings.smarthost_tls!r} is not one of "
             + ", ".join(SMARTHOST_TLS)
         )
+    if settings.public_mail_tls not in tuple(MailSecurity):
+        raise SettingsError(
+            f"setting public_mail_tls: {settings.public_mail_tls!r} is not one of "
+            + ", ".join(MailSecurity)
+        )
+    web = settings.public_web_url
+    if web and not web.startswith(("https://", "http://")):
+        raise SettingsError(f"setting public_web_url: {web!r} is not an http(s) URL")
     if not 0 < settings.smarthost_timeout <= 600:
         raise SettingsError("setting smarthost_timeout: must be between 0 and 600 seconds")
     if settings.smarthost_username and not settings.smarthost_host:

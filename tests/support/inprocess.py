@@ -69,11 +69,12 @@ class WsgiClient:
         """``auth`` defaults to the provider's; ``stream`` replaces wsgi.input (then no
         Content-Length is sent unless given, as for a chunked body). ``validate=False``
         lets through what wsgiref.validate would refuse (a broken Content-Length)."""
+        path, _, query = path.partition("?")
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
             "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
+            "QUERY_STRING": query,
             "REMOTE_ADDR": remote,
             "CONTENT_TYPE": "text/xml",
             "HTTP_AUTHORIZATION": basic() if auth is None else auth,

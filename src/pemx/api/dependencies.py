@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pemx.api.auth import Authenticator
+from pemx.api.autodiscover import Autodiscover
 from pemx.api.metrics import ApiMetrics
 from pemx.api.throttle import LoginThrottle
 from pemx.domain.errors import PemxError
@@ -39,3 +40,5 @@ class ApiDependencies:
     throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=0))
     # /readyz: None when the database and every mailbox store answer, else why not
     readiness: Callable[[], str | None] = lambda: None
+    # autoconfig and autodiscover for mail clients (None: off, those paths are 404)
+    autodiscover: Autodiscover | None = None

@@ -3,7 +3,9 @@
 POST /RPC2 only, from an allowed client address, with a body under the cap and valid
 HTTP Basic credentials; anything else is a short plain-text HTTP error. Besides, for
 the operator's probes (allowed addresses, no login): GET /healthz (the process
-answers), /readyz (the database and every mailbox store answer) and /metrics.
+answers), /readyz (the database and every mailbox store answer) and /metrics. And for
+mail clients, from any address and without a login (they carry only public settings):
+autoconfig and autodiscover (api/autodiscover.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class XmlRpcApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         client = environ.get("REMOTE_ADDR", "")
+        autodiscover = self.deps.autodiscover
+        if autodiscover is not None and autodiscover.handles(environ.get("PATH_INFO", "")):
+            return autodiscover(environ, start_response)
         if not self._client_allowed(client):
             return _plain(start_response, "403 Forbidden", b"client address not allowed\n")
         path = environ.get("PATH_INFO", "")

@@ -32,6 +32,7 @@ class ResourceType(IntEnum):
     MAILBOX_STORAGE = 2
     SERVICE_USERS = 3
     DOMAINS = 4
+    RESOURCE_MAILBOXES = 5
 
     @property
     def title(self) -> str:
@@ -47,6 +48,7 @@ _RESOURCE_TITLES = {
     ResourceType.MAILBOX_STORAGE: "Mailbox storage",
     ResourceType.SERVICE_USERS: "Service users",
     ResourceType.DOMAINS: "Domains",
+    ResourceType.RESOURCE_MAILBOXES: "Exchange resource mailboxes",
 }
 
 
@@ -224,6 +226,52 @@ class MailboxSettings:
                 raise invalid(low_name, f"{low} KB is above {high_name} ({high} KB)")
 
 
+class MailboxKind(StrEnum):
+    """A user's mailbox, or a resource's (a room or a piece of equipment, booked from
+    calendars): a resource mailbox has no service user and no login, only receives mail."""
+
+    USER = "user"
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+
+    @property
+    def is_resource(self) -> bool:
+        return self is not MailboxKind.USER
+
+    @property
+    def counted_as(self) -> ResourceType:
+        """The subscription's resource type a mailbox of this kind is counted against."""
+        return ResourceType.RESOURCE_MAILBOXES if self.is_resource else ResourceType.MAILBOXES
+
+
+MAX_CAPACITY = 100_000  # seats or units of a resource: more is a typo, not a room
+MAX_LOCATION_LENGTH = 255
+MAX_DISPLAY_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class ResourceDetails:
+    """What a resource mailbox says about its resource (a user's mailbox has none)."""
+
+    display_name: str
+    location: str | None = None
+    capacity: int | None = None  # seats of a room, units of equipment; None: not given
+
+    def checked(self) -> ResourceDetails:
+        """The details with the name and location trimmed; refuses what cannot be right."""
+        name = self.display_name.strip()
+        if not name:
+            raise invalid("display_name", "a resource mailbox needs a display name")
+        if len(name) > MAX_DISPLAY_NAME_LENGTH:
+            raise invalid("display_name", f"at most {MAX_DISPLAY_NAME_LENGTH} characters")
+        location = (self.location or "").strip() or None
+        if location is not None and len(location) > MAX_LOCATION_LENGTH:
+            raise invalid("location", f"at most {MAX_LOCATION_LENGTH} characters")
+        if self.capacity is not None and not 0 < self.capacity <= MAX_CAPACITY:
+            raise invalid("capacity", f"must be 1 to {MAX_CAPACITY} (0: not given)")
+        return ResourceDetails(display_name=name, location=location, capacity=self.capacity)
+
+
 @dataclass(frozen=True)
 class Mailbox:
     id: int
@@ -237,6 +285,8 @@ class Mailbox:
     status: ObjectStatus
     addresses: tuple[str, ...]
     store_id: int
+    kind: MailboxKind = MailboxKind.USER
+    resource: ResourceDetails | None = None  # a resource mailbox's; None for a user's
 
     @property
     def deleting(self) -> bool:
@@ -289,13 +339,14 @@ class MailboxListing:
     """A mailbox as a subscription's list shows it (pem.exchange.getMailboxes)."""
 
     id: int
-    user_id: int
-    login: str
+    user_id: int | None  # None: a resource mailbox (no user, no login)
+    login: str | None
     display_name: str
     alias: str
     primary_email_address: str
     store_id: int
     used_bytes: int | None = None  # as Dovecot last reported it; None: not known here
+    kind: MailboxKind = MailboxKind.USER
 
 
 # A task's states: pending -> running -> done, or back to pending after a failed attempt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid
-from pemx.domain.model import Domain, ExchangeMode, Mailbox, ServiceUser, Subscription
+from pemx.domain.model import Domain, ExchangeMode, Mailbox, Subscription
 from pemx.domain.rules import domain_of, normalize_address
 from pemx.service import outbox
 from pemx.service.access import visible_mailbox, visible_subscription
@@ -76,20 +76,19 @@ def get_email_domains(ctx: Context, *, subscription_id: int) -> list[Domain]:
 
 def _attach(tx: Tx, mailbox: Mailbox, address: str, *, primary: bool) -> None:
     """The same domain and uniqueness rules as pem.exchange.addMailbox."""
-    assert mailbox.user_id is not None  # only a mailbox being deleted has none
-    user = tx.users.get(mailbox.user_id)
     subscription = tx.subscriptions.require(mailbox.subscription_id)
-    assert user is not None
-    domain_id = check_address(tx, user, subscription, address)
+    # A live mailbox has its user, or is a resource's, which has none.
+    domain_id = check_address(tx, mailbox.user_id, subscription, address)
     tx.mailboxes.add_address(
         address=address, mailbox_id=mailbox.id, domain_id=domain_id, is_primary=primary
     )
 
 
-def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address: str) -> int:
-    """The id of the address's domain, if a mailbox of this user on this subscription may
-    take the address: on the customer's (or, subscription-local, the subscription's)
-    domains, and not in use by another mailbox nor as another user's login."""
+def check_address(tx: Tx, user_id: int | None, subscription: Subscription, address: str) -> int:
+    """The id of the address's domain, if a mailbox of this user (None: a resource mailbox,
+    which has none) on this subscription may take the address: on the customer's (or,
+    subscription-local, the subscription's) domains, and not in use by another mailbox nor
+    as another user's login."""
     domain = tx.domains.by_name(domain_of(address))
     own = domain is not None and domain.account_id == subscription.account_id
     if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
@@ -103,7 +102,7 @@ def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address
         )
     holder = tx.users.by_login(address)
     if tx.mailboxes.address_owner(address) is not None or (
-        holder is not None and holder.id != user.id
+        holder is not None and holder.id != user_id
     ):
         raise PemxError(
             ErrorCode.ADDRESS_IN_USE,

@@ -39,9 +39,9 @@ class MailboxSummary:
     mailbox_id: int
     primary_email_address: str
     size_kb: int | None  # None: not known (the mail backend did not answer)
-    user_id: int
+    user_id: int | None  # None: a resource mailbox (no user, no login)
     display_name: str
-    login: str
+    login: str | None
     alias: str
 
 

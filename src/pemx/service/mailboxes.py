@@ -43,6 +43,7 @@ from pemx.service.resources import consume
 from pemx.service.users import bind_user, create_user
 
 DEFAULT_LOCALE = "en_US"
+PROTOCOL_SWITCHES = ("owa", "mapi", "active_sync", "imap4", "pop3")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ def add_mailbox(
     # made before the write transaction, so the write lock is held only for SQL.
     if (user_id is None) == (new_user is None):
         raise invalid("user_id", "give exactly one of user_id and new_user")
-    addresses = _addresses(primary_email_address, alt_email_addresses or [])
+    addresses = mailbox_addresses(
+        primary_email_address, alt_email_addresses or [], "alt_email_addresses"
+    )
     settings = MailboxSettings(
         alias=check_alias(alias),
         owa=owa,
@@ -183,6 +186,8 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, changes: MailboxChanges) ->
             check_alias(changes.alias)
         new = changes.applied_to(current)
         new.check_limits()
+        if mailbox.kind.is_resource:
+            refuse_logins(new)
         subscription = tx.subscriptions.require(mailbox.subscription_id)
         consume(tx, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit)
         tx.mailboxes.save_settings(mailbox.id, new)
@@ -294,7 +299,7 @@ def _create_mailbox(
             f'Service user "{user.id}" has a mailbox already.',
             {"user_id": str(user.id)},
         )
-    domain_ids = [check_address(tx, user, subscription, a) for a in addresses]
+    domain_ids = [check_address(tx, user.id, subscription, a) for a in addresses]
     consume(tx, subscription, ResourceType.MAILBOXES, 1)
     consume(tx, subscription, ResourceType.MAILBOX_STORAGE, settings.size_limit)
     language: str | None = None
@@ -322,6 +327,13 @@ def _create_mailbox(
     return mailbox_id
 
 
+def refuse_logins(settings: MailboxSettings) -> None:
+    """A resource mailbox has no login: every protocol switch stays off."""
+    for name in PROTOCOL_SWITCHES:
+        if getattr(settings, name):
+            raise invalid(name, "a resource mailbox has no login; its protocols stay off")
+
+
 def _no_exchange(user: ServiceUser) -> PemxError:
     return PemxError(
         ErrorCode.NO_EXCHANGE_SERVICE,
@@ -344,12 +356,13 @@ def _checked(new_user: NewUser) -> NewUser:
     )
 
 
-def _addresses(primary: str, alternatives: list[str]) -> list[str]:
-    """The primary address first, then the alternative ones; no address twice."""
+def mailbox_addresses(primary: str, alternatives: list[str], field: str) -> list[str]:
+    """The primary address first, then the alternative ones (the list ``field``); no
+    address twice."""
     result = [normalize_address(primary, "primary_email_address")]
     for index, address in enumerate(alternatives):
-        value = normalize_address(address, f"alt_email_addresses[{index}]")
+        value = normalize_address(address, f"{field}[{index}]")
         if value in result:
-            raise invalid(f"alt_email_addresses[{index}]", f'"{value}" is given twice')
+            raise invalid(f"{field}[{index}]", f'"{value}" is given twice')
         result.append(value)
     return result

@@ -97,7 +97,7 @@ def remove_files(tx: Tx, mailbox: Mailbox) -> None:
 def release_mailbox(tx: Tx, mailbox: Mailbox) -> None:
     """Free the mailbox's resources and addresses now; its files go through the outbox."""
     subscription = tx.subscriptions.require(mailbox.subscription_id)
-    consume(tx, subscription, ResourceType.MAILBOXES, -1)
+    consume(tx, subscription, mailbox.kind.counted_as, -1)
     consume(tx, subscription, ResourceType.MAILBOX_STORAGE, -mailbox.settings.size_limit)
     tx.mailboxes.remove(mailbox.id)
     tx.audit.note("mailbox", mailbox.id, mailbox.account_id)

@@ -17,9 +17,11 @@ from pemx.domain.model import (
     Caller,
     ExchangeMode,
     Mailbox,
+    MailboxKind,
     MailboxSettings,
     MailboxStore,
     ObjectStatus,
+    ResourceDetails,
     ResourceType,
     ResourceUsage,
     Subscription,
@@ -30,6 +32,33 @@ SETTINGS = MailboxSettings(
     alias="a", owa=True, mapi=True, active_sync=True, imap4=True, pop3=True,
     size_limit=10_240, migrated=False,
 )  # fmt: skip
+
+
+# --------------------------------------------------------------- resource mailboxes
+
+
+def test_a_resource_mailbox_is_counted_apart_from_users_mailboxes() -> None:
+    assert MailboxKind.USER.counted_as is ResourceType.MAILBOXES
+    assert not MailboxKind.USER.is_resource
+    for kind in (MailboxKind.ROOM, MailboxKind.EQUIPMENT):
+        assert kind.is_resource and kind.counted_as is ResourceType.RESOURCE_MAILBOXES
+
+
+def test_resource_details_are_trimmed_and_checked() -> None:
+    details = ResourceDetails("  Board room ", "  ", 12).checked()
+    assert details == ResourceDetails("Board room", None, 12)
+    assert ResourceDetails("Van", None, None).checked().capacity is None
+    for bad, field in [
+        (ResourceDetails(" ", None, 1), "display_name"),
+        (ResourceDetails("x" * 256, None, 1), "display_name"),
+        (ResourceDetails("Room", "y" * 256, 1), "location"),
+        (ResourceDetails("Room", None, 0), "capacity"),
+        (ResourceDetails("Room", None, -3), "capacity"),
+        (ResourceDetails("Room", None, 100_001), "capacity"),
+    ]:
+        with pytest.raises(PemxError) as refused:
+            bad.checked()
+        assert refused.value.properties["field"] == field
 
 
 # ------------------------------------------------------------------ mailbox limits
@@ -156,6 +185,7 @@ def test_resource_types_keep_their_wire_ids_titles_and_units() -> None:
         2: ("Mailbox storage", "kb"),
         3: ("Service users", "item"),
         4: ("Domains", "item"),
+        5: ("Exchange resource mailboxes", "item"),
     }
 
 

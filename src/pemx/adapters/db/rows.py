@@ -13,10 +13,12 @@ from pemx.domain.model import (
     AccountType,
     Domain,
     Mailbox,
+    MailboxKind,
     MailboxSettings,
     MailboxStore,
     Member,
     ObjectStatus,
+    ResourceDetails,
     ServiceUser,
 )
 
@@ -75,6 +77,7 @@ def user(row: Row[Any]) -> ServiceUser:
 
 def mailbox(row: Row[Any], addresses: tuple[str, ...]) -> Mailbox:
     columns = row._mapping
+    kind = MailboxKind(row.kind)
     return Mailbox(
         id=row.id,
         user_id=row.user_id,
@@ -87,7 +90,25 @@ def mailbox(row: Row[Any], addresses: tuple[str, ...]) -> Mailbox:
         status=ObjectStatus(row.status),
         addresses=addresses,
         store_id=row.store_id,
+        kind=kind,
+        resource=resource_details(row) if kind.is_resource else None,
     )
+
+
+def resource_details(row: Row[Any]) -> ResourceDetails:
+    return ResourceDetails(
+        display_name=row.display_name or "", location=row.location, capacity=row.capacity
+    )
+
+
+def resource_values(kind: MailboxKind, resource: ResourceDetails | None) -> dict[str, Any]:
+    """The mailboxes columns of a mailbox's kind and resource details."""
+    return {
+        "kind": kind.value,
+        "display_name": resource.display_name if resource else None,
+        "location": resource.location if resource else None,
+        "capacity": resource.capacity if resource else None,
+    }
 
 
 def mailbox_store(row: Row[Any]) -> MailboxStore:

@@ -242,6 +242,12 @@ mailboxes = sa.Table(
     sa.Column("migrated", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # 'user', or a resource ('room', 'equipment': no user, no login; migration 0011).
+    sa.Column("kind", sa.String(16), nullable=False, server_default="user"),
+    # A resource mailbox's own name and details (a user's mailbox shows its user's name).
+    sa.Column("display_name", sa.String(255)),
+    sa.Column("location", sa.String(255)),
+    sa.Column("capacity", sa.Integer),
     # A removed mailbox stays as a row in status 2 (deleting) until its files are gone;
     # only live mailboxes must be unique per user and per primary address.
     sa.Index(

@@ -7,22 +7,37 @@ from typing import Any
 from pemx.api.method import Method
 from pemx.api.methods.exchange_wire import (
     added_mailbox,
+    added_resource_mailbox,
     email_addresses,
     email_domains,
     mailbox_info,
     mailbox_stores,
     mailbox_summaries,
+    resource_kind,
+    resource_mailbox_list,
 )
-from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.methods.fields import convert_after_checks, object_id, optional_id
 from pemx.api.schema import INT32_MAX, array, none_if_zero, opt, req, struct
-from pemx.service import addresses, mailbox_queries, mailboxes, stores
+from pemx.service import addresses, mailbox_queries, mailboxes, resource_mailboxes, stores
 from pemx.service.mailboxes import MailboxChanges, NewUser
+from pemx.service.resource_mailboxes import ResourceChanges
 
 _SIZE_KB = {"minimum": 1, "maximum": INT32_MAX}
 # OA's further limits: 0 on the wire means "no limit", None to the use case.
 _KB = {"minimum": 0, "maximum": INT32_MAX, "into": none_if_zero}
 _ADDRESS = opt("string", max_length=254)
 _EMAILS = array(_ADDRESS, required=True, max_items=100)
+# A resource's capacity: 0 on the wire means "not given"; the range is the use case's.
+_CAPACITY = {"minimum": 0, "maximum": INT32_MAX, "into": none_if_zero}
+_LIMITS = {
+    "warning_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
+    "prohibit_send_limit": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
+    "incoming_item_max_size": opt("int", "KB, 0 = none (enforced at delivery)", **_KB),
+    "outgoing_item_max_size": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
+    "recipient_list_max_size": opt("int", "0 = none (enforced at submission)", **_KB),
+    "message_retention": opt("int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB),
+    "show_in_address_book": opt("boolean", "stored, not enforced"),
+}
 
 METHODS: tuple[Method, ...] = (
     Method(
@@ -104,15 +119,7 @@ METHODS: tuple[Method, ...] = (
             "imap4": opt("boolean"),
             "pop3": opt("boolean"),
             "size_limit": opt("int", "KB", **_SIZE_KB),
-            "warning_limit": opt("int", "KB, 0 = none (stored, not enforced)", **_KB),
-            "prohibit_send_limit": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
-            "incoming_item_max_size": opt("int", "KB, 0 = none (enforced at delivery)", **_KB),
-            "outgoing_item_max_size": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
-            "recipient_list_max_size": opt("int", "0 = none (enforced at submission)", **_KB),
-            "message_retention": opt(
-                "int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB
-            ),
-            "show_in_address_book": opt("boolean", "stored, not enforced"),
+            **_LIMITS,
         },
         mailboxes.modify_mailbox,
         doc="Change a mailbox's switches and limits; takes effect at the next login or delivery.",
@@ -127,6 +134,56 @@ METHODS: tuple[Method, ...] = (
         doc="Remove a mailbox: resources and addresses free at once, files deleted by the worker.",
         reseller=True,
         changes_state=True,
+    ),
+    Method(
+        "pem.exchange.addResourceMailbox",
+        {
+            "subscription_id": object_id(),
+            "display_name": req("string", max_length=255),
+            "location": opt("string", "e.g. a room number", max_length=255),
+            "type": req(
+                "int", "0 = room, 1 = equipment (pemx's numbers)", minimum=0, maximum=INT32_MAX
+            ),
+            "alias": req("string", max_length=64),
+            "primary_email_address": req("string", max_length=254),
+            "emails": array(_ADDRESS, max_items=100, doc="further addresses"),
+            "size_limit": req("int", "KB", **_SIZE_KB),
+            "capacity": opt("int", "seats of a room (1 to 100000), 0 = not given", **_CAPACITY),
+        },
+        resource_mailboxes.add_resource_mailbox,
+        doc="Create a room or equipment mailbox: it receives mail at once and has no login "
+        "(see Mailbox lifecycle, Resource mailboxes).",
+        reseller=True,
+        changes_state=True,
+        arguments=convert_after_checks(type=resource_kind),
+        wire=added_resource_mailbox,
+    ),
+    Method(
+        "pem.exchange.getResourceMailboxes",
+        {"subscription_id": object_id()},
+        resource_mailboxes.get_resource_mailboxes,
+        doc="A subscription's resource mailboxes: [{mailbox_id, type, email_address, "
+        "display_name, alias}].",
+        reseller=True,
+        changes_state=False,
+        wire=resource_mailbox_list,
+    ),
+    Method(
+        "pem.exchange.modifyResourceMailbox",
+        {
+            "mailbox_id": object_id(),
+            "alias": opt("string", max_length=64),
+            "location": opt("string", '"" = none', max_length=255),
+            "display_name": opt("string", max_length=255),
+            "size_limit": opt("int", "KB", **_SIZE_KB),
+            **_LIMITS,
+            "capacity": opt("int", "1 to 100000, 0 = not given", **_CAPACITY),
+        },
+        resource_mailboxes.modify_resource_mailbox,
+        doc="Change a resource mailbox's details and limits.",
+        reseller=True,
+        changes_state=True,
+        arguments=lambda fields: _resource_changes(fields),
     ),
     Method(
         "pem.exchange.getEmailAddresses",
@@ -188,3 +245,9 @@ def _mailbox_changes(fields: dict[str, Any]) -> dict[str, Any]:
     a MailboxChanges (a field not given stays unchanged)."""
     given = dict(fields)
     return {"mailbox_id": given.pop("mailbox_id"), "changes": MailboxChanges(**given)}
+
+
+def _resource_changes(fields: dict[str, Any]) -> dict[str, Any]:
+    """modifyResourceMailbox's arguments, gathered as modifyMailbox's are."""
+    given = dict(fields)
+    return {"mailbox_id": given.pop("mailbox_id"), "changes": ResourceChanges(**given)}

@@ -10,11 +10,43 @@ from __future__ import annotations
 from typing import Any
 
 from pemx.api.methods.fields import capped_int32
-from pemx.domain.model import Domain, Mailbox, MailboxStore
+from pemx.domain.errors import invalid
+from pemx.domain.model import Domain, Mailbox, MailboxKind, MailboxStore
 from pemx.service.mailbox_queries import MailboxInfo, MailboxSummary
 from pemx.service.mailboxes import AddedMailbox
+from pemx.service.resource_mailboxes import ResourceMailbox
 
 SIZE_UNKNOWN = -1  # the mail backend did not answer: documented in docs/api.md
+
+# A resource mailbox's ``type``: OA's documentation says "a room or equipment" and gives no
+# numbers; these are pemx's choice (Exchange's own order of the two).
+RESOURCE_TYPES = {0: MailboxKind.ROOM, 1: MailboxKind.EQUIPMENT}
+_RESOURCE_TYPE_IDS = {kind: number for number, kind in RESOURCE_TYPES.items()}
+
+
+def resource_kind(number: int) -> MailboxKind:
+    """The wire's resource ``type`` as a mailbox kind; any other number is refused."""
+    if number not in RESOURCE_TYPES:
+        known = ", ".join(f"{n} ({kind.value})" for n, kind in RESOURCE_TYPES.items())
+        raise invalid("type", f"unknown resource type; known: {known}")
+    return RESOURCE_TYPES[number]
+
+
+def resource_mailbox_list(found: list[ResourceMailbox]) -> list[dict[str, Any]]:
+    return [
+        {
+            "mailbox_id": r.mailbox_id,
+            "type": _RESOURCE_TYPE_IDS[r.kind],
+            "email_address": r.primary_email_address,
+            "display_name": r.display_name,
+            "alias": r.alias,
+        }
+        for r in found
+    ]
+
+
+def added_resource_mailbox(mailbox_id: int) -> dict[str, Any]:
+    return {"mailbox_id": mailbox_id}
 
 
 def added_mailbox(added: AddedMailbox) -> dict[str, Any]:
@@ -31,7 +63,7 @@ def mailbox_info(info: MailboxInfo) -> dict[str, Any]:
         "user_id": user.id if user else 0,
         "subscription_id": mailbox.subscription_id,
         "login": user.login if user else "",
-        "display_name": user.display_name if user else "",
+        "display_name": _display_name(info),
         "alias": settings.alias,
         "primary_email_address": mailbox.primary_email_address,
         "email_addresses": list(mailbox.addresses),
@@ -52,6 +84,19 @@ def mailbox_info(info: MailboxInfo) -> dict[str, Any]:
         "migrated": settings.migrated,
         "initialized": mailbox.initialized,
         "status": int(mailbox.status),
+        **_resource_fields(mailbox),
+    }
+
+
+def _resource_fields(mailbox: Mailbox) -> dict[str, Any]:
+    """A resource mailbox's own fields (pemx's: getMailboxInfo has none for them in OA)."""
+    resource = mailbox.resource
+    if resource is None:
+        return {}
+    return {
+        "type": _RESOURCE_TYPE_IDS[mailbox.kind],
+        "location": resource.location or "",
+        "capacity": resource.capacity or 0,
     }
 
 
@@ -61,9 +106,9 @@ def mailbox_summaries(summaries: list[MailboxSummary]) -> list[dict[str, Any]]:
             "mailbox_id": s.mailbox_id,
             "email_address": s.primary_email_address,
             "size": _size(s.size_kb),
-            "user_id": s.user_id,
+            "user_id": s.user_id or 0,  # 0: a resource mailbox, which has no user
             "display_name": s.display_name,
-            "login": s.login,
+            "login": s.login or "",
             "alias": s.alias,
         }
         for s in summaries
@@ -96,6 +141,13 @@ def mailbox_stores(stores: list[MailboxStore]) -> list[dict[str, Any]]:
         }
         for s in stores
     ]
+
+
+def _display_name(info: MailboxInfo) -> str:
+    """A resource mailbox's own name, else its user's ("" once the user is removed)."""
+    if info.mailbox.resource is not None:
+        return info.mailbox.resource.display_name
+    return info.user.display_name if info.user else ""
 
 
 def _size(size_kb: int | None) -> int:

@@ -79,6 +79,7 @@ _RESOURCE_CLASS = {
     ResourceType.MAILBOX_STORAGE: "disc_space",
     ResourceType.SERVICE_USERS: "counter",
     ResourceType.DOMAINS: "counter",
+    ResourceType.RESOURCE_MAILBOXES: "counter",
 }
 
 

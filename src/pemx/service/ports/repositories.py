@@ -15,11 +15,13 @@ from pemx.domain.model import (
     Domain,
     ExchangeMode,
     Mailbox,
+    MailboxKind,
     MailboxListing,
     MailboxSettings,
     MailboxStore,
     Member,
     ObjectStatus,
+    ResourceDetails,
     ResourceType,
     ServiceTemplate,
     ServiceUser,
@@ -284,7 +286,7 @@ class Mailboxes(Protocol):
     def add(
         self,
         *,
-        user_id: int,
+        user_id: int | None,
         subscription_id: int,
         account_id: int,
         primary_address: str,
@@ -292,7 +294,12 @@ class Mailboxes(Protocol):
         initialized: bool,
         folder_language: str | None,
         store_id: int,
-    ) -> int: ...
+        kind: MailboxKind = MailboxKind.USER,
+        resource: ResourceDetails | None = None,
+    ) -> int:
+        """A live mailbox; a resource mailbox (``kind``) has no user and its ``resource``."""
+        ...
+
     def add_address(
         self, *, address: str, mailbox_id: int, domain_id: int, is_primary: bool
     ) -> None: ...
@@ -302,6 +309,9 @@ class Mailboxes(Protocol):
         ...
 
     def save_settings(self, mailbox_id: int, settings: MailboxSettings) -> None: ...
+    def save_resource(
+        self, mailbox_id: int, kind: MailboxKind, resource: ResourceDetails
+    ) -> None: ...
     def set_status(self, mailbox_id: int, status: ObjectStatus) -> None: ...
     def set_folder_language(self, mailbox_id: int, language: str | None) -> None: ...
     def remove(self, mailbox_id: int) -> None:

@@ -16,7 +16,14 @@ from pemx.adapters.db.tables import (
     mailboxes,
     service_users,
 )
-from pemx.domain.model import Mailbox, MailboxListing, MailboxSettings, ObjectStatus
+from pemx.domain.model import (
+    Mailbox,
+    MailboxKind,
+    MailboxListing,
+    MailboxSettings,
+    ObjectStatus,
+    ResourceDetails,
+)
 
 
 class SqlMailboxes:
@@ -41,7 +48,7 @@ class SqlMailboxes:
     def add(
         self,
         *,
-        user_id: int,
+        user_id: int | None,
         subscription_id: int,
         account_id: int,
         primary_address: str,
@@ -49,6 +56,8 @@ class SqlMailboxes:
         initialized: bool,
         folder_language: str | None,
         store_id: int,
+        kind: MailboxKind = MailboxKind.USER,
+        resource: ResourceDetails | None = None,
     ) -> int:
         # A new mailbox holds nothing yet; a row left by an earlier owner of the
         # address must not speak for it.
@@ -67,6 +76,7 @@ class SqlMailboxes:
                 "initialized": initialized,
                 "folder_language": folder_language,
                 "status": int(ObjectStatus.READY),
+                **rows.resource_values(kind, resource),
             },
         )
 
@@ -105,6 +115,9 @@ class SqlMailboxes:
     def save_settings(self, mailbox_id: int, settings: MailboxSettings) -> None:
         self._update(mailbox_id, **rows.settings_values(settings))
 
+    def save_resource(self, mailbox_id: int, kind: MailboxKind, resource: ResourceDetails) -> None:
+        self._update(mailbox_id, **rows.resource_values(kind, resource))
+
     def set_status(self, mailbox_id: int, status: ObjectStatus) -> None:
         self._update(mailbox_id, status=int(status))
 
@@ -140,11 +153,15 @@ class SqlMailboxes:
                 mailboxes.c.alias,
                 mailboxes.c.primary_address,
                 mailboxes.c.store_id,
+                mailboxes.c.kind,
                 service_users.c.login,
-                service_users.c.display_name,
+                # a resource mailbox has its own name; a user's mailbox shows its user's
+                sa.func.coalesce(mailboxes.c.display_name, service_users.c.display_name).label(
+                    "display_name"
+                ),
                 mailbox_usage.c.storage_bytes,
             )
-            .join(service_users, service_users.c.id == mailboxes.c.user_id)
+            .outerjoin(service_users, service_users.c.id == mailboxes.c.user_id)
             .outerjoin(mailbox_usage, mailbox_usage.c.username == mailboxes.c.primary_address)
             .where(mailboxes.c.subscription_id == subscription_id)
             .where(st.LIVE_MAILBOX)
@@ -155,11 +172,12 @@ class SqlMailboxes:
                 id=row.id,
                 user_id=row.user_id,
                 login=row.login,
-                display_name=row.display_name,
+                display_name=row.display_name or "",
                 alias=row.alias,
                 primary_email_address=row.primary_address,
                 store_id=row.store_id,
                 used_bytes=row.storage_bytes,
+                kind=MailboxKind(row.kind),
             )
             for row in self.conn.execute(query)
         ]
