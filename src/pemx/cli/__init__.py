@@ -39,6 +39,7 @@ COMMANDS = {
     "systemd-unit": ("pemx.cli.unit", "systemd_unit"),
     "backup": ("pemx.cli.backup", "backup"),
     "restore": ("pemx.cli.backup", "restore"),
+    "database": ("pemx.cli.database", "database"),
 }
 
 
