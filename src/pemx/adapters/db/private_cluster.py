@@ -152,6 +152,13 @@ class PrivateCluster:
         """Create the cluster on the first start (initdb), start it, wait until it
         accepts connections, and make pemx's roles and database. Returns the seconds."""
         t0 = time.monotonic()
+        try:
+            import psycopg  # noqa: F401 - pemx reaches the cluster through it
+        except ImportError:
+            raise PrivateClusterError(
+                "the PostgreSQL driver is not installed: pip install 'pemx[postgres]' "
+                "(psycopg)"
+            ) from None
         self.stop_orphan()
         self._prepare_directories()
         if not (self.data / "PG_VERSION").exists():
