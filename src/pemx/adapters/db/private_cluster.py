@@ -156,8 +156,7 @@ class PrivateCluster:
             import psycopg  # noqa: F401 - pemx reaches the cluster through it
         except ImportError:
             raise PrivateClusterError(
-                "the PostgreSQL driver is not installed: pip install 'pemx[postgres]' "
-                "(psycopg)"
+                "the PostgreSQL driver is not installed: pip install 'pemx[postgres]' (psycopg)"
             ) from None
         self.stop_orphan()
         self._prepare_directories()
