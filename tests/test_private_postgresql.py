@@ -208,6 +208,9 @@ def test_an_sqlite_installation_moves_to_the_private_postgresql(base: Path) -> N
     finally:
         stop_server(server)
     assert before["tasks"] and before["audit_log"] and before["mailboxes"]
+    # switching the setting alone would start on an empty database: refused
+    with pytest.raises(RuntimeError, match="move it with `pemx database move-to-postgresql`"):
+        start_server(data_dir, env=PRIVATE)
 
     started = time.monotonic()
     moved = _pemx(data_dir, "database", "move-to-postgresql")
@@ -219,6 +222,9 @@ def test_an_sqlite_installation_moves_to_the_private_postgresql(base: Path) -> N
     assert _postmaster(data_dir) is None
     again = _pemx(data_dir, "database", "move-to-postgresql")
     assert again.returncode != 0 and "does not use SQLite" in again.stderr
+    # and back on the old SQLite file by mistake: refused too
+    with pytest.raises(RuntimeError, match="moved to its private PostgreSQL"):
+        start_server(data_dir, env={"PEMX_PRIVATE_POSTGRESQL": "0"})
 
     # pemx.toml now says private_postgresql: no environment needed
     after_server = start_server(data_dir, env={"PEMX_POSTGRESQL_PORT": "0"}, timeout=90)

@@ -103,6 +103,11 @@ class Node:
         self._umask = os.umask(0o077)
         if settings.private_postgresql:
             settings = self.settings = self._start_postgresql(settings)
+        elif not settings.database_url and (settings.data_dir / PRIVATE_CLUSTER).exists():
+            raise StartFailed(
+                f"{settings.data_dir} moved to its private PostgreSQL: set "
+                "private_postgresql = true (pemx.db is the copy from before the move)"
+            )
         hasher = BcryptHasher(settings.bcrypt_rounds)
         try:
             self._database = prepare_database(settings)
@@ -172,6 +177,12 @@ class Node:
         running here is stopped first); the settings then name its URL and mail role."""
         try:
             cluster = private_cluster(settings)
+            if not cluster.created and (settings.data_dir / "pemx.db").exists():
+                raise StartFailed(
+                    f"{settings.data_dir} has an SQLite database (pemx.db): move it with "
+                    "`pemx database move-to-postgresql` (a new private PostgreSQL would "
+                    "start empty)"
+                )
             cluster.start()
         except (PrivateClusterError, MailBackendError, OSError) as exc:
             raise StartFailed(f"cannot start the private PostgreSQL: {_one_line(exc)}") from None
@@ -273,6 +284,9 @@ class Node:
             os.umask(self._umask)
             self._umask = None
 
+
+# The private PostgreSQL's cluster, once initdb made it (bootstrap.private_cluster)
+PRIVATE_CLUSTER = os.path.join("postgresql", "data", "PG_VERSION")
 
 # Files of the data directory that hold credentials or data (SQLite's WAL and SHM
 # files too): 0600 also when an older pemx created them with the default umask.

@@ -110,6 +110,11 @@ class PrivateCluster:
         self.run_as = run_as
         self._proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def created(self) -> bool:
+        """Whether initdb made the cluster already (a start then only starts it)."""
+        return (self.data / "PG_VERSION").exists()
+
     # --- what clients need
     @property
     def socket_path(self) -> Path:
@@ -160,7 +165,7 @@ class PrivateCluster:
             ) from None
         self.stop_orphan()
         self._prepare_directories()
-        if not (self.data / "PG_VERSION").exists():
+        if not self.created:
             self._initdb()
         major = (self.data / "PG_VERSION").read_text().strip()
         bindir = find_bindir(major)
