@@ -183,10 +183,18 @@ class Node:
                     "`pemx database move-to-postgresql` (a new private PostgreSQL would "
                     "start empty)"
                 )
-            cluster.start()
+            new = not cluster.created
+            seconds = cluster.start()
         except (PrivateClusterError, MailBackendError, OSError) as exc:
             raise StartFailed(f"cannot start the private PostgreSQL: {_one_line(exc)}") from None
         self.postgresql = cluster
+        logging.getLogger("pemx.postgresql").info(
+            "private PostgreSQL %s in %.2f s (socket %s, 127.0.0.1:%d)",
+            "created and started" if new else "started",
+            seconds,
+            cluster.socket_path,
+            cluster.port,
+        )
         return on_private_cluster(settings, cluster)
 
     def _database_info(self) -> DatabaseInfo | None:

@@ -190,8 +190,12 @@ class PrivateCluster:
             )
         finally:
             log.close()
-        self._wait_ready(t0 + timeout)
-        self._ensure_roles()
+        try:
+            self._wait_ready(t0 + timeout)
+            self._ensure_roles()
+        except BaseException:
+            self.stop()  # never left running by a start that failed
+            raise
         return time.monotonic() - t0
 
     def stop(self, timeout: float = 30.0) -> float:
@@ -310,32 +314,35 @@ class PrivateCluster:
         creds = self.credentials()
         database = sql.Identifier(DATABASE)
         dsn = f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname=postgres"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for role, password in (
-                (OWNER_ROLE, creds.owner_password),
-                (MAIL_ROLE, creds.mail_password),
-            ):
-                found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-                verb = "ALTER" if found.fetchone() else "CREATE"
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                for role, password in (
+                    (OWNER_ROLE, creds.owner_password),
+                    (MAIL_ROLE, creds.mail_password),
+                ):
+                    found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                    verb = "ALTER" if found.fetchone() else "CREATE"
+                    conn.execute(
+                        sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                            sql.Identifier(role), sql.Literal(password)
+                        )
+                    )
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+                if found.fetchone() is None:
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            database, sql.Identifier(OWNER_ROLE)
+                        )
+                    )
+                # Only pemx's roles may connect to pemx's database (SOGo's get their own).
+                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
                 conn.execute(
-                    sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-                        sql.Identifier(role), sql.Literal(password)
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        database, sql.Identifier(MAIL_ROLE)
                     )
                 )
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if found.fetchone() is None:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        database, sql.Identifier(OWNER_ROLE)
-                    )
-                )
-            # Only pemx's roles may connect to pemx's database (SOGo's get their own).
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
-            conn.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    database, sql.Identifier(MAIL_ROLE)
-                )
-            )
+        except psycopg.Error as exc:
+            raise PrivateClusterError(f"cannot set up pemx's roles: {exc}") from None
 
     def _as_owner(self) -> dict[str, Any]:
         if not self.run_as:
