@@ -110,6 +110,11 @@ def test_serve_on_a_private_postgresql_survives_a_kill_9(base: Path) -> None:
         # the operator's commands reach the cluster while it runs
         listed = _pemx(data_dir, "stores", "--json", env=PRIVATE)
         assert listed.returncode == 0, listed.stderr
+        # private: the passwords, the log, the cluster and its socket's directory
+        cluster_dir = data_dir / "postgresql"
+        for path, mode in [("credentials.json", 0o600), ("postgresql.log", 0o600),
+                           ("data", 0o700), ("run", 0o700)]:  # fmt: skip
+            assert (cluster_dir / path).stat().st_mode & 0o777 == mode, path
         # as root the cluster runs as pemx's own user, never as root
         postmaster = _postmaster(data_dir)
         assert postmaster is not None
