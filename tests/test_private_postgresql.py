@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -150,6 +151,22 @@ def test_migrate_starts_the_private_cluster_for_itself(base: Path) -> None:
     refused = _pemx(data_dir, "tasks", env=PRIVATE)
     assert refused.returncode != 0
     assert "private PostgreSQL is not running" in refused.stderr
+
+
+def test_a_port_in_use_is_reported_with_postgresql_s_own_reason(base: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**PRIVATE, "PEMX_POSTGRESQL_PORT": str(port)}
+        with pytest.raises(RuntimeError) as refused:
+            start_server(base / "data", env=env, timeout=90)
+    first = next(line for line in str(refused.value).splitlines() if "Error:" in line)
+    assert (
+        "cannot start the private PostgreSQL: PostgreSQL exited with status 1 at start: " in first
+    )
+    assert "Address already in use" in first, first
+    assert _postmaster(base / "data") is None
 
 
 # --- the move

@@ -109,6 +109,7 @@ class PrivateCluster:
         self.port = port
         self.run_as = run_as
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this start's lines begin in the log
 
     @property
     def created(self) -> bool:
@@ -178,6 +179,7 @@ class PrivateCluster:
             )
         self._write_configs()
         log = os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        self._log_start = log.tell() if log.seekable() else 0
         try:
             self._proc = subprocess.Popen(
                 [str(bindir / "postgres"), "-D", str(self.data)],
@@ -294,7 +296,8 @@ class PrivateCluster:
             if self._proc.poll() is not None:
                 code, self._proc = self._proc.returncode, None
                 raise PrivateClusterError(
-                    f"PostgreSQL exited with status {code} at start:\n{self.log_tail()}"
+                    f"PostgreSQL exited with status {code} at start: {self.failure_reason()}"
+                    f"\n{self.log_tail()}"
                 )
             with contextlib.suppress(OSError):
                 lines = pid_file.read_text().splitlines()
@@ -348,6 +351,24 @@ class PrivateCluster:
         if not self.run_as:
             return {}
         return {"user": self.run_as, "group": self.run_as, "extra_groups": []}
+
+    def failure_reason(self) -> str:
+        """PostgreSQL's own words on why this start failed: the errors it logged since."""
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return "no reason in its log"
+        said: list[str] = []
+        for line in text.splitlines():
+            for marker in ("FATAL:  ", "ERROR:  ", "LOG:  could not "):
+                if marker in line:
+                    words = line.split(marker, 1)[1].strip()
+                    words = "could not " + words if marker.endswith("could not ") else words
+                    if words not in said:
+                        said.append(words)
+        return ": ".join(said) or f"no reason in its log ({self.log_file})"
 
     def log_tail(self, lines: int = 30) -> str:
         try:
