@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.builders import make_tenant, new_user_mailbox, unique
+from tests.support.builders import add_user, make_tenant, new_user_mailbox, unique
 from tests.support.calls import eventually, ok
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver
 from tests.support.postgres import PostgresCluster, pg_bindir
@@ -210,6 +210,7 @@ def _populate(server: Server) -> dict[str, Any]:
             subject = unique("msg")
             assert lmtp_deliver(host, lmtp_port, address, subject) == (250, 250)
             boxes.append((mailbox_id, address, subject))
+    add_user(provider, tenants[1].subscription_id)  # a service user without a mailbox
     removed, *_ = new_user_mailbox(provider, tenants[0], PASSWORD)
     ok(provider.pem.exchange.removeMailbox({"mailbox_id": removed}))
     # a password change queues an outbox task (close sessions)
@@ -294,6 +295,10 @@ def test_the_move_refuses_a_target_with_rows_and_changes_nothing(base: Path) -> 
             conn.execute(sa.text("INSERT INTO accounts (id, type, contact, enabled) "
                                  "VALUES (99, 'C', '{}', true)"))  # fmt: skip
         engine.dispose()
+        not_postgresql = _pemx(
+            data_dir, "database", "move-to-postgresql", "--database-url", "sqlite:////tmp/x.db"
+        )
+        assert "must be a PostgreSQL URL" in not_postgresql.stderr
         refused = _pemx(data_dir, "database", "move-to-postgresql", "--database-url", target.url)
         assert refused.returncode != 0
         assert "not empty (table accounts has 1 rows)" in refused.stderr, refused.stderr
