@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import smtplib
 import subprocess
 from pathlib import Path
@@ -36,7 +37,8 @@ def test_serve_as_an_unprivileged_user() -> None:
         venv = base / "venv"
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(venv / "bin/pip"), "install", "-q", str(ROOT)],
+            # [postgres]: the private PostgreSQL run below (psycopg)
+            [str(venv / "bin/pip"), "install", "-q", f"{ROOT}[postgres]"],
             check=True,
             capture_output=True,
             timeout=600,
@@ -108,5 +110,64 @@ def test_serve_as_an_unprivileged_user() -> None:
             assert [h.stat().st_uid for h in homes] == [65534]
         finally:
             stop_server(running)
+        _private_postgresql_as_nobody(base, venv)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _private_postgresql_as_nobody(base: Path, venv: Path) -> None:
+    """Issue 19: the private PostgreSQL cluster runs as the unprivileged user too."""
+    data = base / "data-pg"
+    data.mkdir()
+    shutil.chown(data, "nobody", "nogroup")
+    running = start_server(
+        data,
+        command=["runuser", "-u", "nobody", "--", str(venv / "bin/pemx")],
+        env={
+            "HOME": str(base),
+            "PEMX_DATABASE_GROUP": "",
+            "PEMX_PRIVATE_POSTGRESQL": "1",
+            "PEMX_POSTGRESQL_PORT": "0",
+        },
+        timeout=90,
+    )
+    try:
+        postmaster = int((data / "postgresql/data/postmaster.pid").read_text().split()[0])
+        assert Path(f"/proc/{postmaster}").stat().st_uid == 65534
+        provider = running.proxy()
+        customer = ok(
+            provider.pem.addAccount({"account_type": "C", "person": {"first_name": "P"}})
+        )["account_id"]
+        template = ok(
+            provider.pem.addServiceTemplate(
+                {"name": "t", "resource_types": [{"resource_type_id": 1, "resource_limit": 5}]}
+            )
+        )["service_template_id"]
+        subscription = ok(
+            provider.pem.activateSubscription(
+                {"account_id": customer, "service_template_id": template}
+            )
+        )["subscription_id"]
+        ok(provider.pem.addDomain({"subscription_id": subscription, "domain_name": "pg.example"}))
+        result = ok(
+            provider.pem.exchange.addMailbox(
+                {
+                    "new_user": {"subscription_id": subscription, "login": "pg"},
+                    "alias": "pg",
+                    "primary_email_address": "pg@pg.example",
+                    **dict.fromkeys(("owa", "mapi", "active_sync", "imap4", "pop3"), True),
+                    "size_limit": 1000,
+                }
+            )
+        )
+        assert lmtp_deliver(*running.mail("lmtp"), "pg@pg.example", "on postgresql") == (250, 250)
+        imap = imap_login(*running.mail("imap"), "pg", result["password"])
+        assert inbox_subjects(imap) == ["on postgresql"]
+        imap.logout()
+    finally:
+        # pemx itself: runuser kills its child 2 s after a SIGTERM of its own
+        os.kill(running.runtime["pid"], signal.SIGTERM)
+        running.process.wait(30)
+        stop_server(running)
+    log = (base / "data-pg.log").read_text(errors="replace")
+    assert not (data / "postgresql/data/postmaster.pid").exists(), log  # stopped with pemx

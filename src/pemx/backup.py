@@ -117,7 +117,7 @@ def restore(settings: Settings, source: Path, progress: Progress) -> dict[str, o
 
 
 def _sqlite_file(settings: Settings) -> Path:
-    url = settings.database
+    url = "" if settings.private_postgresql else settings.database
     if not url.startswith("sqlite:///"):
         raise BackupError(
             "pemx backup copies the SQLite database; with PostgreSQL use pg_dump and "

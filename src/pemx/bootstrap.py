@@ -21,7 +21,10 @@ from sqlalchemy.engine import Connection
 
 from pemx.adapters.db import node_state
 from pemx.adapters.db.audit import record_refusal, utcnow
+from pemx.adapters.db.copy import CopyRefused, copy_rows
+from pemx.adapters.db.copy import Progress as TableProgress
 from pemx.adapters.db.database import Database
+from pemx.adapters.db.private_cluster import MAIL_ROLE, PrivateCluster, PrivateClusterError
 from pemx.adapters.db.senders import SqlSendingReads
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
@@ -49,6 +52,16 @@ from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWor
 from pemx.service.sending import check_submission
 from pemx.service.stores import record_store_health
 from pemx.worker import Worker
+
+# What the commands that move the database (pemx.offline) use of the adapters.
+__all__ = [
+    "CopyRefused",
+    "Database",
+    "PrivateCluster",
+    "PrivateClusterError",
+    "TableProgress",
+    "copy_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -186,9 +199,44 @@ def _nothing() -> None:
     pass
 
 
+def private_cluster(settings: Settings) -> PrivateCluster:
+    """The private PostgreSQL cluster of the data directory (not started); as root it
+    runs as pemx's mail owner (PostgreSQL refuses root)."""
+    run_as = ensure_mail_owner() if os.geteuid() == 0 else None
+    return PrivateCluster(
+        settings.data_dir / "postgresql", port=settings.postgresql_port, run_as=run_as
+    )
+
+
+def on_private_cluster(settings: Settings, cluster: PrivateCluster) -> Settings:
+    """``settings`` with the running private cluster's URL and mail role filled in: every
+    part downstream (migrations, grants, Dovecot's connect string) takes them from there."""
+    credentials = cluster.credentials()
+    return replace(
+        settings,
+        database_url=cluster.owner_url(),
+        mail_db_user=MAIL_ROLE,
+        mail_db_password=credentials.mail_password,
+    )
+
+
+def resolve_database(settings: Settings) -> Settings:
+    """``settings`` whose ``database`` reaches the database: with private_postgresql, the
+    private cluster a running `pemx serve` started (else PrivateClusterError)."""
+    if not settings.private_postgresql or settings.database_url:
+        return settings
+    cluster = PrivateCluster(settings.data_dir / "postgresql", port=settings.postgresql_port)
+    if not cluster.attach():
+        raise PrivateClusterError(
+            "the private PostgreSQL is not running (it runs while `pemx serve` runs)"
+        )
+    return on_private_cluster(settings, cluster)
+
+
 def prepare_database(settings: Settings) -> Database:
     """The database migrated to this pemx's schema: `pemx serve` and `pemx migrate` only."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = resolve_database(settings)
     database = Database(settings.database, pool_size=max(4, settings.threads))
     database.migrate()
     if settings.mail_db_user:
@@ -199,7 +247,7 @@ def prepare_database(settings: Settings) -> Database:
 def open_database(settings: Settings) -> Database:
     """The database for every other command: never migrated; an old or missing schema
     raises SchemaNotCurrent, whose message names `pemx migrate`."""
-    return Database.open_current(settings.database)
+    return Database.open_current(resolve_database(settings).database)
 
 
 class CommandDatabase:
@@ -250,8 +298,14 @@ def check_stores(database: Database) -> None:
 # `pemx mail-config`: the CLI reaches the config renderers through here, as it reaches
 # every adapter (the import contract keeps pemx.cli off pemx.adapters).
 MailConfigKind = deploy.Kind
-plan_mail_config = deploy.plan
 write_mail_config = deploy.write
+
+
+def plan_mail_config(
+    kind: MailConfigKind, settings: Settings, *args: Any, **kwargs: Any
+) -> deploy.MailConfigPlan:
+    """deploy.plan on the settings' database (a private cluster's as it runs)."""
+    return deploy.plan(kind, resolve_database(settings), *args, **kwargs)
 
 
 def cli_unit_of_work(
@@ -318,6 +372,7 @@ def build_sending(settings: Settings, database: Database) -> SendingServices:
 
 def mail_database(settings: Settings) -> SqlDatabase:
     """The database as the mail servers reach it: with their read-only role on PostgreSQL."""
+    settings = resolve_database(settings)
     return database_from_url(
         settings.database,
         user=settings.mail_db_user or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import tomllib
@@ -44,6 +45,11 @@ class Settings:
     # production: the mail servers could then write).
     mail_db_user: str = ""
     mail_db_password: str = ""
+    # No database_url: run a private PostgreSQL cluster under <data_dir>/postgresql while
+    # `pemx serve` runs (a unix socket there, loopback TCP on postgresql_port), instead
+    # of the SQLite file. SOGo (groupware) reads only PostgreSQL.
+    private_postgresql: bool = False
+    postgresql_port: int = 10432
     threads: int = 16
     # Worker threads one client address may hold (0: half of threads): a client that
     # sends its requests slowly cannot starve the others.
@@ -121,6 +127,8 @@ class Settings:
     def database(self) -> str:
         if self.database_url:
             return self.database_url
+        if self.private_postgresql:  # bootstrap.resolve_database gives the cluster's URL
+            raise RuntimeError("the private PostgreSQL's URL is known once it runs")
         return f"sqlite:///{self.data_dir.absolute() / 'pemx.db'}"
 
     @property
@@ -173,6 +181,7 @@ PORT_SETTINGS = (
     "public_imap_port",
     "public_pop3_port",
     "public_submission_port",
+    "postgresql_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 
@@ -238,6 +247,25 @@ def load_settings(
     return settings
 
 
+def write_settings(path: Path, values: dict[str, str | bool]) -> None:
+    """Set ``values`` in the TOML file at ``path`` (created 0600 if missing): a line of
+    each replaces that setting's line, every other line stays as it was."""
+    for name in values:
+        if name not in _FIELDS:
+            raise SettingsError(f"unknown setting {name!r}")
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
+    for name, value in values.items():
+        # a JSON string is a TOML basic string (the same escapes)
+        literal = ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
+        kept.append(f"{name} = {literal}")
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(kept) + "\n")
+    os.replace(tmp, path)
+
+
 def _check(settings: Settings) -> None:
     for name in PORT_SETTINGS:
         value = getattr(settings, name)
@@ -264,6 +292,13 @@ def _check(settings: Settings) -> None:
         raise SettingsError("setting smarthost_timeout: must be between 0 and 600 seconds")
     if settings.smarthost_username and not settings.smarthost_host:
         raise SettingsError("setting smarthost_username needs smarthost_host")
+    if settings.private_postgresql:
+        for name in ("database_url", "mail_db_user", "mail_db_password"):
+            if getattr(settings, name):
+                raise SettingsError(
+                    f"setting {name}: not with private_postgresql (the private cluster has "
+                    "its own database and roles)"
+                )
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
     if not 0 <= settings.threads_per_client <= settings.threads:

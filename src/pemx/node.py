@@ -1,9 +1,10 @@
 """One running pemx node (`pemx serve`): started and stopped in the one right order.
 
-Start: migrate the database, create the provider on the first start, build the
-application, start the sending side (the relay, the policy service, the milter), start
-the private Dovecot (its submission service told the relay's port), keep store 1's row
-equal to where it listens, start the outbox worker, bind the API, write runtime.json.
+Start: the private PostgreSQL (with private_postgresql), migrate the database, create
+the provider on the first start, build the application, start the sending side (the
+relay, the policy service, the milter), start the private Dovecot (its submission
+service told the relay's port), keep store 1's row equal to where it listens, start
+the outbox worker, bind the API, write runtime.json.
 Stop: the reverse, for whatever had started.
 """
 
@@ -20,6 +21,7 @@ from types import FrameType
 from cheroot import wsgi
 
 from pemx.adapters.db.database import Database
+from pemx.adapters.db.private_cluster import PrivateCluster, PrivateClusterError
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
 from pemx.adapters.mail.submission.services import SendingServices
@@ -33,12 +35,15 @@ from pemx.bootstrap import (
     cli_unit_of_work,
     dovecot_config,
     mail_root,
+    on_private_cluster,
     prepare_database,
+    private_cluster,
 )
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID
 from pemx.runtime import (
+    DatabaseInfo,
     DataDirInUse,
     DataDirLock,
     MailListeners,
@@ -67,6 +72,7 @@ class Node:
         self.dovecot: PrivateDovecot | None = None
         self.sending: SendingServices | None = None
         self.server: wsgi.Server | None = None
+        self.postgresql: PrivateCluster | None = None
         self._database: Database | None = None
         self._runtime_written = False
         self._lock = DataDirLock(settings.data_dir)
@@ -95,6 +101,13 @@ class Node:
             raise StartFailed(str(exc)) from None
         # nothing this process creates is readable by other local users (until stop)
         self._umask = os.umask(0o077)
+        if settings.private_postgresql:
+            settings = self.settings = self._start_postgresql(settings)
+        elif not settings.database_url and (settings.data_dir / PRIVATE_CLUSTER).exists():
+            raise StartFailed(
+                f"{settings.data_dir} moved to its private PostgreSQL: set "
+                "private_postgresql = true (pemx.db is the copy from before the move)"
+            )
         hasher = BcryptHasher(settings.bcrypt_rounds)
         try:
             self._database = prepare_database(settings)
@@ -150,8 +163,46 @@ class Node:
         if self.dovecot is not None:
             cfg = self.dovecot.config
             mail = MailListeners(cfg.host, cfg.ports, cfg.mail_root)
-        write_runtime(settings, self.api_port, mail, sending.endpoints(settings.mail_host))
+        write_runtime(
+            settings,
+            self.api_port,
+            mail,
+            sending.endpoints(settings.mail_host),
+            database=self._database_info(),
+        )
         self._runtime_written = True
+
+    def _start_postgresql(self, settings: Settings) -> Settings:
+        """Start the private cluster (created on the first start; one a killed pemx left
+        running here is stopped first); the settings then name its URL and mail role."""
+        try:
+            cluster = private_cluster(settings)
+            if not cluster.created and (settings.data_dir / "pemx.db").exists():
+                raise StartFailed(
+                    f"{settings.data_dir} has an SQLite database (pemx.db): move it with "
+                    "`pemx database move-to-postgresql` (a new private PostgreSQL would "
+                    "start empty)"
+                )
+            new = not cluster.created
+            seconds = cluster.start()
+        except (PrivateClusterError, MailBackendError, OSError) as exc:
+            raise StartFailed(f"cannot start the private PostgreSQL: {_one_line(exc)}") from None
+        self.postgresql = cluster
+        logging.getLogger("pemx.postgresql").info(
+            "private PostgreSQL %s in %.2f s (socket %s, 127.0.0.1:%d)",
+            "created and started" if new else "started",
+            seconds,
+            cluster.socket_path,
+            cluster.port,
+        )
+        return on_private_cluster(settings, cluster)
+
+    def _database_info(self) -> DatabaseInfo | None:
+        cluster = self.postgresql
+        if cluster is None:
+            return None
+        socket = str(cluster.socket_path)
+        return DatabaseInfo("private PostgreSQL", socket, "127.0.0.1", cluster.port)
 
     def _register_local_store(self) -> None:
         """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
@@ -209,7 +260,8 @@ class Node:
 
     def stop(self) -> None:
         """The API first (no new calls), the sending side, then the worker and the
-        database, then Dovecot (its submission answers 421 meanwhile: temporary)."""
+        database, then Dovecot (its submission answers 421 meanwhile: temporary), then
+        the private PostgreSQL."""
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -229,6 +281,9 @@ class Node:
         if self.dovecot is not None:
             self.dovecot.stop()
             self.dovecot = None
+        if self.postgresql is not None:  # last: everything above reads the database
+            self.postgresql.stop()
+            self.postgresql = None
         if self._runtime_written:
             clear_runtime(self.settings.data_dir)
             self._runtime_written = False
@@ -237,6 +292,9 @@ class Node:
             os.umask(self._umask)
             self._umask = None
 
+
+# The private PostgreSQL's cluster, once initdb made it (bootstrap.private_cluster)
+PRIVATE_CLUSTER = os.path.join("postgresql", "data", "PG_VERSION")
 
 # Files of the data directory that hold credentials or data (SQLite's WAL and SHM
 # files too): 0600 also when an older pemx created them with the default umask.
@@ -249,7 +307,9 @@ def _make_private(settings: Settings) -> None:
     and the sockets; its files are 0600 (the database 0640 for database_group)."""
     data_dir = settings.data_dir
     shared = bool(settings.database_group)  # its readers must traverse the directory
-    data_dir.chmod(0o711 if shared or (settings.mail and os.geteuid() == 0) else 0o700)
+    # (the private PostgreSQL's user too, to its cluster under <data_dir>/postgresql)
+    served = settings.mail or settings.private_postgresql
+    data_dir.chmod(0o711 if shared or (served and os.geteuid() == 0) else 0o700)
     for name in PRIVATE_FILES:
         path = data_dir / name
         if not path.exists():

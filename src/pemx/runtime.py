@@ -2,7 +2,7 @@
 itself: its pid and the endpoints a client needs. Written once listening, removed at stop.
 
 Also the data directory's lock (one `pemx serve` per data directory) and the private
-Dovecot a killed `pemx serve` may have left running there."""
+Dovecot and PostgreSQL a killed `pemx serve` may have left running there."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ LOCK_FILE = "serve.lock"
 # Where bootstrap.dovecot_config puts the private Dovecot (work_dir = <data_dir>/dovecot)
 DOVECOT_PID_FILE = Path("dovecot", "run", "master.pid")
 DOVECOT_CONF_FILE = Path("dovecot", "dovecot.conf")
+# Where bootstrap.private_cluster puts the private PostgreSQL's cluster
+POSTGRESQL_DATA = Path("postgresql", "data")
 
 
 class DataDirInUse(Exception):
@@ -67,6 +69,28 @@ def leftover_dovecot(data_dir: Path) -> int | None:
     return orphaned_master(data_dir / DOVECOT_PID_FILE, data_dir / DOVECOT_CONF_FILE)
 
 
+def leftover_postgresql(data_dir: Path) -> int | None:
+    """The pid of a private PostgreSQL still running on ``data_dir`` (left by a killed
+    `pemx serve`: the next one stops it), or None. Its pid file and its command line
+    (naming this data directory's cluster) identify it."""
+    data = (data_dir / POSTGRESQL_DATA).absolute()
+    try:
+        pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(data).encode() in argv else None
+
+
+class DatabaseInfo(NamedTuple):
+    """A database this node runs (the private PostgreSQL): what `pemx status` shows."""
+
+    kind: str
+    socket: str
+    host: str
+    port: int
+
+
 class MailListeners(NamedTuple):
     """Where this node's private Dovecot listens, and where it keeps the homes."""
 
@@ -80,10 +104,13 @@ def write_runtime(
     api_port: int,
     mail: MailListeners | None = None,
     sending: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    database: DatabaseInfo | None = None,
 ) -> None:
     """Record the endpoints of this process: the API on ``api_port`` (the bound one),
     with a private Dovecot its listeners, and the sending side's (``submission``,
-    ``policy``, ``milter``: {"host", "port"} each)."""
+    ``policy``, ``milter``: {"host", "port"} each); with a private PostgreSQL, where it
+    listens (``postgresql``)."""
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "api": {
@@ -93,6 +120,8 @@ def write_runtime(
         },
         "database": _redacted(settings.database),
     }
+    if database is not None:
+        info["postgresql"] = database._asdict()
     if mail is not None:
         host, ports, root = mail
         info.update({name: {"host": host, "port": port} for name, port in ports.items()})

@@ -34,13 +34,13 @@ class PostgresMissing(Exception):
 
 
 def pg_bindir() -> Path | None:
-    found = shutil.which("initdb")
-    candidates = [Path(found).resolve().parent] if found else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for d in candidates:
-        if (d / "initdb").is_file() and (d / "postgres").is_file():
-            return d
-    return None
+    """The server binaries pemx's private PostgreSQL would use, or None."""
+    from pemx.adapters.db.private_cluster import PrivateClusterError, find_bindir
+
+    try:
+        return find_bindir()
+    except PrivateClusterError:
+        return None
 
 
 def free_port() -> int:

@@ -1,4 +1,5 @@
-"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores, members.
+"""The `pemx` command: serve, status, migrate, mail-config, tasks, audit, stores, members,
+database.
 
 Each command parses its options, calls bootstrap or a service function, and prints. A
 call refused with a PemxError ends the command here, in one place: its message on one
@@ -39,6 +40,7 @@ COMMANDS = {
     "systemd-unit": ("pemx.cli.unit", "systemd_unit"),
     "backup": ("pemx.cli.backup", "backup"),
     "restore": ("pemx.cli.backup", "restore"),
+    "database": ("pemx.cli.database", "database"),
 }
 
 

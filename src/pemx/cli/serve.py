@@ -22,6 +22,12 @@ from pemx.node import Node, StartFailed
 @click.option("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir).")
 @click.option("--threads", type=int, help="Worker threads (default 16).")
 @click.option("--no-mail", is_flag=True, help="Do not start the private Dovecot.")
+@click.option(
+    "--private-postgresql",
+    is_flag=True,
+    help="Run a private PostgreSQL in the data dir instead of SQLite (env "
+    "PEMX_PRIVATE_POSTGRESQL).",
+)
 @click.pass_obj
 def serve(
     options: GlobalOptions,
@@ -30,6 +36,7 @@ def serve(
     database_url: str | None,
     threads: int | None,
     no_mail: bool,
+    private_postgresql: bool,
 ) -> None:
     """Run the API server and a private Dovecot until interrupted."""
     settings = options.settings(
@@ -38,6 +45,7 @@ def serve(
         database_url=database_url,
         threads=threads,
         mail=False if no_mail else None,
+        private_postgresql=True if private_postgresql else None,
     )
     _logging(settings)
     node = Node(settings)
@@ -65,10 +73,13 @@ def serve(
 @click.pass_obj
 def migrate(options: GlobalOptions) -> None:
     """Create or upgrade the database schema."""
+    from pemx.offline import reachable_database
+
     settings = options.settings()
     _logging(settings)  # the one line "database schema migrated from X to Y"
     try:
-        prepare_database(settings).dispose()
+        with reachable_database(settings) as reachable:
+            prepare_database(reachable).dispose()
     except Exception as exc:
         raise click.ClickException(f"migration failed: {one_line(exc)}") from None
     click.echo("database is at the newest schema", err=True)

@@ -14,7 +14,7 @@ import click
 
 from pemx.cli.context import GlobalOptions
 from pemx.domain.mail_ports import MailPorts
-from pemx.runtime import leftover_dovecot, read_runtime
+from pemx.runtime import leftover_dovecot, leftover_postgresql, read_runtime
 
 STATUS_NOT_RUNNING = 3  # `pemx status` when no node runs (docs/configuration.md)
 
@@ -44,6 +44,12 @@ def status(options: GlobalOptions, as_json: bool) -> None:
                     f"a killed pemx serve left a Dovecot (pid {orphan}) running; "
                     "the next `pemx serve` stops it"
                 )
+            orphan = leftover_postgresql(settings.data_dir)
+            if orphan is not None:
+                click.echo(
+                    f"a killed pemx serve left its private PostgreSQL (pid {orphan}) running; "
+                    "the next `pemx serve` stops it"
+                )
         sys.exit(STATUS_NOT_RUNNING)
     info = {"running": True, "data_dir": str(settings.data_dir), **info}
     if as_json:
@@ -62,7 +68,19 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     for name, label in SENDING_LABELS.items():
         if name in info:
             table.add_row(label, f"{info[name]['host']}:{info[name]['port']}")
+    table.add_row("database", database_line(info))
     Console().print(table)
+
+
+def database_line(info: dict[str, object]) -> str:
+    """What the node's database is: its (password-less) URL, or the private cluster."""
+    cluster = info.get("postgresql")
+    if isinstance(cluster, dict):
+        return (
+            f"private PostgreSQL, socket {cluster['socket']}, "
+            f"{cluster['host']}:{cluster['port']}, running"
+        )
+    return str(info.get("database", "?"))
 
 
 def _alive(pid: int) -> bool:
