@@ -188,3 +188,19 @@ def test_the_first_command_as_an_ordinary_user_ends_with_a_live_service(base: Pa
         _stop(process)
     print(f"install as {user}: live after {seconds:.1f} s")
     assert "Traceback" not in "".join(screen)
+    # Issue 17, defect 2: a privileged port as an ordinary user, in Dovecot's own words
+    env = {**_environment(home), "PEMX_IMAP_PORT": "143"}
+    serve = [str(clone / ".venv/bin/pemx"), "serve", "--port", "0", "--data-dir", str(home / "d")]
+    refused = subprocess.run(
+        [runuser, "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *serve],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert refused.stderr.startswith("Error: cannot start Dovecot: "), refused.stderr
+    assert refused.stderr.rstrip().endswith(
+        "bind(127.0.0.1, 143) failed: Permission denied; ports below 1024 need root: "
+        "set imap_port (PEMX_IMAP_PORT) to 1024 or more"
+    ), refused.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -113,7 +114,103 @@ def test_a_dovecot_that_cannot_start_is_reported_with_its_own_reason(base: Path)
     assert len(reason) == 1, output
     assert "cannot start Dovecot" in reason[0]
     assert "Address already in use" in reason[0], reason[0]
+    assert re.search(
+        rf"(bind|listen)\(127\.0\.0\.1, {port}\) failed: Address already in use; "
+        r"set imap_port \(PEMX_IMAP_PORT\) to a free port, or 0 for any free one$",
+        reason[0],
+    ), reason[0]
     assert not _dovecot_pids(base / "data")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _start_error(data_dir: Path, env: dict[str, str]) -> str:
+    with pytest.raises(RuntimeError) as failed:
+        start_server(data_dir, env=env)
+    output = str(failed.value)
+    assert "Traceback" not in output
+    reason = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(reason) == 1, output
+    return reason[0]
+
+
+def test_another_instance_on_the_same_ports_is_named_with_the_setting(base: Path) -> None:
+    """Two nodes on one host with the default ports: the second says which port of which
+    listener is taken and which setting moves it (the sending side, then Dovecot)."""
+    require_dovecot()
+    imap, pop3, lmtp, owa, eas, doveadm, submission, policy, milter = _free_ports(9)
+    ports = {
+        "PEMX_IMAP_PORT": imap, "PEMX_POP3_PORT": pop3, "PEMX_LMTP_PORT": lmtp,
+        "PEMX_IMAP_OWA_PORT": owa, "PEMX_IMAP_ACTIVESYNC_PORT": eas,
+        "PEMX_DOVEADM_PORT": doveadm, "PEMX_SUBMISSION_PORT": submission,
+        "PEMX_POLICY_PORT": policy, "PEMX_MILTER_PORT": milter,
+    }  # fmt: skip
+    env = {name: str(port) for name, port in ports.items()}
+    first = start_server(base / "first", env=env)
+    try:
+        reason = _start_error(base / "second", env)
+        assert reason == (
+            "Error: cannot start the sending services: the policy service cannot listen on "
+            f"127.0.0.1:{policy} (Address already in use): another process (another pemx?) "
+            "uses it; set policy_port (PEMX_POLICY_PORT) to a free port, or 0 for any free one"
+        )
+        reason = _start_error(
+            base / "third", {**env, "PEMX_POLICY_PORT": "0", "PEMX_MILTER_PORT": "0"}
+        )
+        assert reason.startswith("Error: cannot start Dovecot: "), reason
+        assert "failed: Address already in use; set " in reason, reason
+        assert not _dovecot_pids(base / "third")
+        assert ok(first.proxy().pem.getAccountInfo({"account_id": 1}))["account_id"] == 1
+    finally:
+        stop_server(first)
+
+
+def test_a_leftover_process_is_reported_or_cleared(base: Path) -> None:
+    """A leftover process that holds a port is named with Dovecot's reason; a pid file
+    left by a killed run whose pid another program now has (after a reboot) is not
+    Dovecot's, and no longer stops the start ("Dovecot is already running")."""
+    require_dovecot()
+    (port,) = _free_ports(1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])));"
+         "s.listen(); print('ready', flush=True); time.sleep(120)", str(port)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        reason = _start_error(base / "data", {"PEMX_LMTP_PORT": str(port)})
+        assert re.search(
+            rf"(bind|listen)\(127\.0\.0\.1, {port}\) failed: Address already in use; "
+            r"set lmtp_port \(PEMX_LMTP_PORT\) to a free port, or 0 for any free one$",
+            reason,
+        ), reason
+    finally:
+        holder.kill()
+        holder.wait()
+    stranger = subprocess.Popen(["sleep", "120"])
+    try:
+        pid_file = base / "data" / "dovecot" / "run" / "master.pid"
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{stranger.pid}\n")
+        server = start_server(base / "data")
+        try:
+            assert ok(server.proxy().pem.getAccountInfo({"account_id": 1}))
+        finally:
+            stop_server(server)
+        assert stranger.poll() is None  # not Dovecot's: left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 # --- defects 3 and 4: a crash, and a second instance

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import threading
@@ -37,6 +38,7 @@ from pemx.bootstrap import (
 )
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
+from pemx.domain.mail_ports import MailPorts
 from pemx.domain.model import LOCAL_STORE_ID
 from pemx.runtime import (
     DataDirInUse,
@@ -121,7 +123,10 @@ class Node:
                 dovecot = PrivateDovecot(dovecot_config(settings, link))
                 dovecot.start()
             except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
-                raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
+                reason = _one_line(exc)
+                raise StartFailed(
+                    f"cannot start Dovecot: {reason}{_port_hint(settings, reason)}"
+                ) from None
             self.dovecot = dovecot
             sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
@@ -260,6 +265,26 @@ def _make_private(settings: Settings) -> None:
             path.chmod(0o640)
         else:
             path.chmod(0o600)
+
+
+def _port_hint(settings: Settings, reason: str) -> str:
+    """For Dovecot's "bind(127.0.0.1, 10143) failed: ..." (or listen(...)): the setting
+    that moves the port."""
+    bound = re.search(r"(?:bind|listen)\([^,]*, (\d+)\) failed: (.*)", reason)
+    if bound is None:
+        return ""
+    port = int(bound.group(1))
+    ports = {p: MailPorts.COLUMNS[name] for name, p in settings.mail_ports.items() if p}
+    if settings.submission_port:
+        ports.setdefault(settings.submission_port, "submission_port")
+    setting = ports.get(port)
+    if setting is None:
+        return ""
+    if port < 1024 and os.geteuid() != 0 and "Permission denied" in bound.group(2):
+        return (
+            f"; ports below 1024 need root: set {setting} (PEMX_{setting.upper()}) to 1024 or more"
+        )
+    return f"; set {setting} (PEMX_{setting.upper()}) to a free port, or 0 for any free one"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -229,7 +229,11 @@ class PrivateDovecot:
             )
         if cfg.submission is not None:
             _require_submission_service(binary)
-        self.stop_orphan()
+        if self.stop_orphan() is None:
+            # Not our Dovecot's (that one was just stopped): a pid file left by a killed
+            # run whose pid another program now has (after a reboot). Dovecot would refuse
+            # to start ("already running with PID ...") for ever.
+            (cfg.base_dir / "master.pid").unlink(missing_ok=True)
         self.write_config()
         t0 = time.monotonic()
         # -F: the master stays in the foreground, so this process owns its PID;
