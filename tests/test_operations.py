@@ -376,18 +376,7 @@ def test_a_store_that_does_not_answer_is_not_ready_and_gets_no_mailboxes(base: P
     require_dovecot()
     server = start_server(base / "data", env={"PEMX_STORE_CHECK_INTERVAL": "0.2"})
     try:
-        # a second store whose ports nobody listens on
-        with socket.socket() as unused:
-            unused.bind(("127.0.0.1", 0))
-            port = unused.getsockname()[1]
-        server.rows(
-            "INSERT INTO mailbox_stores (name, host, imap_port, pop3_port, lmtp_port, "
-            "imap_owa_port, imap_activesync_port, doveadm_port, doveadm_api_key, mail_root, "
-            "max_mailboxes, mailbox_count, accepts_new, status, created_at) VALUES "
-            "('dead', '127.0.0.1', :p, :p, :p, :p, :p, :p, 'k', '/nonexistent', 0, 0, 0, 0, "
-            "CURRENT_TIMESTAMP)",
-            p=port,
-        )
+        _dead_store(server)
         status, body = _get(server, "/readyz")
         assert status == 503 and body.startswith("store dead: IMAP at 127.0.0.1:"), body
         assert _sample(_get(server, "/metrics")[1], "pemx_store_up", store="dead") == 0
@@ -401,6 +390,44 @@ def test_a_store_that_does_not_answer_is_not_ready_and_gets_no_mailboxes(base: P
         assert server.rows("SELECT status FROM mailbox_stores WHERE id = 1")[0][0] == 0
     finally:
         stop_server(server)
+
+
+def test_probes_reuse_their_check_for_probe_cache_seconds(base: Path) -> None:
+    """Scrapers every second share one check of the stores; a store that stops answering
+    still shows within probe_cache seconds."""
+    require_dovecot()
+    server = start_server(
+        base / "data", env={"PEMX_PROBE_CACHE": "2", "PEMX_STORE_CHECK_INTERVAL": "0"}
+    )
+    try:
+        assert _get(server, "/readyz") == (200, "ready\n")
+        _dead_store(server)
+        t0 = time.monotonic()
+        assert _get(server, "/readyz") == (200, "ready\n")  # the check of a moment ago
+        assert 'store="dead"' not in _get(server, "/metrics")[1]  # /metrics shares it
+        while _get(server, "/readyz")[0] == 200:
+            assert time.monotonic() - t0 < 2.5, "the dead store did not show in time"
+            time.sleep(0.1)
+        status, body = _get(server, "/readyz")
+        assert status == 503 and body.startswith("store dead: "), body
+        assert 'pemx_store_up{store="dead"} 0.0' in _get(server, "/metrics")[1]
+    finally:
+        stop_server(server)
+
+
+def _dead_store(server: Server) -> None:
+    """A second store whose ports nobody listens on."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    server.rows(
+        "INSERT INTO mailbox_stores (name, host, imap_port, pop3_port, lmtp_port, "
+        "imap_owa_port, imap_activesync_port, doveadm_port, doveadm_api_key, mail_root, "
+        "max_mailboxes, mailbox_count, accepts_new, status, created_at) VALUES "
+        "('dead', '127.0.0.1', :p, :p, :p, :p, :p, :p, 'k', '/nonexistent', 0, 0, 0, 0, "
+        "CURRENT_TIMESTAMP)",
+        p=port,
+    )
 
 
 def test_json_log_lines(base: Path) -> None:

@@ -100,6 +100,9 @@ class Settings:
     # Seconds between checks of every mailbox store (0: none): one that does not answer
     # is marked failed and gets no new mailboxes until it answers again.
     store_check_interval: float = 30.0
+    # Seconds /readyz and /metrics reuse their check of the database and the stores
+    # (0: check on every request): scrapers every few seconds do not hammer the stores.
+    probe_cache: float = 5.0
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
 
@@ -239,6 +242,8 @@ def _check(settings: Settings) -> None:
         path = getattr(settings, name)
         if path and not os.access(path, os.R_OK):
             raise SettingsError(f"setting {name}: cannot read {path}")
+    if not 0 <= settings.probe_cache <= 300:
+        raise SettingsError("setting probe_cache: must be between 0 and 300 seconds")
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"setting log_format: {settings.log_format!r} is not text or json")
     if settings.log_level.upper() not in LOG_LEVELS:
