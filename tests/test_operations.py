@@ -430,6 +430,53 @@ def _dead_store(server: Server) -> None:
     )
 
 
+def test_the_private_dovecots_log_is_rotated_by_size(base: Path) -> None:
+    """Dovecot's log file is rotated once it holds dovecot_log_max_bytes, keeping
+    dovecot_log_backups old files, and Dovecot writes on into the new file."""
+    import imaplib
+
+    from tests.support.mailclient import imap_login
+
+    require_dovecot()
+    env = {
+        "PEMX_DOVECOT_LOG_MAX_BYTES": "3000",
+        "PEMX_DOVECOT_LOG_BACKUPS": "2",
+        "PEMX_LOG_LEVEL": "INFO",
+    }
+    server = start_server(base / "data", env=env)
+    log = base / "data" / "dovecot" / "log" / "dovecot.log"
+    host, port = server.mail("imap")
+
+    def refused_logins(count: int, who: str) -> None:  # each is a line in Dovecot's log
+        for n in range(count):
+            with pytest.raises(imaplib.IMAP4.error):
+                imap_login(host, port, f"{who}-{n}@nowhere.example", "wrong")
+
+    try:
+        # until three rotations happened: gen0's lines are gone, the oldest dropped
+        deadline = time.monotonic() + 90
+        generation = 0
+        while not any(
+            path.exists() and "gen0-" not in path.read_text(errors="replace")
+            for path in (log.with_name("dovecot.log.2"),)
+        ):
+            assert time.monotonic() < deadline, "the log was not rotated"
+            refused_logins(10, f"gen{generation}")
+            generation += 1
+            time.sleep(0.5)
+        refused_logins(1, "after")  # Dovecot writes into the new file
+        deadline = time.monotonic() + 10
+        while not (log.exists() and "after-0@nowhere.example" in log.read_text()):
+            assert time.monotonic() < deadline, "Dovecot did not reopen its log"
+            time.sleep(0.1)
+        names = sorted(p.name for p in log.parent.glob("dovecot.log*"))
+        assert names == ["dovecot.log", "dovecot.log.1", "dovecot.log.2"], names
+        assert not any("gen0-" in log.with_name(n).read_text(errors="replace") for n in names)
+    finally:
+        stop_server(server)
+    assert f"pemx.dovecot: rotated {log}" in (base / "data.log").read_text()
+
+
 def test_json_log_lines(base: Path) -> None:
     env = {"PEMX_LOG_FORMAT": "json", "PEMX_LOG_LEVEL": "INFO"}
     server = start_server(base / "data", "--no-mail", env=env)

@@ -49,6 +49,9 @@ from pemx.runtime import (
 )
 from pemx.service import setup
 
+#: How often the private Dovecot's log size is looked at (dovecot_log_max_bytes)
+LOG_ROTATION_CHECK_SECONDS = 2.0
+
 
 class StartFailed(Exception):
     """The node could not start; the message is one line that says which step failed."""
@@ -74,6 +77,7 @@ class Node:
         self._lock = DataDirLock(settings.data_dir)
         self._umask: int | None = None
         self._health: threading.Thread | None = None
+        self._log_rotation: threading.Thread | None = None
         self._stopping = threading.Event()
 
     @property
@@ -131,6 +135,11 @@ class Node:
             sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
         self.app.start()
+        if self.dovecot is not None and settings.dovecot_log_max_bytes > 0:
+            self._log_rotation = threading.Thread(
+                target=self._rotate_dovecot_log, name="pemx-dovecot-log", daemon=True
+            )
+            self._log_rotation.start()
         if settings.store_check_interval > 0:
             self._health = threading.Thread(
                 target=self._check_stores, name="pemx-store-health", daemon=True
@@ -189,6 +198,20 @@ class Node:
             except Exception:
                 log.exception("store health check failed")
 
+    def _rotate_dovecot_log(self) -> None:
+        """Every few seconds: rotate the private Dovecot's log once it is large."""
+        log = logging.getLogger("pemx.dovecot")
+        settings = self.settings
+        while not self._stopping.wait(LOG_ROTATION_CHECK_SECONDS):
+            dovecot = self.dovecot
+            if dovecot is None:
+                return
+            try:
+                if dovecot.rotate_log(settings.dovecot_log_max_bytes, settings.dovecot_log_backups):
+                    log.info("rotated %s", dovecot.config.log_path)
+            except OSError as exc:
+                log.warning("cannot rotate %s: %s", dovecot.config.log_path, exc)
+
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""
         assert self.server is not None, "the node is not started"
@@ -219,9 +242,10 @@ class Node:
             self.server.stop()
             self.server = None
         self._stopping.set()
-        if self._health is not None:
-            self._health.join()
-            self._health = None
+        for thread in (self._health, self._log_rotation):
+            if thread is not None:
+                thread.join()
+        self._health = self._log_rotation = None
         if self.sending is not None:  # before the database goes: they read it
             self.sending.stop()
             self.sending = None
