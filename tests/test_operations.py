@@ -13,7 +13,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ import pytest
 from tests.support.calls import ok
 from tests.support.server import (
     Server,
+    ServerDatabase,
     require_dovecot,
     server_base,
     start_server,
@@ -567,14 +568,19 @@ def test_the_systemd_unit_runs_serve_as_a_dedicated_user_and_restarts_it(tmp_pat
 # --- backup and restore
 
 
-def test_a_backup_under_load_restores_every_mailbox_and_message(base: Path) -> None:
+def test_a_backup_under_load_restores_every_mailbox_and_message(
+    base: Path, new_database: Callable[[], ServerDatabase]
+) -> None:
+    """On both databases: SQLite's online backup, or pg_dump of one exported snapshot
+    (and pg_restore into an empty database), with the mail of the same snapshot."""
     import threading
 
     from tests.support.builders import make_tenant, new_user_mailbox
     from tests.support.mailclient import imap_append, imap_login, inbox_subjects, make_message
 
     require_dovecot()
-    server = start_server(base / "data")
+    database = new_database()
+    server = start_server(database.configure(base / "data"))
     password = "Mailbox-Pass-1"
     expected: dict[str, list[str]] = {}
     try:
@@ -602,7 +608,9 @@ def test_a_backup_under_load_restores_every_mailbox_and_message(base: Path) -> N
         writer = threading.Thread(target=load)
         writer.start()
         try:
+            t0 = time.monotonic()
             made = _pemx("--data-dir", str(server.data_dir), "backup", str(base / "backup"))
+            took = time.monotonic() - t0
         finally:
             stop.set()
             writer.join()
@@ -610,12 +618,22 @@ def test_a_backup_under_load_restores_every_mailbox_and_message(base: Path) -> N
         assert "backed up the database and 4 mailboxes" in made.stderr
     finally:
         stop_server(server)
-    assert not stat.S_IMODE((base / "backup" / "pemx.db").stat().st_mode) & 0o077
-    restored_dir = base / "restored"
+    copy = "pemx.pgdump" if database.postgres else "pemx.db"
+    assert not stat.S_IMODE((base / "backup" / copy).stat().st_mode) & 0o077
+    assert json.loads((base / "backup" / "manifest.json").read_text())["database"] == (
+        database.kind
+    )
+    restored_dir = new_database().configure(base / "restored")
+    t0 = time.monotonic()
     done = _pemx("--data-dir", str(restored_dir), "restore", str(base / "backup"))
+    print(f"{database.kind}: backup {took:.1f} s, restore {time.monotonic() - t0:.1f} s")
     assert done.returncode == 0, done.stderr
     again = _pemx("--data-dir", str(restored_dir), "restore", str(base / "backup"))
-    assert again.returncode == 1 and "fresh data directory" in again.stderr
+    if database.postgres:
+        assert again.returncode == 1 and "restore into an empty one" in again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1, again.stderr
+    else:
+        assert again.returncode == 1 and "fresh data directory" in again.stderr
     restored = start_server(restored_dir)
     try:
         host, port = restored.mail("imap")
