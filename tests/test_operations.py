@@ -101,6 +101,51 @@ def test_a_bad_setting_is_one_line_not_a_traceback(
     assert result.stderr.startswith(message), result.stderr
 
 
+def test_a_bad_tls_key_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not read before the key is\n")
+    env = {"PEMX_TLS_CERT": str(tmp_path / "cert.pem"), "PEMX_TLS_KEY": "/nonexistent/key.pem"}
+    result = _pemx("--data-dir", str(tmp_path), "serve", "--no-mail", "--port", "0", env=env)
+    assert result.returncode == 1
+    assert result.stderr == "Error: setting tls_key: cannot read /nonexistent/key.pem\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["tasks", "lst"], 2, "No such command 'lst'. See `python -m pemx tasks --help`."),
+        (
+            ["migrate", "--bogus"],
+            2,
+            "No such option '--bogus'. See `python -m pemx migrate --help`.",
+        ),
+        (
+            ["stores", "remove", "s9"],
+            1,
+            "cannot open the database: no database at {d}/pemx.db: run `pemx migrate`",
+        ),
+        (["backup", "{d}/copy"], 1, "no database at {d}/pemx.db"),
+        (
+            ["restore", "{d}"],
+            1,
+            "{d} is not a pemx backup ([Errno 2] No such file or directory: '{d}/manifest.json')",
+        ),
+        (
+            ["--config", "{d}/bad.toml", "status"],
+            1,
+            "config file {d}/bad.toml: unknown setting 'nope'",
+        ),
+    ],
+)
+def test_every_cli_error_is_one_line(
+    tmp_path: Path, argv: list[str], status: int, message: str
+) -> None:
+    (tmp_path / "bad.toml").write_text("nope = 1\n")
+    args = [arg.replace("{d}", str(tmp_path)) for arg in argv]
+    result = _pemx("--data-dir", str(tmp_path), *args)
+    expected = "Error: " + message.replace("{d}", str(tmp_path)) + "\n"
+    assert (result.returncode, result.stderr) == (status, expected)
+
+
 def test_a_dovecot_that_cannot_start_is_reported_with_its_own_reason(base: Path) -> None:
     require_dovecot()
     with socket.socket() as taken:

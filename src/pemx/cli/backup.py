@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.progress import Progress
 
 from pemx.backup import BackupError
@@ -17,11 +18,13 @@ from pemx.cli.context import GlobalOptions
 
 @contextmanager
 def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(transient=True, console=None) as bar:
-        task = bar.add_task(what, total=None)
+    """A bar that pulses while the database is copied, then counts the mailboxes."""
+    console = Console(stderr=True)  # stdout stays for what a command prints
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("database", total=None)
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, description=what, completed=done, total=total)
 
         yield advance
 
