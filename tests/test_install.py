@@ -141,6 +141,7 @@ def test_the_first_command_as_root_ends_with_a_live_service(base: Path) -> None:
     try:
         _live(url, password)
         assert (base / "bin" / "pemx").resolve() == (clone / ".venv/bin/pemx").resolve()
+        assert not (clone / ".venv/bin/pytest").exists()  # the runtime only (--dev: tools)
         status = subprocess.run(
             [str(base / "bin" / "pemx"), "status", "--data-dir", str(base / "data")],
             capture_output=True,
