@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,8 +49,11 @@ class BackupError(Exception):
     """A backup or restore cannot be made; the message is one line that says why."""
 
 
-def backup(settings: Settings, target: Path, progress: Progress) -> dict[str, object]:
-    """Copy the data directory's database and mail into ``target`` (new or empty)."""
+def backup(
+    settings: Settings, target: Path, progress: Progress, *, jobs: int = 4
+) -> dict[str, object]:
+    """Copy the data directory's database and mail into ``target`` (new or empty),
+    ``jobs`` mailboxes at a time."""
     postgresql = is_postgresql(settings.database)
     database = None if postgresql else _sqlite_file(settings)
     if database is not None and not database.exists():
@@ -76,8 +80,8 @@ def backup(settings: Settings, target: Path, progress: Progress) -> dict[str, ob
         target.chmod(0o711)
         (target / "mail").mkdir(mode=0o711)
         (target / "mail").chmod(0o711)
-    progress(0, len(mailboxes))
-    for done, (mailbox_id, username) in enumerate(mailboxes, 1):
+
+    def copy(mailbox_id: int, username: str) -> None:
         into = target / "mail" / str(mailbox_id)
         if running:
             try:
@@ -86,7 +90,19 @@ def backup(settings: Settings, target: Path, progress: Progress) -> dict[str, ob
                 raise BackupError(str(exc).splitlines()[0]) from None
         elif (root / str(mailbox_id)).exists():
             shutil.copytree(root / str(mailbox_id), into, symlinks=True)
-        progress(done, len(mailboxes))
+
+    progress(0, len(mailboxes))
+    # a doveadm process per mailbox, ``jobs`` at a time (each mostly waits on the disk)
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="pemx-backup") as pool:
+        copies = [pool.submit(copy, mailbox_id, username) for mailbox_id, username in mailboxes]
+        try:
+            for done, finished in enumerate(as_completed(copies), 1):
+                finished.result()
+                progress(done, len(mailboxes))
+        except BaseException:
+            for pending in copies:
+                pending.cancel()
+            raise
     manifest: dict[str, object] = {
         "pemx": __version__,
         "database": "postgresql" if postgresql else "sqlite",

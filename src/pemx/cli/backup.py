@@ -31,14 +31,21 @@ def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
 
 @click.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Mailboxes copied at a time.",
+)
 @click.pass_obj
-def backup(options: GlobalOptions, target: Path) -> None:
+def backup(options: GlobalOptions, target: Path, jobs: int) -> None:
     """Copy the database and every local mailbox into TARGET (new or empty), consistently,
     also while pemx serve runs."""
     settings = options.settings()
     try:
         with _bar("mailboxes") as progress:
-            manifest = make_backup(settings, target, progress)
+            manifest = make_backup(settings, target, progress, jobs=jobs)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     count = len(manifest["mailboxes"])  # type: ignore[arg-type]
