@@ -111,6 +111,18 @@ def test_serve_on_a_private_postgresql_survives_a_kill_9(base: Path) -> None:
         # the operator's commands reach the cluster while it runs
         listed = _pemx(data_dir, "stores", "--json", env=PRIVATE)
         assert listed.returncode == 0, listed.stderr
+        # and so does a backup: pg_dump of the cluster and the mail (doveadm backup)
+        backed_up = _pemx(data_dir, "backup", str(base / "backup"), env=PRIVATE)
+        assert backed_up.returncode == 0, backed_up.stderr
+        manifest = json.loads((base / "backup" / "manifest.json").read_text())
+        assert manifest["database"] == "postgresql"
+        assert [m["username"] for m in manifest["mailboxes"]] == [address]
+        refused = _pemx(base / "fresh", "restore", str(base / "backup"), env=PRIVATE)
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == [
+            "Error: pemx restore cannot fill a private PostgreSQL yet: restore with "
+            "database_url set, or pg_restore the dump as docs/operations.md shows"
+        ]
         # private: the passwords, the log, the cluster and its socket's directory
         cluster_dir = data_dir / "postgresql"
         for path, mode in [("credentials.json", 0o600), ("postgresql.log", 0o600),

@@ -42,6 +42,7 @@ from pemx.api.auth import Authenticator
 from pemx.api.autodiscover import Autodiscover
 from pemx.api.dependencies import ApiDependencies
 from pemx.api.metrics import ApiMetrics, NodeSnapshot, StoreState
+from pemx.api.probes import Cached
 from pemx.api.throttle import LoginThrottle
 from pemx.api.wsgi import XmlRpcApp
 from pemx.config import Settings
@@ -131,24 +132,35 @@ def build_application(
     def audit_failure(operation: Operation, error: PemxError) -> None:
         record_refusal(database, operation, error)
 
-    def store_health() -> list[tuple[node_state.StoreRow, str | None]]:
+    def probe_stores() -> list[tuple[node_state.StoreRow, str | None]]:
         return [
             (row, store_problem(row.host, row.imap_port, row.doveadm_port))
             for row in node_state.store_rows(database)
         ]
+
+    def probe_database() -> str | None:
+        try:
+            node_state.database_answers(database)
+        except Exception as exc:
+            return f"database: {type(exc).__name__}"
+        return None
+
+    # /readyz and /metrics share each result for probe_cache seconds (several scrapers)
+    store_health = Cached(probe_stores, settings.probe_cache)
+    database_problem = Cached(probe_database, settings.probe_cache)
+    outbox = Cached(partial(node_state.outbox_by_state, database), settings.probe_cache)
 
     def snapshot() -> NodeSnapshot:
         stores = [
             StoreState(row.name, row.mailboxes, row.max_mailboxes, problem is None)
             for row, problem in store_health()
         ]
-        return NodeSnapshot(transactions.open_count(), node_state.outbox_by_state(database), stores)
+        return NodeSnapshot(transactions.open_count(), outbox(), stores)
 
     def readiness() -> str | None:
-        try:
-            node_state.database_answers(database)
-        except Exception as exc:
-            return f"database: {type(exc).__name__}"
+        problem = database_problem()
+        if problem is not None:
+            return problem
         for row, problem in store_health():
             if problem is not None:
                 return f"store {row.name}: {problem}"

@@ -108,6 +108,13 @@ class Settings:
     # Seconds between checks of every mailbox store (0: none): one that does not answer
     # is marked failed and gets no new mailboxes until it answers again.
     store_check_interval: float = 30.0
+    # Seconds /readyz and /metrics reuse their check of the database and the stores
+    # (0: check on every request): scrapers every few seconds do not hammer the stores.
+    probe_cache: float = 5.0
+    # The private Dovecot's log (<data_dir>/dovecot/log/dovecot.log) is rotated once it
+    # holds dovecot_log_max_bytes (0: never), keeping dovecot_log_backups old files.
+    dovecot_log_max_bytes: int = 10_000_000
+    dovecot_log_backups: int = 5
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
     # What autoconfig and autodiscover tell mail clients (docs/autodiscover.md): the host
@@ -311,6 +318,12 @@ def _check(settings: Settings) -> None:
         path = getattr(settings, name)
         if path and not os.access(path, os.R_OK):
             raise SettingsError(f"setting {name}: cannot read {path}")
+    if settings.dovecot_log_max_bytes < 0 or not 0 <= settings.dovecot_log_backups <= 100:
+        raise SettingsError(
+            "settings dovecot_log_max_bytes (0 or more) and dovecot_log_backups (0 to 100)"
+        )
+    if not 0 <= settings.probe_cache <= 300:
+        raise SettingsError("setting probe_cache: must be between 0 and 300 seconds")
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"setting log_format: {settings.log_format!r} is not text or json")
     if settings.log_level.upper() not in LOG_LEVELS:

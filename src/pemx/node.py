@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import threading
@@ -41,6 +42,7 @@ from pemx.bootstrap import (
 )
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
+from pemx.domain.mail_ports import MailPorts
 from pemx.domain.model import LOCAL_STORE_ID
 from pemx.runtime import (
     DatabaseInfo,
@@ -51,6 +53,9 @@ from pemx.runtime import (
     write_runtime,
 )
 from pemx.service import setup
+
+#: How often the private Dovecot's log size is looked at (dovecot_log_max_bytes)
+LOG_ROTATION_CHECK_SECONDS = 2.0
 
 
 class StartFailed(Exception):
@@ -78,6 +83,7 @@ class Node:
         self._lock = DataDirLock(settings.data_dir)
         self._umask: int | None = None
         self._health: threading.Thread | None = None
+        self._log_rotation: threading.Thread | None = None
         self._stopping = threading.Event()
 
     @property
@@ -134,11 +140,19 @@ class Node:
                 dovecot = PrivateDovecot(dovecot_config(settings, link))
                 dovecot.start()
             except (MailBackendError, RuntimeError, ValueError, OSError) as exc:
-                raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
+                reason = _one_line(exc)
+                raise StartFailed(
+                    f"cannot start Dovecot: {reason}{_port_hint(settings, reason)}"
+                ) from None
             self.dovecot = dovecot
             sending.attach_dovecot(dovecot.doveadm_http())
         self._register_local_store()
         self.app.start()
+        if self.dovecot is not None and settings.dovecot_log_max_bytes > 0:
+            self._log_rotation = threading.Thread(
+                target=self._rotate_dovecot_log, name="pemx-dovecot-log", daemon=True
+            )
+            self._log_rotation.start()
         if settings.store_check_interval > 0:
             self._health = threading.Thread(
                 target=self._check_stores, name="pemx-store-health", daemon=True
@@ -235,6 +249,20 @@ class Node:
             except Exception:
                 log.exception("store health check failed")
 
+    def _rotate_dovecot_log(self) -> None:
+        """Every few seconds: rotate the private Dovecot's log once it is large."""
+        log = logging.getLogger("pemx.dovecot")
+        settings = self.settings
+        while not self._stopping.wait(LOG_ROTATION_CHECK_SECONDS):
+            dovecot = self.dovecot
+            if dovecot is None:
+                return
+            try:
+                if dovecot.rotate_log(settings.dovecot_log_max_bytes, settings.dovecot_log_backups):
+                    log.info("rotated %s", dovecot.config.log_path)
+            except OSError as exc:
+                log.warning("cannot rotate %s: %s", dovecot.config.log_path, exc)
+
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""
         assert self.server is not None, "the node is not started"
@@ -266,9 +294,10 @@ class Node:
             self.server.stop()
             self.server = None
         self._stopping.set()
-        if self._health is not None:
-            self._health.join()
-            self._health = None
+        for thread in (self._health, self._log_rotation):
+            if thread is not None:
+                thread.join()
+        self._health = self._log_rotation = None
         if self.sending is not None:  # before the database goes: they read it
             self.sending.stop()
             self.sending = None
@@ -320,6 +349,26 @@ def _make_private(settings: Settings) -> None:
             path.chmod(0o640)
         else:
             path.chmod(0o600)
+
+
+def _port_hint(settings: Settings, reason: str) -> str:
+    """For Dovecot's "bind(127.0.0.1, 10143) failed: ..." (or listen(...)): the setting
+    that moves the port."""
+    bound = re.search(r"(?:bind|listen)\([^,]*, (\d+)\) failed: (.*)", reason)
+    if bound is None:
+        return ""
+    port = int(bound.group(1))
+    ports = {p: MailPorts.COLUMNS[name] for name, p in settings.mail_ports.items() if p}
+    if settings.submission_port:
+        ports.setdefault(settings.submission_port, "submission_port")
+    setting = ports.get(port)
+    if setting is None:
+        return ""
+    if port < 1024 and os.geteuid() != 0 and "Permission denied" in bound.group(2):
+        return (
+            f"; ports below 1024 need root: set {setting} (PEMX_{setting.upper()}) to 1024 or more"
+        )
+    return f"; set {setting} (PEMX_{setting.upper()}) to a free port, or 0 for any free one"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -92,7 +92,20 @@ def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
 
 
 def main() -> None:
+    """`pemx`: every error on one line, a usage error too (click prints the usage and a
+    hint before it otherwise)."""
     try:
-        cli(standalone_mode=True)
+        status = cli(standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"`{exc.ctx.command_path} --help`" if exc.ctx else "`pemx --help`"
+        click.echo(f"Error: {exc.format_message()} See {where}.", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)

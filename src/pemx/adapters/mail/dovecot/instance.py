@@ -19,6 +19,7 @@ from typing import Final
 from pemx.adapters.mail.dovecot.config import DovecotConfig, current_user
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.dovecot.errors import MailBackendError
+from pemx.adapters.mail.dovecot.logfile import rotate_if_large
 from pemx.adapters.mail.dovecot.procfs import (
     listening_tcp_ports,
     live_group_members,
@@ -229,7 +230,11 @@ class PrivateDovecot:
             )
         if cfg.submission is not None:
             _require_submission_service(binary)
-        self.stop_orphan()
+        if self.stop_orphan() is None:
+            # Not our Dovecot's (that one was just stopped): a pid file left by a killed
+            # run whose pid another program now has (after a reboot). Dovecot would refuse
+            # to start ("already running with PID ...") for ever.
+            (cfg.base_dir / "master.pid").unlink(missing_ok=True)
         self.write_config()
         t0 = time.monotonic()
         # -F: the master stays in the foreground, so this process owns its PID;
@@ -333,6 +338,15 @@ class PrivateDovecot:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
         return pid
+
+    def rotate_log(self, max_bytes: int, backups: int) -> bool:
+        """Rotate Dovecot's log file once it holds ``max_bytes`` (see logfile.py)."""
+        if not self.is_running() or not rotate_if_large(self.config.log_path, max_bytes, backups):
+            return False
+        assert self._proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.send_signal(signal.SIGUSR1)  # the master reopens its log files
+        return True
 
     def failure_reason(self) -> str:
         """Dovecot's own words on why it stopped: its last fatal line and the error

@@ -52,13 +52,23 @@ class SendingServices:
     save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
 
     def start(self) -> None:
-        """Start each; on a failure the ones already started are stopped again."""
+        """Start each; on a failure the ones already started are stopped again, and the
+        OSError names the listener, its address and the setting that moves it."""
         started: list[Any] = []
+        parts = (
+            (self.relay, "the submission relay", "relay_port"),
+            (self.policy, "the policy service", "policy_port"),
+            (self.milter, "the From: milter", "milter_port"),
+        )
         try:
-            for part in (self.relay, self.policy, self.milter):
-                if part is not None:
+            for part, what, setting in parts:
+                if part is None:
+                    continue
+                try:
                     part.start()
-                    started.append(part)
+                except OSError as exc:
+                    raise OSError(_cannot_listen(what, part.host, part.port, setting, exc)) from exc
+                started.append(part)
         except BaseException:
             for part in reversed(started):
                 part.stop()
@@ -93,6 +103,16 @@ class SendingServices:
         if self.milter is not None:
             shown["milter"] = {"host": LOOPBACK, "port": self.milter.port}
         return shown
+
+
+def _cannot_listen(what: str, host: str, port: int, setting: str, exc: OSError) -> str:
+    """One line: which listener, where, why, and the setting that moves it (two pemx
+    nodes on one host clash on the default policy and milter ports)."""
+    return (
+        f"{what} cannot listen on {host}:{port} ({exc.strerror or exc}): another process "
+        f"(another pemx?) uses it; set {setting} (PEMX_{setting.upper()}) to a free port, "
+        "or 0 for any free one"
+    )
 
 
 def sending_services(
