@@ -53,7 +53,10 @@ def backup(
     settings: Settings, target: Path, progress: Progress, *, jobs: int = 4
 ) -> dict[str, object]:
     """Copy the data directory's database and mail into ``target`` (new or empty),
-    ``jobs`` mailboxes at a time."""
+    ``jobs`` mailboxes at a time. A private PostgreSQL must have been reached first
+    (``offline.reachable_database``), which gives ``settings`` its URL."""
+    if settings.private_postgresql and not settings.database_url:
+        raise BackupError("the private PostgreSQL is not reached: back it up with `pemx backup`")
     postgresql = is_postgresql(settings.database)
     database = None if postgresql else _sqlite_file(settings)
     if database is not None and not database.exists():

@@ -91,9 +91,15 @@ def test_status_names_the_private_cluster_and_its_socket(tmp_path: Path) -> None
     assert database_line({"database": "sqlite:///x/pemx.db"}) == "sqlite:///x/pemx.db"
 
 
-def test_pemx_backup_refuses_a_private_postgresql_and_names_pg_dump(tmp_path: Path) -> None:
-    from pemx.backup import BackupError, backup
+def test_pemx_restore_refuses_a_private_postgresql_and_names_pg_restore(tmp_path: Path) -> None:
+    from pemx.backup import BackupError, backup, restore
 
-    settings = Settings(data_dir=tmp_path, private_postgresql=True)
-    with pytest.raises(BackupError, match="pg_dump"):
-        backup(settings, tmp_path / "backup", lambda _done, _total: None)
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "manifest.json").write_text('{"database": "postgresql"}')
+    settings = Settings(data_dir=tmp_path / "fresh", private_postgresql=True)
+    with pytest.raises(BackupError, match="pg_restore"):
+        restore(settings, tmp_path / "backup", lambda _done, _total: None)
+    # the backup itself needs the cluster reached first (the CLI does it)
+    with pytest.raises(BackupError, match="not reached"):
+        backup(settings, tmp_path / "copy", lambda _done, _total: None)
+    assert not (tmp_path / "fresh").exists() and not (tmp_path / "copy").exists()
