@@ -32,6 +32,8 @@ class ResourceType(IntEnum):
     MAILBOX_STORAGE = 2
     SERVICE_USERS = 3
     DOMAINS = 4
+    DISTRIBUTION_LISTS = 5
+    MAIL_CONTACTS = 6
 
     @property
     def title(self) -> str:
@@ -47,6 +49,8 @@ _RESOURCE_TITLES = {
     ResourceType.MAILBOX_STORAGE: "Mailbox storage",
     ResourceType.SERVICE_USERS: "Service users",
     ResourceType.DOMAINS: "Domains",
+    ResourceType.DISTRIBUTION_LISTS: "Distribution lists",
+    ResourceType.MAIL_CONTACTS: "Mail contacts",
 }
 
 
@@ -237,6 +241,9 @@ class Mailbox:
     status: ObjectStatus
     addresses: tuple[str, ...]
     store_id: int
+    # pem.exchange.enableForwarding: (the address mail goes to, whether a copy stays)
+    forward_to: str | None = None
+    deliver_to_mailbox: bool = False
 
     @property
     def deleting(self) -> bool:

@@ -156,6 +156,8 @@ def test_resource_types_keep_their_wire_ids_titles_and_units() -> None:
         2: ("Mailbox storage", "kb"),
         3: ("Service users", "item"),
         4: ("Domains", "item"),
+        5: ("Distribution lists", "item"),
+        6: ("Mail contacts", "item"),
     }
 
 

@@ -87,6 +87,8 @@ def mailbox(row: Row[Any], addresses: tuple[str, ...]) -> Mailbox:
         status=ObjectStatus(row.status),
         addresses=addresses,
         store_id=row.store_id,
+        forward_to=row.forward_to,
+        deliver_to_mailbox=bool(row.deliver_to_mailbox),
     )
 
 

@@ -79,6 +79,8 @@ _RESOURCE_CLASS = {
     ResourceType.MAILBOX_STORAGE: "disc_space",
     ResourceType.SERVICE_USERS: "counter",
     ResourceType.DOMAINS: "counter",
+    ResourceType.DISTRIBUTION_LISTS: "counter",
+    ResourceType.MAIL_CONTACTS: "counter",
 }
 
 
