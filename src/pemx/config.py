@@ -93,6 +93,10 @@ class Settings:
     policy: bool = True
     policy_port: int = 10040
     milter_port: int = 10041
+    # Mail from outside in the embedded setting (an MX or a test hands it here): lists,
+    # contacts and forwarding expanded as the rendered Postfix does (docs/mail.md).
+    inbound: bool = True
+    inbound_port: int = 10025
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
@@ -144,6 +148,7 @@ PORT_SETTINGS = (
     "smarthost_port",
     "policy_port",
     "milter_port",
+    "inbound_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 

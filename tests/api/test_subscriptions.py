@@ -74,7 +74,7 @@ def test_add_and_get_template(provider: Any) -> None:
     }
 
 
-@pytest.mark.parametrize("resource_type_id", [5, 99, 1000])
+@pytest.mark.parametrize("resource_type_id", [7, 99, 1000])  # 5, 6: lists, contacts
 def test_template_unknown_resource_type(provider: Any, resource_type_id: int) -> None:
     response = err(
         provider.pem.addServiceTemplate(

@@ -16,14 +16,19 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from pemx.domain.sending import without_detail
+from pemx.domain.recipients import AcceptMailFrom, RecipientKind
+from pemx.domain.sending import Refusal, without_detail
 
 __all__ = [
     "LOOP_HEADER",
     "MAX_HOPS",
     "Expansion",
+    "HostedRecipient",
+    "SenderIdentity",
     "copy_sender",
     "expand",
+    "list_members",
+    "list_refusal",
 ]
 
 #: The header pemx adds to a copy it sends on (one per expanded address): a message that
@@ -104,3 +109,81 @@ def copy_sender(original: str, leaf: str, via: str) -> str:
     if not original or via == leaf:
         return original
     return via
+
+
+@dataclass(frozen=True)
+class HostedRecipient:
+    """Who holds an address pemx hosts (the contract view mail_recipients)."""
+
+    address: str
+    kind: RecipientKind
+    account_id: int
+    accept_mail_from: AcceptMailFrom | None = None  # lists only
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who sends, as far as a front knows: the envelope sender, and the mailbox that
+    logged in (submission) or None (mail from outside, which proves nothing)."""
+
+    envelope_sender: str
+    login_username: str | None = None  # the mailbox's primary address
+    login_account_id: int | None = None
+    sender_domain_hosted: bool = False  # the envelope sender's domain is one pemx hosts
+
+
+def list_members(
+    address: str, routes: Callable[[str], Sequence[str]], is_list: Callable[[str], bool]
+) -> frozenset[str]:
+    """The addresses a list reaches as members: its mailboxes' primary addresses and its
+    contacts' targets, nested lists expanded (not the members' own forwarding)."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [without_detail(address)]
+    while stack and len(found) < MAX_LEAVES:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for destination in routes(current):
+            target = without_detail(destination)
+            if is_list(target):
+                stack.append(target)
+            else:
+                found.add(target)
+    return frozenset(found)
+
+
+def list_refusal(
+    target: HostedRecipient, sender: SenderIdentity, members: Callable[[], frozenset[str]]
+) -> Refusal | None:
+    """None if the list accepts mail from this sender, else the refusal (at RCPT).
+
+    Mail from outside proves no identity: a sender on a domain pemx hosts counts only
+    when it logged in (submission), so nobody from outside can pass for a member or for
+    the organization with a forged address. A contact member, being outside, is known by
+    its address."""
+    policy = target.accept_mail_from
+    if policy is None or policy is AcceptMailFrom.EVERYONE:
+        return None
+    if policy is AcceptMailFrom.SYSTEM:
+        if not sender.envelope_sender and sender.login_username is None:
+            return None
+        reason = "only from the system"
+    elif policy is AcceptMailFrom.ORGANIZATION:
+        if sender.login_account_id == target.account_id:
+            return None
+        reason = "only from the organization's own mailboxes"
+    else:
+        reached = members()
+        if sender.login_username is not None:
+            if without_detail(sender.login_username) in reached:
+                return None
+        elif (
+            sender.envelope_sender
+            and not sender.sender_domain_hosted
+            and without_detail(sender.envelope_sender) in reached
+        ):
+            return None
+        reason = "only from its members"
+    return Refusal(550, "5.7.1", f"<{target.address}>: this list accepts mail {reason}")

@@ -1,5 +1,6 @@
 """The sending side of ``pemx serve``, built from the settings: the relay (for the private
-Dovecot's submission service), the Postfix policy service and the From: milter."""
+Dovecot's submission service), the Postfix policy service, the From: milter, and the
+inbound listener (mail from outside, with lists, contacts and forwarding expanded)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, cast
 
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
+from pemx.adapters.mail.submission.inbound import InboundSmtp
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
@@ -50,12 +52,13 @@ class SendingServices:
     milter: FromMilter | None
     submission_port: int = 0
     save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
+    inbound: InboundSmtp | None = None  # mail from outside: lists, contacts, forwarding
 
     def start(self) -> None:
         """Start each; on a failure the ones already started are stopped again."""
         started: list[Any] = []
         try:
-            for part in (self.relay, self.policy, self.milter):
+            for part in (self.relay, self.policy, self.milter, self.inbound):
                 if part is not None:
                     part.start()
                     started.append(part)
@@ -65,7 +68,7 @@ class SendingServices:
             raise
 
     def stop(self) -> None:
-        for part in (self.milter, self.policy, self.relay):
+        for part in (self.inbound, self.milter, self.policy, self.relay):
             if part is not None:
                 part.stop()
 
@@ -92,6 +95,8 @@ class SendingServices:
             shown["policy"] = {"host": LOOPBACK, "port": self.policy.port}
         if self.milter is not None:
             shown["milter"] = {"host": LOOPBACK, "port": self.milter.port}
+        if self.inbound is not None:
+            shown["inbound"] = {"host": LOOPBACK, "port": self.inbound.port}
         return shown
 
 
@@ -110,4 +115,9 @@ def sending_services(
         policy = PolicyService(check, LOOPBACK, settings.policy_port)
         milter = FromMilter(check, LOOPBACK, settings.milter_port)
     save_sent = reads if settings.submission_save_sent else None
-    return SendingServices(relay, policy, milter, settings.submission_port, save_sent)
+    inbound = None
+    if settings.inbound:
+        inbound = InboundSmtp(
+            reads, smarthost_of(settings), host=LOOPBACK, port=settings.inbound_port
+        )
+    return SendingServices(relay, policy, milter, settings.submission_port, save_sent, inbound)
