@@ -97,6 +97,9 @@ class Settings:
     # contacts and forwarding expanded as the rendered Postfix does (docs/mail.md).
     inbound: bool = True
     inbound_port: int = 10025
+    # Production: where Postfix hands over addresses with routes (transport pemx-routed),
+    # after the policy service checked their senders. Runs with the policy service.
+    routed_port: int = 10026
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
@@ -149,6 +152,7 @@ PORT_SETTINGS = (
     "policy_port",
     "milter_port",
     "inbound_port",
+    "routed_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 

@@ -206,8 +206,6 @@ def test_accept_mail_from_refuses_senders_it_should(
 def test_a_loop_through_outside_ends_at_its_second_pass(
     inbound: Front, sending_api: Any, tenant: Tenant, smarthost: FakeSmarthost
 ) -> None:
-    if inbound.name == "postfix":
-        pytest.skip("Postfix stops loops by its own hop count (hopcount_limit)")
     box = make_box(sending_api, tenant)
     target = f"{unique('loop')}@elsewhere.example"
     ok(
@@ -223,9 +221,10 @@ def test_a_loop_through_outside_ends_at_its_second_pass(
         smtp.sendmail(copy.sender, [box.address], copy.data.replace(b"first pass", b"back"))
     assert subjects(inbound.server, box.address, 2) == ["first pass", "back"]
     assert len(at_smarthost(smarthost, target, 2, 1)) == 1
-    many = "".join(f"X-Pemx-Forwarded: x{i}@elsewhere.example\r\n" for i in range(11))
-    code, text = refused(lambda: send_in(inbound, "a@outside.example", box.address, "x", many))
-    assert code == 554 and "loop" in text
+    if inbound.name == "embedded":  # (Postfix has accepted it by then: it bounces)
+        many = "".join(f"X-Pemx-Forwarded: x{i}@elsewhere.example\r\n" for i in range(11))
+        code, text = refused(lambda: send_in(inbound, "a@outside.example", box.address, "x", many))
+        assert code == 554 and "loop" in text
 
 
 def test_a_mailbox_sends_to_its_list_through_submission(

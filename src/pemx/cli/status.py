@@ -24,6 +24,7 @@ SENDING_LABELS = {
     "policy": "Postfix policy service",
     "milter": "Postfix From: milter",
     "inbound": "SMTP inbound (lists, contacts, forwarding)",
+    "routed": "Postfix hand-over of lists, contacts, forwarding",
 }
 
 

@@ -7,6 +7,11 @@ delivered over LMTP and to the smarthost before the 250 (``routed.deliver_routed
 
 It relays nothing: a recipient on a domain pemx does not host is refused. Mail for a
 mailbox may still go straight to the store's LMTP, as before.
+
+With ``check_senders=False`` it is the hand-over port of a Postfix front end (transport
+pemx-routed): Postfix asked pemx's policy service about each list's accept_mail_from at
+RCPT already, with the SASL login where there was one, so this port trusts its senders as
+Dovecot's LMTP trusts Postfix.
 """
 
 from __future__ import annotations
@@ -33,9 +38,12 @@ UNAVAILABLE: Final = "451 4.3.0 Recipients cannot be checked now, try again late
 
 
 class _Handler:
-    def __init__(self, reads: SendingReads, smarthost: Smarthost | None) -> None:
+    def __init__(
+        self, reads: SendingReads, smarthost: Smarthost | None, *, check_senders: bool
+    ) -> None:
         self.reads = reads
         self.smarthost = smarthost
+        self.check_senders = check_senders
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -53,6 +61,9 @@ class _Handler:
             return f"554 5.7.1 <{address}>: Relay access denied"
         if not is_known(self.reads, address):
             return f"550 5.1.1 <{address}>: Recipient address rejected: no such recipient"
+        if not self.check_senders:
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
         sender_domain = without_detail(sender).rpartition("@")[2] if sender else ""
         identity = SenderIdentity(
             sender, sender_domain_hosted=bool(sender) and self.reads.hosts_domain(sender_domain)
@@ -115,10 +126,12 @@ class InboundSmtp:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        check_senders: bool = True,
     ) -> None:
         self.host = host
         self.port = port or _free_port(host)
-        self._controller = _Controller(_Handler(reads, smarthost), hostname=host, port=self.port)
+        handler = _Handler(reads, smarthost, check_senders=check_senders)
+        self._controller = _Controller(handler, hostname=host, port=self.port)
 
     def start(self) -> None:
         logging.getLogger("mail.log").setLevel(logging.ERROR)

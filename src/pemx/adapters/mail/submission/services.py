@@ -53,12 +53,13 @@ class SendingServices:
     submission_port: int = 0
     save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
     inbound: InboundSmtp | None = None  # mail from outside: lists, contacts, forwarding
+    routed: InboundSmtp | None = None  # Postfix's hand-over of addresses with routes
 
     def start(self) -> None:
         """Start each; on a failure the ones already started are stopped again."""
         started: list[Any] = []
         try:
-            for part in (self.relay, self.policy, self.milter, self.inbound):
+            for part in (self.relay, self.policy, self.milter, self.inbound, self.routed):
                 if part is not None:
                     part.start()
                     started.append(part)
@@ -68,7 +69,7 @@ class SendingServices:
             raise
 
     def stop(self) -> None:
-        for part in (self.inbound, self.milter, self.policy, self.relay):
+        for part in (self.routed, self.inbound, self.milter, self.policy, self.relay):
             if part is not None:
                 part.stop()
 
@@ -97,6 +98,8 @@ class SendingServices:
             shown["milter"] = {"host": LOOPBACK, "port": self.milter.port}
         if self.inbound is not None:
             shown["inbound"] = {"host": LOOPBACK, "port": self.inbound.port}
+        if self.routed is not None:
+            shown["routed"] = {"host": LOOPBACK, "port": self.routed.port}
         return shown
 
 
@@ -110,14 +113,23 @@ def sending_services(
         relay = SubmissionRelay(
             check, reads, smarthost_of(settings), host=LOOPBACK, port=settings.relay_port
         )
-    policy = milter = None
+    policy = milter = routed = None
     if settings.policy:
-        policy = PolicyService(check, LOOPBACK, settings.policy_port)
+        policy = PolicyService(check, LOOPBACK, settings.policy_port, reads=reads)
         milter = FromMilter(check, LOOPBACK, settings.milter_port)
+        routed = InboundSmtp(
+            reads,
+            smarthost_of(settings),
+            host=LOOPBACK,
+            port=settings.routed_port,
+            check_senders=False,
+        )
     save_sent = reads if settings.submission_save_sent else None
     inbound = None
     if settings.inbound:
         inbound = InboundSmtp(
             reads, smarthost_of(settings), host=LOOPBACK, port=settings.inbound_port
         )
-    return SendingServices(relay, policy, milter, settings.submission_port, save_sent, inbound)
+    return SendingServices(
+        relay, policy, milter, settings.submission_port, save_sent, inbound, routed
+    )
