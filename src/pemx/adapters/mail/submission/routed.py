@@ -82,9 +82,11 @@ def deliver_routed(
     forwarded: set[str] = set()
     for leaf, via in expansion.leaves.items():
         hosted = reads.hosts_domain(_domain_of(leaf))
-        if hosted and leaf not in recipients and reads.local_recipient(leaf) is None:
+        looped = without_detail(leaf) in passed
+        if hosted and (looped or leaf not in recipients) and reads.local_recipient(leaf) is None:
             # A list or contact met again on its way round, or a mailbox no longer
-            # deliverable: nothing to hand it to (the loop stops here).
+            # deliverable: nothing to hand it to (the loop stops here). A recipient the
+            # client named that is no mailbox is refused by deliver() as before.
             log.info("not delivered to %s (via %s): no mailbox", leaf, via)
             continue
         envelope = sender if hosted else copy_sender(sender, leaf, via)
