@@ -332,6 +332,18 @@ def test_another_tenants_lists_and_contacts_look_missing(
     ]
     for call, foreign in pairs:
         assert_not_found(call(foreign), like=call(missing_id()))
+    # the reseller's own list: another tenant's recipients as members look missing too
+    own = make_tenant(api, template_id=reseller.template_id)
+    own_list, _ = add_list(api, own)
+    for key, foreign in (
+        ("mailbox_id", estate.mailbox_id),
+        ("distribution_list_id", list_id),
+        ("mail_contact_id", contact_id),
+    ):
+        assert_not_found(
+            members(api, own_list, {key: foreign}), like=members(api, own_list, {key: missing_id()})
+        )
+    assert get_list(api, own_list)["members"] == []
     assert get_list(provider, list_id)["display_name"] == "Team"
     assert (
         ok(provider.pem.exchange.getContact({"mail_contact_id": contact_id}))["display_name"]

@@ -174,6 +174,32 @@ def test_forwarding_to_another_mailbox_of_the_customer(
     assert settled(lambda: subjects(inbound.server, box.address)) == []
 
 
+def test_a_contacts_own_address_and_a_forward_to_a_list(
+    inbound: Front, sending_api: Any, tenant: Tenant, smarthost: FakeSmarthost
+) -> None:
+    contact_id, target = add_contact(sending_api, tenant)
+    own = f"{unique('contact')}@{tenant.domain}"
+    ok(
+        sending_api.pem.exchange.changePrimaryEmailAddress(
+            {"mail_contact_id": contact_id, "email_address": own}
+        )
+    )
+    send_in(inbound, "someone@outside.example", own, "for the contact")
+    (copy,) = at_smarthost(smarthost, target)
+    assert copy.sender == own and b"for the contact" in copy.data
+    box, member = make_box(sending_api, tenant), make_box(sending_api, tenant)
+    list_id, address = add_list(sending_api, tenant)
+    add_members(sending_api, list_id, {"mailbox_id": member.mailbox_id})
+    ok(
+        sending_api.pem.exchange.enableForwarding(
+            {"mailbox_id": box.mailbox_id, "forward_to": address}
+        )
+    )
+    send_in(inbound, "someone@outside.example", box.address, "via the list")
+    assert subjects(inbound.server, member.address, 1) == ["via the list"]
+    assert settled(lambda: subjects(inbound.server, box.address)) == []
+
+
 def test_accept_mail_from_refuses_senders_it_should(
     inbound: Front, sending_api: Any, tenant: Tenant, smarthost: FakeSmarthost
 ) -> None:
