@@ -31,6 +31,8 @@ def settings(data_dir: Path, **overrides: Any) -> Settings:
         threads=4,
         policy_port=0,
         milter_port=0,
+        inbound_port=0,
+        routed_port=0,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -98,6 +100,7 @@ def test_a_database_that_cannot_be_opened_fails_the_start_in_one_line(tmp_path: 
 def test_a_node_runs_the_postfix_policy_service_and_milter_and_says_where(
     node: Node, tmp_path: Path
 ) -> None:
+    import smtplib
     import socket
 
     runtime = read_runtime(tmp_path)
@@ -108,3 +111,7 @@ def test_a_node_runs_the_postfix_policy_service_and_milter_and_says_where(
         assert conn.recv(100) == b"action=DUNNO\n\n"
     with socket.create_connection(("127.0.0.1", runtime["milter"]["port"]), timeout=5):
         pass
+    # the inbound listener and Postfix's hand-over port (lists, contacts, forwarding)
+    for name in ("inbound", "routed"):
+        with smtplib.SMTP("127.0.0.1", runtime[name]["port"], timeout=5) as smtp:
+            assert smtp.noop()[0] == 250

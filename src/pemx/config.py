@@ -101,6 +101,13 @@ class Settings:
     policy: bool = True
     policy_port: int = 10040
     milter_port: int = 10041
+    # Mail from outside in the embedded setting (an MX or a test hands it here): lists,
+    # contacts and forwarding expanded as the rendered Postfix does (docs/mail.md).
+    inbound: bool = True
+    inbound_port: int = 10025
+    # Production: where Postfix hands over addresses with routes (transport pemx-routed),
+    # after the policy service checked their senders. Runs with the policy service.
+    routed_port: int = 10026
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
@@ -189,6 +196,8 @@ PORT_SETTINGS = (
     "public_pop3_port",
     "public_submission_port",
     "postgresql_port",
+    "inbound_port",
+    "routed_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 

@@ -74,8 +74,8 @@ def test_add_and_get_template(provider: Any) -> None:
     }
 
 
-# 6: the first id after the known ones (5 is Exchange resource mailboxes since issue 19)
-@pytest.mark.parametrize("resource_type_id", [6, 99, 1000])
+# 8: the first id after the known ones (5 resource mailboxes, 6 lists, 7 contacts)
+@pytest.mark.parametrize("resource_type_id", [8, 99, 1000])
 def test_template_unknown_resource_type(provider: Any, resource_type_id: int) -> None:
     response = err(
         provider.pem.addServiceTemplate(

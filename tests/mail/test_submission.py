@@ -47,6 +47,12 @@ class Reads:
     def local_recipient(self, address: str) -> LocalRecipient | None:
         return None
 
+    def routes(self, address: str) -> list[str]:
+        return []  # no lists, contacts or forwarding
+
+    def hosted_recipient(self, address: str) -> None:
+        return None
+
 
 def _free_port() -> int:
     with socket.socket() as probe:

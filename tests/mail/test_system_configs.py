@@ -36,7 +36,7 @@ from pemx.adapters.mail.dovecot.system import (
     system_dovecot_config,
     system_dovecot_files,
 )
-from pemx.adapters.mail.postfix import postfix_files
+from pemx.adapters.mail.postfix import PostfixSubmission, postfix_files
 from pemx.cli import cli
 from tests.support.builders import mailbox_params, make_tenant, unique
 from tests.support.calls import ok
@@ -229,6 +229,8 @@ def test_postfix_front_end_delivers_over_lmtp(
         lmtp_host=lmtp_host,
         lmtp_port=lmtp_port,
         conf_dir=pf,
+        # port 25 asks pemx's policy service at RCPT (a list's accept_mail_from)
+        submission=PostfixSubmission(policy=f"127.0.0.1:{server.runtime['policy']['port']}"),
     )
     for path, text in files.items():
         path.write_text(text)

@@ -85,6 +85,7 @@ class PostfixPorts:
     submission: int
     policy_down: int
     milter_down: int
+    smtp: int = 0  # the port 25 service: mail from outside
 
 
 @contextmanager
@@ -117,6 +118,7 @@ def _postfix(
         sasl_path=str(auth_socket),
         relayhost=f"[127.0.0.1]:{smarthost_port}",
         relay_tls="none",
+        routed=f"127.0.0.1:{server.runtime['routed']['port']}",
     )
     files = postfix_files(
         server.mail_database(),
@@ -152,9 +154,9 @@ def _postfix(
         start_new_session=True,
     )
     try:
-        for port in (submission_port, policy_down, milter_down):
+        for port in (submission_port, policy_down, milter_down, smtp_port):
             wait_listening(port, proc, "postfix", pf / "maillog")
-        yield PostfixPorts(submission_port, policy_down, milter_down)
+        yield PostfixPorts(submission_port, policy_down, milter_down, smtp_port)
     finally:
         subprocess.run([binary, "-c", str(pf), "stop"], capture_output=True, check=False)
         try:

@@ -136,6 +136,8 @@ def start_server(
         "PEMX_SUBMISSION_PORT": "0",
         "PEMX_POLICY_PORT": "0",
         "PEMX_MILTER_PORT": "0",
+        "PEMX_INBOUND_PORT": "0",
+        "PEMX_ROUTED_PORT": "0",
         "PEMX_LOG_LEVEL": "WARNING",
         # the tests' private Postfix reads its maps from the SQLite database (0640 for it)
         **({"PEMX_DATABASE_GROUP": "postfix"} if _may_use_group("postfix") else {}),

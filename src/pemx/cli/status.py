@@ -23,6 +23,8 @@ SENDING_LABELS = {
     "submission": "SMTP submission (sending)",
     "policy": "Postfix policy service",
     "milter": "Postfix From: milter",
+    "inbound": "SMTP inbound (lists, contacts, forwarding)",
+    "routed": "Postfix hand-over of lists, contacts, forwarding",
 }
 
 

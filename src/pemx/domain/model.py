@@ -33,6 +33,8 @@ class ResourceType(IntEnum):
     SERVICE_USERS = 3
     DOMAINS = 4
     RESOURCE_MAILBOXES = 5
+    DISTRIBUTION_LISTS = 6
+    MAIL_CONTACTS = 7
 
     @property
     def title(self) -> str:
@@ -49,6 +51,8 @@ _RESOURCE_TITLES = {
     ResourceType.SERVICE_USERS: "Service users",
     ResourceType.DOMAINS: "Domains",
     ResourceType.RESOURCE_MAILBOXES: "Exchange resource mailboxes",
+    ResourceType.DISTRIBUTION_LISTS: "Distribution lists",
+    ResourceType.MAIL_CONTACTS: "Mail contacts",
 }
 
 
@@ -287,6 +291,9 @@ class Mailbox:
     store_id: int
     kind: MailboxKind = MailboxKind.USER
     resource: ResourceDetails | None = None  # a resource mailbox's; None for a user's
+    # pem.exchange.enableForwarding: (the address mail goes to, whether a copy stays)
+    forward_to: str | None = None
+    deliver_to_mailbox: bool = False
 
     @property
     def deleting(self) -> bool:

@@ -20,6 +20,7 @@ from pemx.domain.model import (
     ServiceUser,
     Subscription,
 )
+from pemx.domain.recipients import DistributionList, MailContact
 from pemx.service.ports import Tx
 
 
@@ -64,6 +65,14 @@ def visible_user(tx: Tx, caller: Caller, user_id: int) -> ServiceUser:
 
 def visible_mailbox(tx: Tx, caller: Caller, mailbox_id: int) -> Mailbox:
     return _visible(tx, caller, tx.mailboxes.get(mailbox_id), "Mailbox", mailbox_id)
+
+
+def visible_list(tx: Tx, caller: Caller, list_id: int) -> DistributionList:
+    return _visible(tx, caller, tx.recipients.get_list(list_id), "Distribution list", list_id)
+
+
+def visible_contact(tx: Tx, caller: Caller, contact_id: int) -> MailContact:
+    return _visible(tx, caller, tx.recipients.get_contact(contact_id), "Mail contact", contact_id)
 
 
 def visible_user_by_login(tx: Tx, caller: Caller, login: str) -> ServiceUser:

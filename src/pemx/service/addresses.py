@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid
-from pemx.domain.model import Domain, ExchangeMode, Mailbox, Subscription
-from pemx.domain.rules import domain_of, normalize_address
-from pemx.service import outbox
+from pemx.domain.model import Domain, ExchangeMode, Mailbox
+from pemx.domain.rules import normalize_address
+from pemx.service import outbox, recipient_addresses
 from pemx.service.access import visible_mailbox, visible_subscription
+from pemx.service.address_rules import addresses_given, check_address
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.ports import Context, Tx
 
@@ -19,7 +20,7 @@ def get_email_addresses(ctx: Context, *, mailbox_id: int) -> Mailbox:
 
 def add_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> None:
     """Add alternative addresses to a mailbox (see ``check_address`` for the rules)."""
-    addresses = _addresses(emails)
+    addresses = addresses_given(emails)
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         for address in addresses:
@@ -29,7 +30,7 @@ def add_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> 
 
 def remove_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> None:
     """Remove alternative addresses of a mailbox (never its primary one)."""
-    addresses = _addresses(emails)
+    addresses = addresses_given(emails)
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         for index, address in enumerate(addresses):
@@ -44,13 +45,31 @@ def remove_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) 
                 raise invalid(
                     f"emails[{index}]", f'"{address}" is not an address of mailbox {mailbox.id}'
                 )
-            tx.mailboxes.delete_address(address)
+            tx.recipients.delete_address(address)  # a forwarding to it ends too
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
 
 
-def change_primary_email_address(ctx: Context, *, mailbox_id: int, email_address: str) -> None:
-    """Make an address primary (added first if new); the old primary stays an alternative."""
+def change_primary_email_address(
+    ctx: Context,
+    *,
+    email_address: str,
+    mailbox_id: int | None = None,
+    distribution_list_id: int | None = None,
+    mail_contact_id: int | None = None,
+) -> None:
+    """Make an address primary (added first if new); the old primary stays an alternative.
+    Exactly one of a mailbox, a distribution list or a mail contact."""
+    given = [i for i in (mailbox_id, distribution_list_id, mail_contact_id) if i is not None]
+    if len(given) != 1:
+        raise invalid(
+            "mailbox_id", "give exactly one of mailbox_id, distribution_list_id, mail_contact_id"
+        )
     address = normalize_address(email_address, "email_address")
+    if mailbox_id is None:
+        recipient_addresses.change_primary(
+            ctx, address, list_id=distribution_list_id, contact_id=mail_contact_id
+        )
+        return
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         if address == mailbox.primary_email_address:
@@ -82,43 +101,3 @@ def _attach(tx: Tx, mailbox: Mailbox, address: str, *, primary: bool) -> None:
     tx.mailboxes.add_address(
         address=address, mailbox_id=mailbox.id, domain_id=domain_id, is_primary=primary
     )
-
-
-def check_address(tx: Tx, user_id: int | None, subscription: Subscription, address: str) -> int:
-    """The id of the address's domain, if a mailbox of this user (None: a resource mailbox,
-    which has none) on this subscription may take the address: on the customer's (or,
-    subscription-local, the subscription's) domains, and not in use by another mailbox nor
-    as another user's login."""
-    domain = tx.domains.by_name(domain_of(address))
-    own = domain is not None and domain.account_id == subscription.account_id
-    if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
-        own = domain is not None and domain.subscription_id == subscription.id
-    if domain is None or not own:
-        raise PemxError(
-            ErrorCode.FOREIGN_DOMAIN,
-            f'The address "{address}" is not on a domain of the customer\'s subscription '
-            f'"{subscription.id}".',
-            {"address": address, "subscription_id": str(subscription.id)},
-        )
-    holder = tx.users.by_login(address)
-    if tx.mailboxes.address_owner(address) is not None or (
-        holder is not None and holder.id != user_id
-    ):
-        raise PemxError(
-            ErrorCode.ADDRESS_IN_USE,
-            f'The address "{address}" is in use.',
-            {"address": address},
-        )
-    return domain.id
-
-
-def _addresses(emails: list[str]) -> list[str]:
-    if not emails:
-        raise invalid("emails", "give at least one address")
-    result: list[str] = []
-    for index, raw in enumerate(emails):
-        address = normalize_address(raw, f"emails[{index}]")
-        if address in result:
-            raise invalid(f"emails[{index}]", f'"{address}" is given twice')
-        result.append(address)
-    return result

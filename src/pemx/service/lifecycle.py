@@ -92,6 +92,7 @@ def _terminate(tx: Tx, subscription: Subscription) -> None:
     if tx.subscriptions.drawing_on(subscription.id):
         raise invalid("subscription_id", "customers' subscriptions draw on this subscription")
     _remove_users(tx, subscription)
+    tx.recipients.remove_of_subscription(subscription.id)  # lists and contacts
     for domain in tx.domains.of_subscription(subscription.id):
         tx.domains.remove(domain.id)
         tx.audit.note("domain", domain.id, domain.account_id)

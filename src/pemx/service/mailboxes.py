@@ -35,7 +35,7 @@ from pemx.service.access import (
     visible_subscription,
     visible_user,
 )
-from pemx.service.addresses import check_address
+from pemx.service.address_rules import check_address
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.placement import place_mailbox
 from pemx.service.ports import Context, Tx

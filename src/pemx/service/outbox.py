@@ -99,6 +99,8 @@ def release_mailbox(tx: Tx, mailbox: Mailbox) -> None:
     subscription = tx.subscriptions.require(mailbox.subscription_id)
     consume(tx, subscription, mailbox.kind.counted_as, -1)
     consume(tx, subscription, ResourceType.MAILBOX_STORAGE, -mailbox.settings.size_limit)
+    # It leaves every list, and forwardings to it end, in this same transaction.
+    tx.recipients.forget_mailbox(mailbox.id, mailbox.addresses)
     tx.mailboxes.remove(mailbox.id)
     tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
     remove_files(tx, mailbox)

@@ -22,7 +22,7 @@ from pemx.domain.model import (
 )
 from pemx.domain.rules import check_alias
 from pemx.service.access import ensure_enabled, sees_owner, visible_subscription
-from pemx.service.addresses import check_address
+from pemx.service.address_rules import check_address
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.mailboxes import (
     DEFAULT_LOCALE,

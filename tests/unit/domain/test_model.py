@@ -186,6 +186,8 @@ def test_resource_types_keep_their_wire_ids_titles_and_units() -> None:
         3: ("Service users", "item"),
         4: ("Domains", "item"),
         5: ("Exchange resource mailboxes", "item"),
+        6: ("Distribution lists", "item"),
+        7: ("Mail contacts", "item"),
     }
 
 

@@ -14,11 +14,15 @@ import pytest
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService, decide
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
+from pemx.domain.recipients import AcceptMailFrom, RecipientKind
+from pemx.domain.routing import HostedRecipient
 from pemx.domain.sending import Sender
 from pemx.service.ports import LocalRecipient
 from pemx.service.sending import check_submission
 
 JOHN = Sender("john@example.com", True, frozenset({"john@example.com"}), 0, max_message_kb=1)
+# a members-only list: john, and a contact outside
+ROUTES = {"team@example.com": ["john@example.com", "ann@outside.example"]}
 
 
 class Reads:
@@ -29,6 +33,16 @@ class Reads:
         return domain == "example.com"
 
     def local_recipient(self, address: str) -> LocalRecipient | None:
+        return None
+
+    def routes(self, address: str) -> list[str]:
+        return ROUTES.get(address, [])
+
+    def hosted_recipient(self, address: str) -> HostedRecipient | None:
+        if address in ROUTES:
+            return HostedRecipient(address, RecipientKind.LIST, 7, AcceptMailFrom.MEMBERS)
+        if address == JOHN.username:
+            return HostedRecipient(address, RecipientKind.MAILBOX, 7)
         return None
 
 
@@ -49,6 +63,20 @@ def test_policy_decisions() -> None:
     end = {**rcpt, "protocol_state": "END-OF-MESSAGE", "size": "4096", "recipient_count": "1"}
     assert decide(check(Reads()), end).startswith("552 5.3.4")
     assert decide(check(Broken()), rcpt).startswith("451 4.3.0")
+
+
+def test_policy_applies_a_lists_accept_mail_from_at_rcpt() -> None:
+    reads = Reads()
+    outside = {"protocol_state": "RCPT", "recipient": "team@example.com"}
+    refused = decide(check(reads), {**outside, "sender": "x@y.example"}, reads)
+    assert refused.startswith("550 5.7.1 <team@example.com>")
+    assert decide(check(reads), {**outside, "sender": "ann@outside.example"}, reads) == "DUNNO"
+    # john's address from outside proves nothing; john logged in to submit does
+    assert decide(check(reads), {**outside, "sender": "john@example.com"}, reads) != "DUNNO"
+    login = {**outside, "sender": "john@example.com", "sasl_username": "john"}
+    assert decide(check(reads), login, reads) == "DUNNO"
+    other = {**outside, "recipient": "john@example.com", "sender": "x@y.example"}
+    assert decide(check(reads), other, reads) == "DUNNO"  # not a list
 
 
 def test_policy_protocol_over_a_socket() -> None:

@@ -92,6 +92,8 @@ def mailbox(row: Row[Any], addresses: tuple[str, ...]) -> Mailbox:
         store_id=row.store_id,
         kind=kind,
         resource=resource_details(row) if kind.is_resource else None,
+        forward_to=row.forward_to,
+        deliver_to_mailbox=bool(row.deliver_to_mailbox),
     )
 
 

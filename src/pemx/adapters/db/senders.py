@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from pemx.adapters.db.database import Database
+from pemx.domain.recipients import AcceptMailFrom, RecipientKind
+from pemx.domain.routing import HostedRecipient
 from pemx.domain.sending import Sender, without_detail
 from pemx.service.ports import LocalRecipient
 
@@ -33,6 +35,11 @@ _RECIPIENT = sa.text(
     "SELECT m.username, m.store_host, m.store_lmtp_port FROM dovecot_addresses a"
     " JOIN dovecot_mailboxes m ON m.username = a.username"
     " WHERE a.address = :address AND m.deliverable = 1"
+)
+
+_ROUTES = sa.text("SELECT destination FROM mail_routes WHERE address = :address")
+_HOLDER = sa.text(
+    "SELECT kind, account_id, accept_mail_from FROM mail_recipients WHERE address = :address"
 )
 
 # The Sent folder's name as Dovecot's userdb names it: the mailbox's language, else English.
@@ -78,6 +85,20 @@ class SqlSendingReads:
         if row is None:
             return None
         return LocalRecipient(row.username, row.store_host, int(row.store_lmtp_port))
+
+    def routes(self, address: str) -> list[str]:
+        with self.database.connect(write=False) as conn:
+            found = conn.scalars(_ROUTES, {"address": without_detail(address)}).all()
+        return [str(d).lower() for d in found]
+
+    def hosted_recipient(self, address: str) -> HostedRecipient | None:
+        key = without_detail(address)
+        with self.database.connect(write=False) as conn:
+            row = conn.execute(_HOLDER, {"address": key}).first()
+        if row is None:
+            return None
+        policy = None if row.accept_mail_from is None else AcceptMailFrom(row.accept_mail_from)
+        return HostedRecipient(key, RecipientKind(row.kind), int(row.account_id), policy)
 
     def sent_folder(self, username: str) -> str:
         with self.database.connect(write=False) as conn:

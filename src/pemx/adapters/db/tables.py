@@ -27,8 +27,16 @@ CONTRACT_OBJECTS = (
     "dovecot_folder_names",
     "mail_domains",
     "mail_senders",
+    "mail_routes",
+    "mail_recipients",
 )
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
+
+
+def exactly_one(*columns: str) -> str:
+    """A CHECK that exactly one of the columns is set (portable: no boolean arithmetic)."""
+    return " + ".join(f"(CASE WHEN {c} IS NULL THEN 0 ELSE 1 END)" for c in columns) + " = 1"
+
 
 accounts = sa.Table(
     "accounts",
@@ -237,6 +245,10 @@ mailboxes = sa.Table(
     sa.Column("recipient_list_max_size", sa.Integer),
     sa.Column("message_retention", sa.Integer),
     sa.Column("show_in_address_book", sa.Boolean, nullable=False, default=True),
+    # Forwarding (pem.exchange.enableForwarding): an address outside or of a recipient of
+    # the same customer; NULL: none. deliver_to_mailbox keeps a copy in the mailbox.
+    sa.Column("forward_to", sa.String(254), nullable=True, index=True),
+    sa.Column("deliver_to_mailbox", sa.Boolean, nullable=False, default=False),
     sa.Column("initialized", sa.Boolean, nullable=False),
     sa.Column("folder_language", sa.String(8)),
     sa.Column("migrated", sa.Boolean, nullable=False, default=False),
@@ -272,20 +284,125 @@ mailboxes = sa.Table(
     sqlite_autoincrement=True,
 )
 
+distribution_lists = sa.Table(
+    "distribution_lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("primary_address", sa.String(254), nullable=False),
+    sa.Column("show_in_address_book", sa.Boolean, nullable=False, default=True),
+    # 0 system only, 1 everyone, 2 members, 3 the organization (OA's values)
+    sa.Column("accept_mail_from", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sa.CheckConstraint("accept_mail_from BETWEEN 0 AND 3", name="accept_mail_from"),
+    sqlite_autoincrement=True,
+)
+
+mail_contacts = sa.Table(
+    "mail_contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("target_address", sa.String(254), nullable=False),
+    # NULL until the contact takes an address on the customer's domains
+    sa.Column("primary_address", sa.String(254), nullable=True),
+    sa.Column("show_in_address_book", sa.Boolean, nullable=False, default=True),
+    sa.Column("contact_info", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sqlite_autoincrement=True,
+)
+
+distribution_list_members = sa.Table(
+    "distribution_list_members",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "list_id",
+        sa.Integer,
+        sa.ForeignKey("distribution_lists.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # Exactly one of the three: a mailbox, another list or a contact.
+    sa.Column(
+        "mailbox_id",
+        sa.Integer,
+        sa.ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column(
+        "member_list_id",
+        sa.Integer,
+        sa.ForeignKey("distribution_lists.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column(
+        "mail_contact_id",
+        sa.Integer,
+        sa.ForeignKey("mail_contacts.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.CheckConstraint(
+        exactly_one("mailbox_id", "member_list_id", "mail_contact_id"), name="one_member"
+    ),
+    *(
+        sa.Index(
+            f"uq_distribution_list_members_{column}",
+            "list_id",
+            column,
+            unique=True,
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
+        for column in ("mailbox_id", "member_list_id", "mail_contact_id")
+    ),
+)
+
 email_addresses = sa.Table(
     "email_addresses",
     metadata,
-    # Lower case: unique across the whole system, whatever the letter case.
+    # Lower case: unique across the whole system, whatever the letter case and whatever
+    # kind of recipient holds it (exactly one of a mailbox, a list, a contact).
     sa.Column("address", sa.String(254), primary_key=True),
     sa.Column(
         "mailbox_id",
         sa.Integer,
         sa.ForeignKey("mailboxes.id", ondelete="CASCADE"),
-        nullable=False,
+        nullable=True,
         index=True,
     ),
     sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id"), nullable=False, index=True),
     sa.Column("is_primary", sa.Boolean, nullable=False, default=False),
+    sa.Column(
+        "distribution_list_id",
+        sa.Integer,
+        sa.ForeignKey("distribution_lists.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column(
+        "mail_contact_id",
+        sa.Integer,
+        sa.ForeignKey("mail_contacts.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.CheckConstraint(
+        exactly_one("mailbox_id", "distribution_list_id", "mail_contact_id"), name="one_holder"
+    ),
 )
 
 dovecot_folder_names = sa.Table(

@@ -14,6 +14,7 @@ from pemx.adapters.db.outbox import SqlOutbox
 from pemx.adapters.db.repositories.accounts import SqlAccounts, SqlMembers
 from pemx.adapters.db.repositories.domains import SqlDomains
 from pemx.adapters.db.repositories.mailboxes import SqlMailboxes
+from pemx.adapters.db.repositories.recipients import SqlRecipients
 from pemx.adapters.db.repositories.stores import SqlMailboxStores
 from pemx.adapters.db.repositories.subscriptions import SqlSubscriptions, SqlTemplates
 from pemx.adapters.db.repositories.users import SqlUsers
@@ -72,6 +73,10 @@ class SqlTx:
     @cached_property
     def stores(self) -> SqlMailboxStores:
         return SqlMailboxStores(self.conn)
+
+    @cached_property
+    def recipients(self) -> SqlRecipients:
+        return SqlRecipients(self.conn, lock_rows=self.lock_rows)
 
     @cached_property
     def requests(self) -> SqlRequests:

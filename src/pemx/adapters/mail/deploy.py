@@ -120,6 +120,7 @@ def plan(
         submission = postfix.PostfixSubmission(
             policy=f"127.0.0.1:{settings.policy_port}",
             milter=f"127.0.0.1:{settings.milter_port}",
+            routed=f"127.0.0.1:{settings.routed_port}",
             relayhost=relayhost,
             relay_tls=settings.smarthost_tls,
         )
@@ -133,8 +134,9 @@ def plan(
             f"{target}/main.cf)",
             f"append master.cf.pemx (the submission service) to {target}/master.cf; TLS "
             "needs smtpd_tls_cert_file and smtpd_tls_key_file",
-            "run pemx serve on this host (its policy service and milter listen on "
-            f"127.0.0.1:{settings.policy_port} and :{settings.milter_port}); Dovecot "
+            "run pemx serve on this host (its policy service, milter and hand-over listener "
+            f"are on 127.0.0.1:{settings.policy_port}, :{settings.milter_port} and "
+            f":{settings.routed_port}); Dovecot "
             "(--kind dovecot) gives Postfix its SASL socket: start it first",
             f"check: postmap -q <address> proxy:...:{target}/pemx-aliases.cf",
             "systemctl reload postfix",

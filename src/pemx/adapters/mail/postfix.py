@@ -9,7 +9,16 @@ delivers over LMTP into Dovecot. Its maps read only contract objects:
   subscription's mailboxes still receive mail),
 - ``dovecot_addresses`` (address, username): virtual_alias_maps,
 - ``mail_senders`` (address, username): smtpd_sender_login_maps of the submission
-  service (``master.cf.pemx``), which also asks pemx's policy service and milter.
+  service (``master.cf.pemx``), which also asks pemx's policy service and milter;
+- ``mail_routes`` (address, destination): an address with routes (a distribution list, a
+  mail contact, a forwarding mailbox) is a valid recipient (virtual_mailbox_maps) whose
+  transport (transport_maps) is pemx's hand-over listener, which expands it and sends each
+  copy on with its own envelope (docs/mail.md: Postfix alone cannot give a forwarded
+  copy another envelope sender than the whole message's).
+
+pemx's policy service also sits in smtpd_recipient_restrictions: it applies a
+distribution list's accept_mail_from at RCPT, so a refused sender is told in the SMTP
+dialogue (no bounce later).
 
 The maps are ``proxy:``-wrapped so that chrooted smtpd processes (Debian's default)
 reach the database through the unchrooted proxymap service.
@@ -35,6 +44,7 @@ __all__ = [
     "render_main_cf",
     "render_map",
     "render_master_cf",
+    "render_routed_transport",
 ]
 
 POSTFIX_CONF_DIR: Final = Path("/etc/postfix")
@@ -55,11 +65,16 @@ MAP_QUERIES: Final = {
     # compares with is Dovecot's canonical user (the primary address).
     "pemx-senders.cf": "SELECT username FROM mail_senders WHERE address = '%s'",
 }
+ROUTED_MAP: Final = "pemx-routed.cf"
 _SETTING_OF: Final = {
-    "virtual_mailbox_domains": "pemx-domains.cf",
-    "virtual_mailbox_maps": "pemx-mailboxes.cf",
-    "virtual_alias_maps": "pemx-aliases.cf",
+    "virtual_mailbox_domains": ("pemx-domains.cf",),
+    # an address with routes is a recipient too (the value is not read: its transport is
+    # transport_maps' pemx-routed, not the virtual delivery agent)
+    "virtual_mailbox_maps": ("pemx-mailboxes.cf", ROUTED_MAP),
+    "virtual_alias_maps": ("pemx-aliases.cf",),
+    "transport_maps": (ROUTED_MAP,),
 }
+ROUTED_TRANSPORT: Final = "pemx-routed"
 
 
 @dataclass(frozen=True)
@@ -77,9 +92,10 @@ class PostfixSubmission:
     sasl_path: str = "private/auth"
     relayhost: str = ""
     relay_tls: str = "starttls"
+    routed: str = "127.0.0.1:10026"  # pemx's hand-over listener (routed_port)
 
     def __post_init__(self) -> None:
-        for name in ("policy", "milter", "service", "sasl_path", "relayhost"):
+        for name in ("policy", "milter", "service", "sasl_path", "relayhost", "routed"):
             value = getattr(self, name)
             if any(c in value for c in " \t\r\n,{}"):
                 raise ValueError(f"submission {name} {value!r} has spaces or separators")
@@ -127,6 +143,23 @@ def render_master_cf(submission: PostfixSubmission) -> str:
     return _environment().get_template("master.cf.pemx.j2").render(sub=submission)
 
 
+def render_routed_transport(submission: PostfixSubmission) -> str:
+    """The master.cf lines of the transport to pemx's inbound listener."""
+    return (
+        _environment()
+        .get_template("master.cf.routed.j2")
+        .render(sub=submission, transport=ROUTED_TRANSPORT)
+    )
+
+
+def routed_query(submission: PostfixSubmission) -> str:
+    """pemx-routed.cf's query: an address with routes goes to pemx's inbound listener."""
+    host, _, port = submission.routed.rpartition(":")
+    return (
+        f"SELECT '{ROUTED_TRANSPORT}:[{host}]:{port}' FROM mail_routes WHERE address = '%s' LIMIT 1"
+    )
+
+
 def render_map(db: SqlDatabase, query: str) -> str:
     """One map file: connection settings and the query."""
     return _environment().get_template("postfix-map.cf.j2").render(db=db, query=query)
@@ -142,7 +175,8 @@ def postfix_files(
     submission: PostfixSubmission | None = None,
 ) -> dict[Path, str]:
     """{path: content}: ``<conf_dir>/main.cf.pemx`` (the settings), ``master.cf.pemx``
-    (the submission service) and the four maps."""
+    (the submission service and the transport to pemx's inbound listener) and the five
+    maps."""
     sub = submission or PostfixSubmission()
     files = {
         conf_dir / "main.cf.pemx": render_main_cf(
@@ -153,7 +187,8 @@ def postfix_files(
             proxy=proxy,
             submission=sub,
         ),
-        conf_dir / "master.cf.pemx": render_master_cf(sub),
+        conf_dir / "master.cf.pemx": render_master_cf(sub) + render_routed_transport(sub),
     }
     files.update({conf_dir / name: render_map(db, query) for name, query in MAP_QUERIES.items()})
+    files[conf_dir / ROUTED_MAP] = render_map(db, routed_query(sub))
     return files

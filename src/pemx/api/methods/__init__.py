@@ -10,7 +10,16 @@ from collections.abc import Iterable
 
 from pemx.api.builtins import BUILTINS
 from pemx.api.method import Method
-from pemx.api.methods import accounts, billing, exchange, staff, subscriptions, usage, users
+from pemx.api.methods import (
+    accounts,
+    billing,
+    exchange,
+    recipients,
+    staff,
+    subscriptions,
+    usage,
+    users,
+)
 
 
 def by_name(methods: Iterable[Method]) -> dict[str, Method]:
@@ -31,6 +40,7 @@ REGISTRY: dict[str, Method] = by_name(
         *usage.METHODS,
         *users.METHODS,
         *exchange.METHODS,
+        *recipients.METHODS,
         *BUILTINS,
     )
 )

@@ -212,9 +212,15 @@ METHODS: tuple[Method, ...] = (
     ),
     Method(
         "pem.exchange.changePrimaryEmailAddress",
-        {"mailbox_id": object_id(), "email_address": req("string", max_length=254)},
+        {
+            "mailbox_id": optional_id("exactly one of mailbox_id, distribution_list_id, ..."),
+            "distribution_list_id": optional_id(),
+            "mail_contact_id": optional_id(),
+            "email_address": req("string", max_length=254),
+        },
         addresses.change_primary_email_address,
-        doc="Make an address primary (added if new); the old primary stays an alternative.",
+        doc="Make an address primary (added if new); the old primary stays an alternative. "
+        "For a mailbox, a distribution list or a mail contact (exactly one).",
         reseller=True,
         changes_state=True,
     ),

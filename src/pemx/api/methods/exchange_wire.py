@@ -84,6 +84,9 @@ def mailbox_info(info: MailboxInfo) -> dict[str, Any]:
         "migrated": settings.migrated,
         "initialized": mailbox.initialized,
         "status": int(mailbox.status),
+        # pemx: the forwarding (pem.exchange.enableForwarding); "" = none
+        "forward_to": mailbox.forward_to or "",
+        "deliver_to_mailbox": mailbox.deliver_to_mailbox,
         **_resource_fields(mailbox),
     }
 

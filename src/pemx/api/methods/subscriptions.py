@@ -80,6 +80,8 @@ _RESOURCE_CLASS = {
     ResourceType.SERVICE_USERS: "counter",
     ResourceType.DOMAINS: "counter",
     ResourceType.RESOURCE_MAILBOXES: "counter",
+    ResourceType.DISTRIBUTION_LISTS: "counter",
+    ResourceType.MAIL_CONTACTS: "counter",
 }
 
 

@@ -20,6 +20,7 @@ from pemx.service.ports.mail import (
     MailBackendRejected,
     MailBackendUnavailable,
 )
+from pemx.service.ports.recipients import Recipients
 from pemx.service.ports.records import (
     Audit,
     AuditEntry,
@@ -77,6 +78,7 @@ __all__ = [
     "Operation",
     "Outbox",
     "PasswordHasher",
+    "Recipients",
     "RequestRecord",
     "RequestState",
     "RequestStatus",

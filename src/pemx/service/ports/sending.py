@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from pemx.domain.routing import HostedRecipient
 from pemx.domain.sending import Message, Refusal, Sender
 
 # ------------------------------------------------------------------------ sending
@@ -35,6 +36,15 @@ class SendingReads(Protocol):
 
     def local_recipient(self, address: str) -> LocalRecipient | None:
         """The active mailbox with this address (+detail removed), else None."""
+        ...
+
+    def routes(self, address: str) -> list[str]:
+        """Where mail to ``address`` goes besides a mailbox (mail_routes): a list's
+        members, a contact's target, a forwarding target; empty: a leaf."""
+        ...
+
+    def hosted_recipient(self, address: str) -> HostedRecipient | None:
+        """Who holds the address (+detail removed), of any kind; None: nobody."""
         ...
 
     def sent_folder(self, username: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pemx.domain.model import (
     Task,
 )
+from pemx.service.ports.recipients import Recipients
 from pemx.service.ports.records import Audit, Outbox, Requests
 from pemx.service.ports.repositories import (
     Accounts,
@@ -46,6 +47,8 @@ class Tx(Protocol):
     def mailboxes(self) -> Mailboxes: ...
     @property
     def stores(self) -> MailboxStores: ...
+    @property
+    def recipients(self) -> Recipients: ...
     @property
     def outbox(self) -> Outbox: ...
     @property

@@ -4,9 +4,11 @@ Postfix's submission service asks it twice per message: in ``smtpd_sender_restri
 (at RCPT: ``recipient_count`` is 0 and ``size`` is what the client declared with SIZE=,
 or 0) and in ``smtpd_end_of_data_restrictions`` (``size`` is the real size, and
 ``recipient_count`` the accepted recipients). Both ask the sending rules (``check``)
-with what they know. A request without ``sasl_username`` is not a submission: DUNNO,
-and the relay restrictions decide. When the rules cannot be read the answer is a temporary
-refusal, and a pemx that is down makes Postfix answer 451 too: it fails closed.
+with what they know. A request without ``sasl_username`` is not a submission: the
+relay restrictions decide, and at RCPT a distribution list's accept_mail_from (the port
+25 service asks it in smtpd_recipient_restrictions). When the rules cannot be read the
+answer is a temporary refusal, and a pemx that is down makes Postfix answer 451 too: it
+fails closed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import logging
 from typing import Any, Final
 
 from pemx.adapters.mail.submission.listener import Listener
-from pemx.domain.sending import Message
-from pemx.service.ports import SubmissionCheck
+from pemx.adapters.mail.submission.routed import list_check
+from pemx.domain.routing import SenderIdentity
+from pemx.domain.sending import Message, without_detail
+from pemx.service.ports import SendingReads, SubmissionCheck
 
 __all__ = ["PolicyService", "decide"]
 
@@ -30,32 +34,74 @@ def _number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def decide(check: SubmissionCheck, request: dict[str, str]) -> str:
-    """The action for one policy request: "DUNNO" or an SMTP reply that refuses."""
+def decide(
+    check: SubmissionCheck, request: dict[str, str], reads: SendingReads | None = None
+) -> str:
+    """The action for one policy request: "DUNNO" or an SMTP reply that refuses.
+
+    With ``reads``, a recipient that is a distribution list is also checked against its
+    accept_mail_from at RCPT: for the login of a submission, or for a sender from outside
+    (smtpd_recipient_restrictions of the port 25 service)."""
     login = request.get("sasl_username", "")
-    if not login:
-        return "DUNNO"
-    end_of_data = request.get("protocol_state", "").upper() == "END-OF-MESSAGE"
+    state = request.get("protocol_state", "").upper()
+    try:
+        if login:
+            refusal = _sending_refusal(check, login, request, state == "END-OF-MESSAGE")
+            if refusal is not None:
+                return refusal
+        recipient = request.get("recipient", "")
+        if reads is not None and state == "RCPT" and recipient:
+            refused = list_check(reads, recipient, _identity(reads, login, request))
+            if refused is not None:
+                return str(refused)
+    except Exception:
+        log.exception("policy: the sending rules could not be read")
+        return UNAVAILABLE
+    return "DUNNO"
+
+
+def _sending_refusal(
+    check: SubmissionCheck, login: str, request: dict[str, str], end_of_data: bool
+) -> str | None:
     size = _number(request.get("size"))
     message = Message(
         envelope_sender=request.get("sender", ""),
         size_bytes=size if size else None,  # 0 at RCPT: the client declared none
         recipients=_number(request.get("recipient_count")) if end_of_data else None,
     )
-    try:
-        refusal = check(login, message)
-    except Exception:
-        log.exception("policy: the sending rules could not be read")
-        return UNAVAILABLE
-    return "DUNNO" if refusal is None else str(refusal)
+    refusal = check(login, message)
+    return None if refusal is None else str(refusal)
+
+
+def _identity(reads: SendingReads, login: str, request: dict[str, str]) -> SenderIdentity:
+    sender = request.get("sender", "")
+    if login:
+        found = reads.sender(login)
+        username = found.username if found is not None else login
+        holder = reads.hosted_recipient(username)
+        return SenderIdentity(
+            sender,
+            login_username=username,
+            login_account_id=holder.account_id if holder is not None else None,
+        )
+    domain = without_detail(sender).rpartition("@")[2] if sender else ""
+    return SenderIdentity(sender, sender_domain_hosted=bool(sender) and reads.hosts_domain(domain))
 
 
 class PolicyService(Listener):
     """``decide`` served to Postfix on ``host:port``, one thread per connection."""
 
-    def __init__(self, check: SubmissionCheck, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        check: SubmissionCheck,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        reads: SendingReads | None = None,
+    ) -> None:
         super().__init__("pemx-policy", host, port)
         self.check = check
+        self.reads = reads
 
     def serve(self, stream: Any) -> None:
         """name=value lines, an empty line ends a request; many requests per connection."""
@@ -69,7 +115,7 @@ class PolicyService(Listener):
                 name, _, value = text.partition("=")
                 request[name] = value
                 continue
-            action = decide(self.check, request)
+            action = decide(self.check, request, self.reads)
             stream.wfile.write(f"action={action}\n\n".encode())
             stream.wfile.flush()
             request = {}

@@ -9,7 +9,8 @@ as anyone.
 
 Per message the relay applies the sending rules (``check``: the use case, bound by bootstrap)
 at MAIL (envelope sender, declared SIZE) and at the end of DATA (real size, recipient
-count, the From: header), then delivers (``delivery.deliver``) before it answers.
+count, the From: header), then delivers (``routed.deliver_routed``: lists, contacts and
+forwarding expanded) before it answers.
 Dovecot passes the relay's 4xx/5xx replies, text included, on to the client unchanged.
 """
 
@@ -29,10 +30,11 @@ from typing import Any, Final
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from pemx.adapters.mail.submission.delivery import Delivery, deliver
+from pemx.adapters.mail.submission.routed import deliver_routed, is_known, list_check
 from pemx.adapters.mail.submission.sent import SentCopies
 from pemx.adapters.mail.submission.smarthost import Smarthost
-from pemx.domain.sending import Message, from_addresses, without_detail
+from pemx.domain.routing import SenderIdentity
+from pemx.domain.sending import Message, Refusal, from_addresses, without_detail
 from pemx.service.ports import SendingReads, SubmissionCheck
 
 __all__ = ["MASTER_USER", "SubmissionRelay"]
@@ -122,16 +124,22 @@ class _Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         domain = without_detail(address).rpartition("@")[2]
+        login: object = session.auth_data
         try:
             local = await asyncio.to_thread(self.reads.hosts_domain, domain)
-            known = (
-                local and (await asyncio.to_thread(self.reads.local_recipient, address)) is not None
+            known = local and await asyncio.to_thread(is_known, self.reads, address)
+            refusal = (
+                await asyncio.to_thread(self._list_check, login, envelope, address)
+                if known
+                else None
             )
         except Exception:  # the database: fail closed, temporarily
             log.exception("submission: recipient lookup failed")
             return UNAVAILABLE
         if local and not known:
             return f"550 5.1.1 <{address}>: Recipient address rejected: no such mailbox"
+        if refusal is not None:
+            return str(refusal)
         if not local and self.smarthost is None:
             return (
                 f"550 5.7.1 <{address}>: this server sends mail only to the domains it hosts:"
@@ -155,15 +163,36 @@ class _Handler:
             return refusal
         login: object = session.auth_data
         assert isinstance(login, _Login)  # _check refused a session without one
-        delivery = Delivery(login.username, sender, list(envelope.rcpt_tos), data)
         try:
-            reply = await asyncio.to_thread(deliver, self.reads, self.smarthost, delivery)
+            reply = await asyncio.to_thread(
+                lambda: deliver_routed(
+                    self.reads,
+                    self.smarthost,
+                    username=login.username,
+                    sender=sender,
+                    recipients=list(envelope.rcpt_tos),
+                    data=data,
+                )
+            )
         except Exception:  # before anything was handed on (deliver reports what fails after)
             log.exception("submission: delivery failed")
             return UNAVAILABLE
         if self.sent_copies is not None and reply.startswith("250"):
             await asyncio.to_thread(self.sent_copies.save, login.username, data)
         return reply
+
+    def _list_check(self, login: object, envelope: Envelope, address: str) -> Refusal | None:
+        """A list's accept_mail_from, for the mailbox that logged in."""
+        if not isinstance(login, _Login):
+            return None
+        holder = self.reads.hosted_recipient(login.username)
+        sender = "" if envelope.mail_from == "<>" else str(envelope.mail_from or "")
+        identity = SenderIdentity(
+            sender,
+            login_username=login.username,
+            login_account_id=holder.account_id if holder is not None else None,
+        )
+        return list_check(self.reads, address, identity)
 
     async def _check(self, session: Session, message: Message) -> str | None:
         login: object = session.auth_data

@@ -1,5 +1,6 @@
 """The sending side of ``pemx serve``, built from the settings: the relay (for the private
-Dovecot's submission service), the Postfix policy service and the From: milter."""
+Dovecot's submission service), the Postfix policy service, the From: milter, and the
+inbound listener (mail from outside, with lists, contacts and forwarding expanded)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, cast
 
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
+from pemx.adapters.mail.submission.inbound import InboundSmtp
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
@@ -50,6 +52,8 @@ class SendingServices:
     milter: FromMilter | None
     submission_port: int = 0
     save_sent: SendingReads | None = None  # the reads of the Sent copies, when switched on
+    inbound: InboundSmtp | None = None  # mail from outside: lists, contacts, forwarding
+    routed: InboundSmtp | None = None  # Postfix's hand-over of addresses with routes
 
     def start(self) -> None:
         """Start each; on a failure the ones already started are stopped again, and the
@@ -59,6 +63,8 @@ class SendingServices:
             (self.relay, "the submission relay", "relay_port"),
             (self.policy, "the policy service", "policy_port"),
             (self.milter, "the From: milter", "milter_port"),
+            (self.inbound, "the inbound SMTP listener", "inbound_port"),
+            (self.routed, "the routed hand-over listener", "routed_port"),
         )
         try:
             for part, what, setting in parts:
@@ -75,7 +81,7 @@ class SendingServices:
             raise
 
     def stop(self) -> None:
-        for part in (self.milter, self.policy, self.relay):
+        for part in (self.routed, self.inbound, self.milter, self.policy, self.relay):
             if part is not None:
                 part.stop()
 
@@ -102,6 +108,10 @@ class SendingServices:
             shown["policy"] = {"host": LOOPBACK, "port": self.policy.port}
         if self.milter is not None:
             shown["milter"] = {"host": LOOPBACK, "port": self.milter.port}
+        if self.inbound is not None:
+            shown["inbound"] = {"host": LOOPBACK, "port": self.inbound.port}
+        if self.routed is not None:
+            shown["routed"] = {"host": LOOPBACK, "port": self.routed.port}
         return shown
 
 
@@ -125,9 +135,23 @@ def sending_services(
         relay = SubmissionRelay(
             check, reads, smarthost_of(settings), host=LOOPBACK, port=settings.relay_port
         )
-    policy = milter = None
+    policy = milter = routed = None
     if settings.policy:
-        policy = PolicyService(check, LOOPBACK, settings.policy_port)
+        policy = PolicyService(check, LOOPBACK, settings.policy_port, reads=reads)
         milter = FromMilter(check, LOOPBACK, settings.milter_port)
+        routed = InboundSmtp(
+            reads,
+            smarthost_of(settings),
+            host=LOOPBACK,
+            port=settings.routed_port,
+            check_senders=False,
+        )
     save_sent = reads if settings.submission_save_sent else None
-    return SendingServices(relay, policy, milter, settings.submission_port, save_sent)
+    inbound = None
+    if settings.inbound:
+        inbound = InboundSmtp(
+            reads, smarthost_of(settings), host=LOOPBACK, port=settings.inbound_port
+        )
+    return SendingServices(
+        relay, policy, milter, settings.submission_port, save_sent, inbound, routed
+    )
