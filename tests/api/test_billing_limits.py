@@ -183,7 +183,7 @@ def test_a_limit_lowered_while_mailboxes_are_created_is_never_passed(
 
 def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     tenant = make_tenant(provider, limits=NO_DOMAINS)
-    new_user_mailbox(provider, tenant, PASSWORD, "up")
+    mailbox_id = new_user_mailbox(provider, tenant, PASSWORD, "up")[0]
     sid = tenant.subscription_id
     bigger = add_template(provider, {MAILBOXES: 100, STORAGE: -1, USERS: 100, DOMAINS: 3})
     change = ok(provider.pem.upgradeSubscription(
@@ -198,7 +198,8 @@ def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     got = ok(provider.pem.getSubscription({"subscription_id": sid}))
     assert got["service_template_id"] == bigger
     limits = {r["resource_type_id"]: (r["limit"], r["usage"]) for r in got["resource_types"]}
-    assert limits[USERS] == (50, 1) and limits[MAILBOXES] == (100, 1) and limits[DOMAINS] == (3, 0)
+    # Domains were not counted on the old plan: the new type counts the tenant's domain.
+    assert limits[USERS] == (50, 1) and limits[MAILBOXES] == (100, 1) and limits[DOMAINS] == (3, 1)
 
     # Too small for the usage, or without a resource in use: refused, nothing changed.
     tiny = add_template(provider, {MAILBOXES: 0, STORAGE: -1, USERS: 10, DOMAINS: 10})
@@ -216,8 +217,15 @@ def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     assert ok(provider.pem.getSubscription({"subscription_id": sid}))["service_template_id"] == (
         bigger
     )
-    # An unused resource the new plan lacks is dropped.
+    # A resource the new plan lacks is dropped only when unused.
     smaller = add_template(provider, {MAILBOXES: 10, STORAGE: -1, USERS: 10})
+    err(
+        provider.pem.upgradeSubscription({"subscription_id": sid, "service_template_id": smaller}),
+        LIMIT_BELOW_USAGE,
+    )
+    ok(provider.pem.exchange.removeMailbox({"mailbox_id": mailbox_id}))
+    domain_id = ok(provider.pem.getDomainByName({"domain_name": tenant.domain}))["domain_id"]
+    ok(provider.pem.removeDomain({"domain_id": domain_id}))
     change = ok(provider.pem.upgradeSubscription(
         {"subscription_id": sid, "service_template_id": smaller}
     ))  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -139,6 +140,7 @@ class ServiceTemplate:
     limits: dict[ResourceType, int]
     # For a reseller's template: the reseller's own subscription whose pool it draws on.
     source_subscription_id: int | None
+    version: int = 1  # bumped by each change of its limits or sale state
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class Subscription:
     parent_subscription_id: int | None
     resources: dict[ResourceType, ResourceUsage] = field(default_factory=dict)
     removed: bool = False  # terminated: answers like a missing one
+    created_at: datetime | None = None  # UTC, naive (as the database keeps it)
+    st_version: int = 1  # the template's version it was made from (or moved to)
 
     @property
     def has_exchange(self) -> bool:
@@ -162,7 +166,9 @@ class Subscription:
 @dataclass(frozen=True)
 class Domain:
     id: int
-    subscription_id: int
+    # None: registered on the account without hosting (pem.addDomainToAccount); no
+    # mailbox address may be on it until pem.addDomain binds it to a subscription.
+    subscription_id: int | None
     account_id: int
     name: str
 

@@ -68,7 +68,11 @@ def get_email_domains(ctx: Context, *, subscription_id: int) -> list[Domain]:
     with ctx.uow.read() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
-            domains = tx.domains.of_account(subscription.account_id)
+            domains = [
+                domain
+                for domain in tx.domains.of_account(subscription.account_id)
+                if domain.subscription_id is not None  # one without hosting takes none
+            ]
         else:
             domains = tx.domains.of_subscription(subscription.id)
     return domains
@@ -91,7 +95,12 @@ def check_address(tx: Tx, user: ServiceUser, subscription: Subscription, address
     take the address: on the customer's (or, subscription-local, the subscription's)
     domains, and not in use by another mailbox nor as another user's login."""
     domain = tx.domains.by_name(domain_of(address))
-    own = domain is not None and domain.account_id == subscription.account_id
+    # A domain without hosting (bound to no subscription) takes no address.
+    own = (
+        domain is not None
+        and domain.account_id == subscription.account_id
+        and domain.subscription_id is not None
+    )
     if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
         own = domain is not None and domain.subscription_id == subscription.id
     if domain is None or not own:
