@@ -35,6 +35,9 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
         "owner_id": template.owner_account_id,
         "active": template.active,
         "source_subscription_id": or_zero(template.source_subscription_id),
+        # pemx's count of the template's changes (limits, sale state): a subscription's
+        # st_version is the version it was made from or moved to.
+        "version": template.version,
         "resource_types": [
             {
                 "resource_type_id": int(rt),
