@@ -1,5 +1,6 @@
 """The answer's marshalling: dump_response's fast path writes exactly what
-xmlrpc.client's marshaller (with pemx's <i8>) writes, and refuses what it refuses."""
+xmlrpc.client's marshaller (with pemx's <i8>) writes, and refuses what it refuses; a
+bulk answer's pre-written structs are exactly what their dicts marshal to."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from pemx.api.methods import usage as usage_wire
 from pemx.api.xmlrpc import Int64, _Marshaller, dump_response
+from pemx.domain.model import ResourceType
+from pemx.service.ports import UsageRow
 
 
 def generic(value: Any) -> bytes:
@@ -82,3 +86,26 @@ def test_the_fast_path_refuses_what_xmlrpc_client_refuses(
         generic(value)
     with pytest.raises(error):
         dump_response(value)
+
+
+@pytest.mark.parametrize(
+    ("resource", "limit", "usage", "stored_bytes"),
+    [
+        (ResourceType.MAILBOXES, -1, 0, 0),
+        (ResourceType.MAILBOXES, 50, 3, 0),
+        (ResourceType.MAILBOX_STORAGE, -1, 10_240, 0),
+        (ResourceType.MAILBOX_STORAGE, 5 * 2**31, 3 * 2**31, 7 * 2**40 + 1),
+        (ResourceType.MAILBOX_STORAGE, 2**31 - 1, 2**31, 1023),
+        (ResourceType.SERVICE_USERS, 2**62, 2**31 - 1, 0),
+        (ResourceType.DOMAINS, 0, 0, 0),
+    ],
+)
+def test_a_bulk_usage_figure_is_written_as_its_struct_marshals(
+    resource: ResourceType, limit: int, usage: int, stored_bytes: int
+) -> None:
+    row = UsageRow(7, 9, resource, limit, usage, stored_bytes)
+    checkpoint = 1_790_000_000
+    written = usage_wire._figure_marshalled(row, checkpoint)
+    assert dump_response(written) == dump_response(usage_wire._figure(row, checkpoint))
+    assert generic(written) == generic(usage_wire._figure(row, checkpoint))
+    assert dump_response([{"x": written}]) == generic([{"x": usage_wire._figure(row, checkpoint)}])
