@@ -14,6 +14,7 @@ from pemx.api.methods import usage as usage_wire
 from pemx.api.xmlrpc import Int64, _Marshaller, dump_response
 from pemx.domain.model import ResourceType
 from pemx.service.ports import UsageRow
+from pemx.service.usage import SubscriptionUsage
 
 
 def generic(value: Any) -> bytes:
@@ -104,8 +105,14 @@ def test_a_bulk_usage_figure_is_written_as_its_struct_marshals(
     resource: ResourceType, limit: int, usage: int, stored_bytes: int
 ) -> None:
     row = UsageRow(7, 9, resource, limit, usage, stored_bytes)
-    checkpoint = 1_790_000_000
-    written = usage_wire._figure_marshalled(row, checkpoint)
-    assert dump_response(written) == dump_response(usage_wire._figure(row, checkpoint))
-    assert generic(written) == generic(usage_wire._figure(row, checkpoint))
-    assert dump_response([{"x": written}]) == generic([{"x": usage_wire._figure(row, checkpoint)}])
+    checkpoint = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
+    found = SubscriptionUsage(9, 7, (row, row._replace(resource=ResourceType.DOMAINS)), checkpoint)
+    written = usage_wire._subscription_usage_marshalled(found)
+    as_dict = usage_wire._subscription_usage(found)
+    assert dump_response(written) == dump_response(as_dict) == generic(as_dict)
+    assert generic(written) == generic(as_dict)
+    assert dump_response([{"x": written}]) == generic([{"x": as_dict}])
+    empty = SubscriptionUsage(9, 7, (), checkpoint)
+    assert dump_response(usage_wire._subscription_usage_marshalled(empty)) == generic(
+        usage_wire._subscription_usage(empty)
+    )
