@@ -35,8 +35,11 @@ def current_usage(tx: Tx, subscription: Subscription, resource: ResourceType) ->
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
             users += len(tx.users.account_wide(subscription.account_id))
         return users
-    listed = tx.mailboxes.of_subscription(subscription.id)
     if resource is ResourceType.MAILBOXES:
-        return len(listed)
-    mailboxes = (tx.mailboxes.get(listing.id) for listing in listed)
-    return sum(mailbox.settings.size_limit for mailbox in mailboxes if mailbox is not None)
+        return len(tx.mailboxes.of_subscription(subscription.id))
+    if resource is ResourceType.MAILBOX_STORAGE:
+        listed = tx.mailboxes.of_subscription(subscription.id)
+        mailboxes = (tx.mailboxes.get(listing.id) for listing in listed)
+        return sum(mailbox.settings.size_limit for mailbox in mailboxes if mailbox is not None)
+    # A new resource type must say how it is counted here, never count as nothing.
+    raise LookupError(f"no count from the objects for resource type {int(resource)}")
