@@ -32,6 +32,8 @@ from tests.support.builders import (
 from tests.support.calls import ok
 from tests.support.errors import (
     DOMAIN_IN_USE,
+    DOMAIN_NOT_EMPTY,
+    FOREIGN_DOMAIN,
     LIMIT_BELOW_USAGE,
     OBJECT_NOT_FOUND,
     RESOURCE_LIMIT_EXCEEDED,
@@ -197,3 +199,44 @@ def test_a_name_registered_by_many_is_registered_once(busy_server: Server, api: 
         if d["domain_name"] == name
     ]
     assert len(owners) == 1
+
+
+def test_a_domain_removed_while_addresses_are_added_on_it_is_never_left_with_them(
+    busy_server: Server, api: Any
+) -> None:
+    tenant = make_tenant(api, limits={MAILBOXES: -1, STORAGE: -1, USERS: -1, DOMAINS: -1})
+    spare = unique("sp") + ".example"
+    spare_id = ok(api.pem.addDomain({"subscription_id": tenant.subscription_id,
+                                     "domain_name": spare}))["domain_id"]  # fmt: skip
+    mailboxes = [
+        ok(api.pem.exchange.addMailbox({
+            "user_id": add_user(api, tenant.subscription_id),
+            **mailbox_params(f"{unique('own')}@{tenant.domain}"),
+        }))["mailbox_id"]
+        for _ in range(CLIENTS // 2)
+    ]  # fmt: skip
+    calls: list[Callable[[Any], Any]] = []
+    for mailbox_id in mailboxes:
+        calls.append(lambda proxy, m=mailbox_id: proxy.pem.exchange.addEmailAddresses(
+            {"mailbox_id": m, "emails": [f"{unique('al')}@{spare}"]}))  # fmt: skip
+        calls.append(lambda proxy: proxy.pem.removeDomain({"domain_id": spare_id}))
+    responses = race(busy_server.url(), calls)
+    seen = outcomes(responses)
+    # Each call answers as it would have in some order: never an internal error.
+    assert set(seen) <= {"ok", DOMAIN_NOT_EMPTY, OBJECT_NOT_FOUND, FOREIGN_DOMAIN}, seen
+    on_spare = [
+        address
+        for m in mailboxes
+        for address in ok(api.pem.exchange.getEmailAddresses({"mailbox_id": m}))["emails"]
+        if address.endswith("@" + spare)
+    ]
+    added = [r for r in responses[0::2] if r["status"] == 0]
+    removed = [r for r in responses[1::2] if r["status"] == 0]
+    assert len(on_spare) == len(added)
+    domains = ok(api.pem.getAccountDomains({"account_id": tenant.customer_id}))
+    if removed:  # removed before any address was added: none was, none is left
+        assert len(removed) == 1
+        assert on_spare == [] and spare not in {d["domain_name"] for d in domains}
+    else:  # an address came first: the domain stays, with every address added
+        assert spare in {d["domain_name"] for d in domains}
+        assert seen[DOMAIN_NOT_EMPTY] == len(responses[1::2])
