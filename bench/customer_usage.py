@@ -8,7 +8,8 @@ are bulk-loaded (SQL straight into pemx's tables: a customer account, a subscrip
 the four resource types and their usage, as activateSubscription writes them), one
 subscription each. Then, through the API only, the reseller asks for all its customers'
 usage (every resource type) ``--calls`` times; printed: the answer's size and the time
-of each call, client-side (XML-RPC round trip, parsing included).
+of each call, client-side (XML-RPC round trip, parsing included), and the server's CPU
+time for it (which other jobs on a shared machine do not inflate).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import database, ok, server
+from common import cpu_seconds, database, ok, server
 from tests.support.server import ADMIN_LOGIN, ADMIN_PASSWORD
 
 from pemx.adapters.db.statements import advance_id_sequence
@@ -84,8 +85,9 @@ def main() -> None:
             methodname="pem.getCustomerSubscriptionsResources",
         ).encode()
         auth = base64.b64encode(f"{ADMIN_LOGIN}:{ADMIN_PASSWORD}".encode()).decode()
-        answered, parsed = [], []
+        answered, parsed, server_cpu = [], [], []
         for _ in range(options.calls):
+            cpu = cpu_seconds(srv.process.pid)
             started = time.perf_counter()
             connection = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
             connection.request("POST", "/RPC2", body, {
@@ -93,6 +95,8 @@ def main() -> None:
             response = connection.getresponse().read()
             connection.close()
             answered.append(time.perf_counter() - started)
+            # The server's CPU for the call: what other jobs on the machine do not change.
+            server_cpu.append(cpu_seconds(srv.process.pid) - cpu)
             answer = ok(xmlrpc.client.loads(response)[0][0])
             parsed.append(time.perf_counter() - started)
         assert len(answer) == options.subscriptions, len(answer)
@@ -104,7 +108,8 @@ def main() -> None:
         f"pem.getCustomerSubscriptionsResources, {options.database}: "
         f"{options.subscriptions:,} subscriptions x {len(wanted) or 4} resource types "
         f"(loaded in {load_s:.1f} s), {len(response) / 1e6:.1f} MB of XML. Answered (the "
-        f"whole body received): {ms(answered)}; with xmlrpc.client's parsing: {ms(parsed)}"
+        f"whole body received): {ms(answered)}; with xmlrpc.client's parsing: {ms(parsed)}; "
+        f"the server's CPU: {ms(server_cpu)}"
     )
 
 

@@ -120,7 +120,13 @@ def build_application(
         with SqlUnitOfWork(database).read() as tx:
             member = tx.members.by_login(login)
             account = tx.accounts.get(member.account_id) if member else None
-        return (member, account) if member and account else None
+            parent = tx.accounts.get(account.parent_id) if account and account.parent_id else None
+        if member is None or account is None:
+            return None
+        if parent is not None and not parent.enabled:
+            # A suspended reseller's customers' staff are suspended with it.
+            account = replace(account, enabled=False)
+        return member, account
 
     def live_password_hash(member_id: int) -> str | None:
         with SqlUnitOfWork(database).read() as tx:

@@ -4,6 +4,7 @@ pem.upgradeSubscription, pem.setSubscriptionName and the subscription lists."""
 from __future__ import annotations
 
 import imaplib
+import time
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.builders import (
+    add_customer,
     add_template,
     make_estate,
     make_reseller_with_pool,
@@ -183,7 +185,7 @@ def test_a_limit_lowered_while_mailboxes_are_created_is_never_passed(
 
 def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     tenant = make_tenant(provider, limits=NO_DOMAINS)
-    new_user_mailbox(provider, tenant, PASSWORD, "up")
+    mailbox_id = new_user_mailbox(provider, tenant, PASSWORD, "up")[0]
     sid = tenant.subscription_id
     bigger = add_template(provider, {MAILBOXES: 100, STORAGE: -1, USERS: 100, DOMAINS: 3})
     change = ok(provider.pem.upgradeSubscription(
@@ -198,7 +200,8 @@ def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     got = ok(provider.pem.getSubscription({"subscription_id": sid}))
     assert got["service_template_id"] == bigger
     limits = {r["resource_type_id"]: (r["limit"], r["usage"]) for r in got["resource_types"]}
-    assert limits[USERS] == (50, 1) and limits[MAILBOXES] == (100, 1) and limits[DOMAINS] == (3, 0)
+    # Domains were not counted on the old plan: the new type counts the tenant's domain.
+    assert limits[USERS] == (50, 1) and limits[MAILBOXES] == (100, 1) and limits[DOMAINS] == (3, 1)
 
     # Too small for the usage, or without a resource in use: refused, nothing changed.
     tiny = add_template(provider, {MAILBOXES: 0, STORAGE: -1, USERS: 10, DOMAINS: 10})
@@ -216,8 +219,15 @@ def test_upgrade_moves_to_another_plan_keeping_usage(provider: Any) -> None:
     assert ok(provider.pem.getSubscription({"subscription_id": sid}))["service_template_id"] == (
         bigger
     )
-    # An unused resource the new plan lacks is dropped.
+    # A resource the new plan lacks is dropped only when unused.
     smaller = add_template(provider, {MAILBOXES: 10, STORAGE: -1, USERS: 10})
+    err(
+        provider.pem.upgradeSubscription({"subscription_id": sid, "service_template_id": smaller}),
+        LIMIT_BELOW_USAGE,
+    )
+    ok(provider.pem.exchange.removeMailbox({"mailbox_id": mailbox_id}))
+    domain_id = ok(provider.pem.getDomainByName({"domain_name": tenant.domain}))["domain_id"]
+    ok(provider.pem.removeDomain({"domain_id": domain_id}))
     change = ok(provider.pem.upgradeSubscription(
         {"subscription_id": sid, "service_template_id": smaller}
     ))  # fmt: skip
@@ -349,3 +359,98 @@ def test_modify_user_accepts_oas_login(provider: Any, server: Server) -> None:
         FOREIGN_DOMAIN,
     )
     assert ok(provider.pem.getUserInfo({"user_id": user_id}))["login"] == new_login
+
+
+def test_set_many_limits_adds_resource_types_counting_what_is_used(
+    provider: Any, server: Server
+) -> None:
+    # A reseller's customer whose plan did not count domains, with one domain already.
+    reseller = make_reseller_with_pool(
+        provider, server, pool={MAILBOXES: 20, USERS: 20, DOMAINS: 5, STORAGE: -1}
+    )
+    plan = add_template(provider, {MAILBOXES: 5, USERS: 5, STORAGE: -1},
+                        owner_account_id=reseller.account_id,
+                        source_subscription_id=reseller.pool_subscription_id)  # fmt: skip
+    customer = add_customer(reseller.api)
+    sid = subscribe(reseller.api, customer, plan)
+    ok(reseller.api.pem.addDomain({"subscription_id": sid,
+                                   "domain_name": unique("d") + ".example"}))  # fmt: skip
+    assert DOMAINS not in resources(provider, sid)
+    pool_before = resources(provider, reseller.pool_subscription_id)[DOMAINS]["usage"]
+    before = resources(provider, sid)
+
+    def set_limits(limits: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = reseller.api.pem.setResourceTypeLimits(
+            {"subscription_id": sid, "resource_limits": limits, **extra}
+        )
+        return answer
+
+    # Below what is used already, beyond the pool, or malformed parameters: nothing changes.
+    refused = err(set_limits([{"resource_type_id": DOMAINS, "limit": "0"}]), LIMIT_BELOW_USAGE)
+    assert refused["properties"]["usage"] == "1", refused
+    err(set_limits([{"resource_type_id": DOMAINS, "limit": "6"}]), RESOURCE_LIMIT_EXCEEDED)
+    for parameters in (
+        [{"var_name": "x"}],
+        [{"var_name": "x", "var_value": 3}],
+        [{"var_name": "x", "var_value": "y", "other": "z"}],
+        "not a list",
+    ):
+        err(
+            set_limits([{"resource_type_id": DOMAINS, "limit": "3"}], parameters=parameters),
+            INVALID_ARGUMENTS,
+        )
+    assert resources(provider, sid) == before
+
+    # Added, with its usage counted here and on the pool; OA's parameters accepted.
+    ok(set_limits(
+        [{"resource_type_id": DOMAINS, "limit": "3"}, {"resource_type_id": USERS, "limit": "4"}],
+        parameters=[{"var_name": "SaaS_plan", "var_value": "gold"}],
+        autoprovide=True,
+    ))  # fmt: skip
+    got = resources(provider, sid)
+    assert (got[DOMAINS]["limit"], got[DOMAINS]["usage"]) == (3, 1)
+    assert got[USERS]["limit"] == 4
+    assert resources(provider, reseller.pool_subscription_id)[DOMAINS]["usage"] == pool_before + 1
+    ok(reseller.api.pem.addDomain({"subscription_id": sid,
+                                   "domain_name": unique("d") + ".example"}))  # fmt: skip
+    assert resources(provider, sid)[DOMAINS]["usage"] == 2
+    err(
+        reseller.api.pem.setResourceTypeLimit(
+            {"subscription_id": sid, "resource_type_id": DOMAINS, "limit": 1}
+        ),
+        LIMIT_BELOW_USAGE,
+    )
+
+
+def test_get_subscription_answers_its_creation_date_and_template_version(provider: Any) -> None:
+    started = int(time.time())
+    tenant = make_tenant(provider)
+    got = ok(provider.pem.getSubscription({"subscription_id": tenant.subscription_id}))
+    assert started - 5 <= got["c_date"] <= int(time.time()) + 5, (started, got["c_date"])
+    assert got["st_version"] == 1
+    template = ok(provider.pem.getServiceTemplate({"service_template_id": tenant.template_id}))
+    assert template["version"] == 1
+    # Each change of the template's limits or sale state is a new version; a subscription
+    # keeps the version it was made from until it is moved to the template again.
+    ok(provider.pem.setSTRTLimits({
+        "service_template_id": tenant.template_id,
+        "resource_types": [{"resource_type_id": MAILBOXES, "resource_limit": 60}],
+    }))  # fmt: skip
+    ok(provider.pem.deactivateST({"service_template_id": tenant.template_id}))
+    ok(provider.pem.activateST({"service_template_id": tenant.template_id}))
+    template = ok(provider.pem.getServiceTemplate({"service_template_id": tenant.template_id}))
+    assert template["version"] == 4
+    err(provider.pem.activateST({"service_template_id": tenant.template_id}), INVALID_ARGUMENTS)
+    assert ok(provider.pem.getServiceTemplate(
+        {"service_template_id": tenant.template_id}))["version"] == 4  # fmt: skip
+    newer = subscribe(provider, tenant.customer_id, tenant.template_id)
+    assert ok(provider.pem.getSubscription({"subscription_id": newer}))["st_version"] == 4
+    old = ok(provider.pem.getSubscription({"subscription_id": tenant.subscription_id}))
+    assert old["st_version"] == 1 and old["c_date"] == got["c_date"]
+    ok(provider.pem.upgradeSubscription(
+        {"subscription_id": tenant.subscription_id, "service_template_id": tenant.template_id}
+    ))  # fmt: skip
+    moved = ok(provider.pem.getSubscription({"subscription_id": tenant.subscription_id}))
+    assert moved["st_version"] == 4
+    for listed in ok(provider.pem.getAccountSubscriptions({"account_id": tenant.customer_id})):
+        assert {"c_date", "st_version"} <= set(listed)

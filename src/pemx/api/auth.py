@@ -7,7 +7,8 @@ and is always checked against the stored hash.
 
 A cached credential is checked against the database again at most ``recheck_s`` (1 s)
 after its last check, with one primary-key query: the member must be enabled, not
-removed, of an enabled account, and have the password hash it had when it was verified.
+removed, of an enabled account (whose reseller, if any, is enabled too), and have the
+password hash it had when it was verified.
 So a member disabled, removed or given a new password on any node is refused on every
 node within a second. Checking on every call would cost a query per call (0.3-0.4 ms,
 about a sixth of an addMailbox's server time); once a second per member costs nothing

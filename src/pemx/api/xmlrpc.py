@@ -117,6 +117,13 @@ class Int64(int):
     osaapi), Apache XML-RPC and xmlrpc-c read as an integer."""
 
 
+class Marshalled(str):
+    """A value already written as XML-RPC (one ``<value>...</value>`` element and its
+    newline, as xmlrpc.client writes it), which the answer takes as it is: for the
+    thousands of identical structs of a bulk answer, written by one format string each
+    (a test compares each such writer with the marshalling of the struct it stands for)."""
+
+
 _INT64_MAX = 2**63 - 1
 
 
@@ -134,11 +141,94 @@ class _Marshaller(xmlrpc.client.Marshaller):
 
     dispatch[Int64] = dump_i8
 
+    def dump_marshalled(self, value: Marshalled, write: Any) -> None:
+        write(value)
+
+    dispatch[Marshalled] = dump_marshalled
+
 
 def dump_response(value: Any) -> bytes:
-    # What xmlrpc.client.dumps(methodresponse=True) writes, with our marshaller.
-    params = _Marshaller("utf-8", allow_none=False).dumps((value,))
-    return f"<?xml version='1.0'?>\n<methodResponse>\n{params}</methodResponse>\n".encode()
+    """What xmlrpc.client.dumps(methodresponse=True) writes, with our marshaller, byte for
+    byte. Structs, arrays, strings, ints and booleans (every answer is made of them) take
+    a fast path: a usage report of 10,000 subscriptions is 24 MB of XML, and the generic
+    marshaller's per-value dispatch was most of its time. Anything else goes to the
+    marshaller itself."""
+    out = ["<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"]
+    _FastDump(out).dump(value)
+    out.append("</param>\n</params>\n</methodResponse>\n")
+    return "".join(out).encode()
+
+
+_escape = xmlrpc.client.escape
+_MININT, _MAXINT = xmlrpc.client.MININT, xmlrpc.client.MAXINT
+
+
+class _FastDump:
+    def __init__(self, out: list[str]) -> None:
+        self.out = out
+        self.names: dict[str, str] = {}  # a struct member's opening, by name
+        self.open: set[int] = set()  # the containers being written (no recursion)
+        self.marshaller: _Marshaller | None = None
+
+    def dump(self, value: Any) -> None:
+        out, kind = self.out, type(value)
+        if kind is str:
+            out.append(f"<value><string>{_escape(value)}</string></value>\n")
+        elif kind is int:
+            if not _MININT <= value <= _MAXINT:
+                raise OverflowError("int exceeds XML-RPC limits")
+            out.append(f"<value><int>{value}</int></value>\n")
+        elif kind is bool:
+            out.append(f"<value><boolean>{int(value)}</boolean></value>\n")
+        elif kind is Int64:
+            if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+                raise OverflowError("int exceeds XML-RPC i8 limits")
+            out.append(f"<value><i8>{int(value)}</i8></value>\n")
+        elif kind is Marshalled:
+            out.append(value)
+        elif kind is dict:
+            self._enter(value, "dictionaries")
+            out.append("<value><struct>\n")
+            names = self.names
+            for name, member in value.items():
+                opening = names.get(name)
+                if opening is None:
+                    if not isinstance(name, str):
+                        raise TypeError("dictionary key must be string")
+                    opening = names[name] = f"<member>\n<name>{_escape(name)}</name>\n"
+                # The common members inline: a call per value was the cost.
+                member_kind = type(member)
+                if member_kind is int and _MININT <= member <= _MAXINT:
+                    out.append(f"{opening}<value><int>{member}</int></value>\n</member>\n")
+                elif member_kind is Int64 and -_INT64_MAX - 1 <= member <= _INT64_MAX:
+                    out.append(f"{opening}<value><i8>{int(member)}</i8></value>\n</member>\n")
+                elif member_kind is str:
+                    out.append(
+                        f"{opening}<value><string>{_escape(member)}</string></value>\n</member>\n"
+                    )
+                else:
+                    out.append(opening)
+                    self.dump(member)
+                    out.append("</member>\n")
+            out.append("</struct></value>\n")
+            self.open.discard(id(value))
+        elif kind is list or kind is tuple:
+            self._enter(value, "sequences")
+            out.append("<value><array><data>\n")
+            for item in value:
+                self.dump(item)
+            out.append("</data></array></value>\n")
+            self.open.discard(id(value))
+        else:
+            if self.marshaller is None:
+                self.marshaller = _Marshaller("utf-8", allow_none=False)
+            # The marshaller's own dispatch (Int64, floats, dates, binary, ...).
+            self.marshaller._Marshaller__dump(value, out.append)  # type: ignore[attr-defined]
+
+    def _enter(self, value: Any, what: str) -> None:
+        if id(value) in self.open:
+            raise TypeError(f"cannot marshal recursive {what}")
+        self.open.add(id(value))
 
 
 def dump_fault(code: int, message: str) -> bytes:

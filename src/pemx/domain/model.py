@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -145,6 +146,7 @@ class ServiceTemplate:
     limits: dict[ResourceType, int]
     # For a reseller's template: the reseller's own subscription whose pool it draws on.
     source_subscription_id: int | None
+    version: int = 1  # bumped by each change of its limits or sale state
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class Subscription:
     parent_subscription_id: int | None
     resources: dict[ResourceType, ResourceUsage] = field(default_factory=dict)
     removed: bool = False  # terminated: answers like a missing one
+    created_at: datetime | None = None  # UTC, naive (as the database keeps it)
+    st_version: int = 1  # the template's version it was made from (or moved to)
 
     @property
     def has_exchange(self) -> bool:
@@ -168,7 +172,9 @@ class Subscription:
 @dataclass(frozen=True)
 class Domain:
     id: int
-    subscription_id: int
+    # None: registered on the account without hosting (pem.addDomainToAccount); no
+    # mailbox address may be on it until pem.addDomain binds it to a subscription.
+    subscription_id: int | None
     account_id: int
     name: str
 

@@ -20,6 +20,15 @@ class ResourceLimit:
     limit: int
 
 
+@dataclass(frozen=True)
+class ActivationParameter:
+    """One of OA's activation parameters (``parameters[{var_name, var_value}]`` of
+    pem.setResourceTypeLimits): accepted, and used by nothing pemx provisions."""
+
+    name: str
+    value: str
+
+
 def limits_by_type(items: Iterable[ResourceLimit], field: str, id_field: str) -> ResourceLimits:
     """The listed limits by resource type. Refuses an unknown type, a type listed twice, and
     a limit below UNLIMITED; ``field`` and ``id_field`` name the request's list and id."""

@@ -39,7 +39,12 @@ def owned_domain(tx: Tx, subscription: Subscription, address: str) -> Domain | N
     """The address's domain if it is one of the customer's (subscription-local: of the
     subscription), else None."""
     domain = tx.domains.by_name(domain_of(address))
-    own = domain is not None and domain.account_id == subscription.account_id
+    # A domain without hosting (bound to no subscription) takes no address.
+    own = (
+        domain is not None
+        and domain.account_id == subscription.account_id
+        and domain.subscription_id is not None
+    )
     if own and subscription.exchange_mode is ExchangeMode.SUBSCRIPTION_LOCAL:
         own = domain is not None and domain.subscription_id == subscription.id
     return domain if own else None

@@ -87,7 +87,11 @@ def get_email_domains(ctx: Context, *, subscription_id: int) -> list[Domain]:
     with ctx.uow.read() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         if subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE:
-            domains = tx.domains.of_account(subscription.account_id)
+            domains = [
+                domain
+                for domain in tx.domains.of_account(subscription.account_id)
+                if domain.subscription_id is not None  # one without hosting takes none
+            ]
         else:
             domains = tx.domains.of_subscription(subscription.id)
     return domains

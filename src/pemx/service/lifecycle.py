@@ -78,6 +78,9 @@ def remove_account(ctx: Context, *, account_id: int, force: bool = False) -> Non
             )
         for subscription in subscriptions:
             _terminate(tx, subscription)
+        for domain in tx.domains.unbound_of_account(account.id):  # no hosting, counted nowhere
+            tx.domains.remove(domain.id)
+            tx.audit.note("domain", domain.id, account.id)
         for user in tx.users.account_wide(account.id):  # users bound to no subscription
             mailbox = user_mailbox(tx, user.id)
             if mailbox is not None:

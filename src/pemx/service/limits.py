@@ -12,10 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
-from pemx.domain.model import PROVIDER_ACCOUNT_ID, ExchangeMode, ResourceType, Subscription
-from pemx.domain.resource_limits import ResourceLimit, ResourceLimits, limits_by_type
+from pemx.domain.model import (
+    PROVIDER_ACCOUNT_ID,
+    UNLIMITED,
+    ExchangeMode,
+    ResourceType,
+    Subscription,
+)
+from pemx.domain.resource_limits import (
+    ActivationParameter,
+    ResourceLimit,
+    ResourceLimits,
+    limits_by_type,
+)
 from pemx.service.access import visible_account, visible_subscription
 from pemx.service.ports import Context, Tx
+from pemx.service.resources import consume, current_usage
 from pemx.service.subscriptions import check_within_pool, visible_template
 
 
@@ -37,7 +49,8 @@ def set_resource_limit(
     limit64: int | None = None,
     autoprovide: bool = False,
 ) -> None:
-    """Change one limit of a subscription (-1: unlimited); below the usage is refused.
+    """Change one limit of a subscription (-1: unlimited); below the usage is refused, and
+    so is a resource the subscription does not have.
 
     ``limit64`` is the same limit when it does not fit 32 bits, and wins over ``limit``
     (OA's rule); one of them is required. ``autoprovide`` is accepted and changes nothing
@@ -46,11 +59,7 @@ def set_resource_limit(
     value = limit64 if limit64 is not None else limit
     if value is None:
         raise invalid("limit", "limit or limit64 is required")
-    set_resource_limits(
-        ctx,
-        subscription_id=subscription_id,
-        resource_limits=(ResourceLimit(resource_type_id, value),),
-    )
+    _set_limits(ctx, subscription_id, (ResourceLimit(resource_type_id, value),), may_add=False)
 
 
 def set_resource_limits(
@@ -59,15 +68,25 @@ def set_resource_limits(
     subscription_id: int,
     resource_limits: Sequence[ResourceLimit],
     autoprovide: bool = False,
+    parameters: Sequence[ActivationParameter] = (),
 ) -> None:
-    """Change several limits at once, all or none; each must be a resource of the
-    subscription, within the reseller's pool and not below its usage."""
+    """Change several limits at once, all or none; each within the reseller's pool and
+    not below its usage. A resource type the subscription does not have is added (OA:
+    "may add new resource types"), counting what the subscription's objects already use
+    of it. ``parameters`` (OA's activation parameters, for SaaS up-selling) are checked
+    and ignored: Hosted Exchange on pemx has none."""
+    _set_limits(ctx, subscription_id, resource_limits, may_add=True)
+
+
+def _set_limits(
+    ctx: Context, subscription_id: int, resource_limits: Sequence[ResourceLimit], *, may_add: bool
+) -> None:
     wanted = limits_by_type(resource_limits, "resource_limits", "resource_type_id")
     with ctx.uow.write() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         _ensure_billed(ctx, subscription)
         unknown = set(wanted) - set(subscription.resources)
-        if unknown:
+        if unknown and not may_add:
             resource = min(unknown)
             raise PemxError(
                 ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
@@ -76,8 +95,11 @@ def set_resource_limits(
                 {"field": "resource_type_id", "resource_id": str(int(resource))},
             )
         _check_pool(tx, subscription, wanted, "limit")
+        for resource in sorted(unknown):
+            _add_resource(tx, subscription, resource, wanted[resource])
         for resource, limit in sorted(wanted.items()):
-            _set_limit(tx, subscription, resource, limit)
+            if resource not in unknown:
+                _set_limit(tx, subscription, resource, limit)
         tx.audit.note("subscription", subscription.id, subscription.account_id)
 
 
@@ -125,11 +147,11 @@ def upgrade_subscription(
             if not tx.subscriptions.drop_resource(subscription.id, resource):
                 raise _below_usage(subscription, resource, 0)
         for resource in added:
-            tx.subscriptions.add_resource(subscription.id, resource, limits[resource])
+            _add_resource(tx, subscription, resource, limits[resource])
         for resource, limit in sorted(limits.items()):
             if resource not in added:
                 _set_limit(tx, subscription, resource, limit)
-        tx.subscriptions.set_template(subscription.id, template.id)
+        tx.subscriptions.set_template(subscription.id, template.id, template.version)
         tx.audit.note("subscription", subscription.id, subscription.account_id)
     return PlanChange(subscription.id, added, removed)
 
@@ -163,13 +185,27 @@ def _check_pool(tx: Tx, subscription: Subscription, limits: ResourceLimits, fiel
         check_within_pool(limits, pool, field)
 
 
+def _add_resource(tx: Tx, subscription: Subscription, resource: ResourceType, limit: int) -> None:
+    """A resource type new to the subscription, counting what its objects already use of
+    it (a domain registered while domains were not counted, ...) here and on the pool."""
+    used = current_usage(tx, subscription, resource)
+    if limit != UNLIMITED and used > limit:
+        raise _below_usage(subscription, resource, limit, used)
+    tx.subscriptions.add_resource(subscription.id, resource, limit)
+    consume(tx, tx.subscriptions.require(subscription.id), resource, used)
+
+
 def _set_limit(tx: Tx, subscription: Subscription, resource: ResourceType, limit: int) -> None:
     if not tx.subscriptions.set_limit(subscription.id, resource, limit):
         raise _below_usage(subscription, resource, limit)
 
 
-def _below_usage(subscription: Subscription, resource: ResourceType, limit: int) -> PemxError:
-    used = subscription.resources[resource].usage if resource in subscription.resources else 0
+def _below_usage(
+    subscription: Subscription, resource: ResourceType, limit: int, used: int | None = None
+) -> PemxError:
+    if used is None:
+        held = subscription.resources.get(resource)
+        used = held.usage if held is not None else 0
     return PemxError(
         ErrorCode.LIMIT_BELOW_USAGE,
         f'The limit "{limit}" of the resource "{resource.title}" is below its usage in '

@@ -26,6 +26,7 @@ from pemx.service.access import (
     visible_account,
     visible_subscription,
 )
+from pemx.service.domains import registered_already
 from pemx.service.ports import Context, Tx
 from pemx.service.resources import consume
 
@@ -148,6 +149,7 @@ def activate_subscription(
             exchange_mode=mode,
             parent_subscription_id=parent.id if parent else None,
             limits=limits,
+            st_version=template.version,
         )
         tx.audit.note("subscription", new_id, account.id)
     return new_id
@@ -222,19 +224,29 @@ def add_domain(
 ) -> int:
     """Register a domain in an enabled subscription, counted on it; returns its id.
 
-    Refuses a malformed name, one registered already, a taken id (any requested id from
+    A domain the subscription's account registered without hosting
+    (pem.addDomainToAccount) is bound to the subscription instead, keeping its id (OA's
+    pem.addDomain adds the subscription's hosting to it). Refuses a malformed name, one
+    registered already (bound, or another account's), a taken id (any requested id from
     reseller staff), and a full subscription.
     """
     name = normalize_domain(domain_name)
     with ctx.uow.write() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         ensure_enabled(subscription)
-        if tx.domains.by_name(name) is not None:
-            raise PemxError(
-                ErrorCode.DOMAIN_IN_USE,
-                f'The domain "{name}" is registered already.',
-                {"field": "domain_name"},
-            )
+        existing = tx.domains.by_name(name)
+        if existing is not None:
+            if existing.subscription_id is not None or (
+                existing.account_id != subscription.account_id
+            ):
+                raise registered_already(name)
+            if domain_id is not None and domain_id != existing.id:
+                raise invalid("domain_id", f'the domain "{name}" has the id {existing.id}')
+            consume(tx, subscription, ResourceType.DOMAINS, 1)
+            if not tx.domains.bind(existing.id, subscription.id):
+                raise registered_already(name)  # bound by a concurrent call
+            tx.audit.note("domain", existing.id, subscription.account_id)
+            return existing.id
         ensure_id_free(ctx.caller, tx.domains.get, domain_id, "Domain", "domain_id")
         consume(tx, subscription, ResourceType.DOMAINS, 1)
         new_id = tx.domains.add(

@@ -184,16 +184,27 @@ _TAKEN: dict[str, tuple[ErrorCode, str]] = {
     for key in keys
 }
 _PG_UNIQUE_VIOLATION = "23505"
+# A row our check read was deleted by a transaction that committed meanwhile (a domain
+# removed while an address on it was added), or a row we delete got a reference: run
+# again, the call meets the committed change. SQLite's writers never overlap.
+_PG_FOREIGN_KEY_VIOLATION = "23503"
 _PG_RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}
 
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Database errors a caller can meet become OA errors: SQLite's busy timeout, and the
-    conflicts of concurrent writers (unique keys taken, deadlocks) on either database."""
+    conflicts of concurrent writers (unique keys taken, rows referred to deleted,
+    deadlocks) on either database."""
     try:
         yield
     except sa.exc.IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _PG_FOREIGN_KEY_VIOLATION:
+            raise ConcurrentChange(
+                ErrorCode.DATABASE_BUSY,
+                "A concurrent transaction removed or took a row this one refers to; retry.",
+                {},
+            ) from exc
         conflict = _unique_conflict(exc)
         if conflict is None:
             raise

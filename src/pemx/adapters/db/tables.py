@@ -86,6 +86,8 @@ service_templates = sa.Table(
     # No foreign key: templates and subscriptions refer to each other; checked in service.
     sa.Column("source_subscription_id", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    # Bumped by each change of the limits or the sale state (pemx's st_version).
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
 template_resources = sa.Table(
@@ -116,6 +118,8 @@ subscriptions = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     # Set by pem.removeSubscription: the row stays while its mailboxes' files are deleted.
     sa.Column("removed_at", sa.DateTime, nullable=True),
+    # The template's version the subscription was made from (or last moved to).
+    sa.Column("st_version", sa.Integer, nullable=False, server_default="1"),
 )
 
 subscription_resources = sa.Table(
@@ -156,8 +160,9 @@ domains = sa.Table(
     "domains",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    # None: registered on the account without hosting (pem.addDomainToAccount).
     sa.Column(
-        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False, index=True
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=True, index=True
     ),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("name", sa.String(253), nullable=False, unique=True),

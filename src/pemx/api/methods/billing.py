@@ -11,7 +11,7 @@ from pemx.api.methods.fields import object_id
 from pemx.api.methods.subscriptions import subscription_struct
 from pemx.api.schema import INT32_MAX, INT64_MAX, array, opt, req, struct
 from pemx.domain.errors import invalid
-from pemx.domain.resource_limits import ResourceLimit
+from pemx.domain.resource_limits import ActivationParameter, ResourceLimit
 from pemx.service import lifecycle, limits, subscriptions
 from pemx.service.limits import PlanChange
 from pemx.service.subscriptions import SubscriptionInfo
@@ -130,9 +130,19 @@ METHODS: tuple[Method, ...] = (
                 ),
                 required=True,
             ),
+            "parameters": array(
+                struct(
+                    {"var_name": req("string", max_length=255), "var_value": req("string")},
+                    into=lambda v: ActivationParameter(v["var_name"], v["var_value"]),
+                ),
+                doc="OA's activation parameters (SaaS up-selling): checked and ignored, "
+                "pemx's Hosted Exchange has none",
+            ),
         },
         limits.set_resource_limits,
-        doc="Change several limits at once, all or none; below the usage is refused.",
+        doc="Change several limits at once, all or none; below the usage is refused. A "
+        "resource type the subscription lacks is added (counting what its objects already "
+        "use of it).",
         reseller=True,
         changes_state=True,
     ),

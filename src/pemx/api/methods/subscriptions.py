@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from pemx.api.method import Method
@@ -34,6 +35,9 @@ def _template(template: ServiceTemplate) -> dict[str, Any]:
         "owner_id": template.owner_account_id,
         "active": template.active,
         "source_subscription_id": or_zero(template.source_subscription_id),
+        # pemx's count of the template's changes (limits, sale state): a subscription's
+        # st_version is the version it was made from or moved to.
+        "version": template.version,
         "resource_types": [
             {
                 "resource_type_id": int(rt),
@@ -52,8 +56,14 @@ def _domain(domain: Domain) -> dict[str, Any]:
         "domain_id": domain.id,
         "domain_name": domain.name,
         "account_id": domain.account_id,
-        "subscription_id": domain.subscription_id,
+        # 0: registered on the account without hosting (pem.addDomainToAccount).
+        "subscription_id": or_zero(domain.subscription_id),
     }
+
+
+def _unix(moment: datetime | None) -> int:
+    # The database keeps naive UTC.
+    return 0 if moment is None else int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
@@ -68,6 +78,10 @@ def subscription_struct(info: SubscriptionInfo) -> dict[str, Any]:
         "service_template_id": subscription.template_id,
         "is_active": subscription.enabled,
         "exchange_mode": subscription.exchange_mode.value,
+        # OA's creation date, Unix time; the template's version the subscription was made
+        # from or moved to (pemx counts a template's changes of limits and sale state).
+        "c_date": _unix(subscription.created_at),
+        "st_version": subscription.st_version,
     }
     if info.resources is not None:
         wire["resource_types"] = [_resource_usage(usage) for usage in info.resources]
@@ -214,7 +228,27 @@ METHODS: tuple[Method, ...] = (
             "domain_id": optional_id("requested id (provider staff only)"),
         },
         subscriptions.add_domain,
-        doc="Register a domain in a customer's subscription.",
+        doc="Register a domain in a customer's subscription; a domain the account "
+        "registered without hosting (pem.addDomainToAccount) is bound to it, keeping its id.",
+        reseller=True,
+        changes_state=True,
+        wire=lambda domain_id: {"domain_id": domain_id},
+    ),
+    Method(
+        "pem.addDomainToAccount",
+        {
+            "account_id": object_id("a customer account"),
+            "domain_name": req("string", max_length=253),
+            "domain_id": optional_id("requested id (provider staff only)"),
+            "force": opt(
+                "boolean",
+                "a name the account holds answers its id; another account's unused domain "
+                "(of an account the caller sees) is taken over",
+            ),
+        },
+        domains.add_domain_to_account,
+        doc="Register a domain on a customer's account without hosting: no address may be "
+        "on it, and mail to it is refused, until pem.addDomain binds it to a subscription.",
         reseller=True,
         changes_state=True,
         wire=lambda domain_id: {"domain_id": domain_id},
@@ -253,7 +287,10 @@ METHODS: tuple[Method, ...] = (
         doc="The subscription a domain is registered in.",
         reseller=True,
         changes_state=False,
-        wire=lambda domain: {"domain_id": domain.id, "subscription_id": domain.subscription_id},
+        wire=lambda domain: {
+            "domain_id": domain.id,
+            "subscription_id": or_zero(domain.subscription_id),
+        },
     ),
     Method(
         "pem.removeDomain",

@@ -163,13 +163,18 @@ class SqlMembers:
 
 # Run on every authenticated call (api/auth.py): one primary-key row of each table, built
 # once so SQLAlchemy finds its compiled form by identity.
+# A reseller's suspension reaches its customers' staff: the parent account must be
+# enabled too (the provider, every reseller's parent, always is).
+_PARENT = accounts.alias("parent")
 _LIVE_PASSWORD_HASH = (
     sa.select(members.c.password_hash)
     .join(accounts, accounts.c.id == members.c.account_id)
+    .outerjoin(_PARENT, _PARENT.c.id == accounts.c.parent_id)
     .where(
         members.c.id == sa.bindparam("member_id"),
         members.c.enabled.is_(True),
         members.c.removed_at.is_(None),
         accounts.c.enabled.is_(True),
+        sa.or_(_PARENT.c.id.is_(None), _PARENT.c.enabled.is_(True)),
     )
 )

@@ -27,7 +27,7 @@ class SqlDomains:
         return rows.domain(row) if row else None
 
     def add(
-        self, *, domain_id: int | None, subscription_id: int, account_id: int, name: str
+        self, *, domain_id: int | None, subscription_id: int | None, account_id: int, name: str
     ) -> int:
         values: dict[str, Any] = {
             "subscription_id": subscription_id,
@@ -38,11 +38,23 @@ class SqlDomains:
             values["id"] = domain_id
         return st.insert(self.conn, domains, values)
 
+    def bind(self, domain_id: int, subscription_id: int) -> bool:
+        # Conditional: of two callers binding one domain, only the first finds it unbound.
+        query = (
+            sa.update(domains)
+            .where(domains.c.id == domain_id, domains.c.subscription_id.is_(None))
+            .values(subscription_id=subscription_id)
+        )
+        return self.conn.execute(query).rowcount == 1
+
     def of_subscription(self, subscription_id: int) -> list[Domain]:
         return self._where(domains.c.subscription_id == subscription_id)
 
-    def remove(self, domain_id: int) -> None:
-        self.conn.execute(sa.delete(domains).where(domains.c.id == domain_id))
+    def unbound_of_account(self, account_id: int) -> list[Domain]:
+        return self._where(domains.c.account_id == account_id, domains.c.subscription_id.is_(None))
+
+    def remove(self, domain_id: int) -> bool:
+        return self.conn.execute(sa.delete(domains).where(domains.c.id == domain_id)).rowcount == 1
 
     def of_vendor(self, vendor_id: int | None) -> list[Domain]:
         if vendor_id is None:
@@ -68,6 +80,6 @@ class SqlDomains:
     def of_account(self, account_id: int) -> list[Domain]:
         return self._where(domains.c.account_id == account_id)
 
-    def _where(self, condition: sa.ColumnElement[bool]) -> list[Domain]:
-        query = sa.select(domains).where(condition).order_by(domains.c.id)
+    def _where(self, *condition: sa.ColumnElement[bool]) -> list[Domain]:
+        query = sa.select(domains).where(*condition).order_by(domains.c.id)
         return [rows.domain(row) for row in self.conn.execute(query)]

@@ -53,6 +53,7 @@ class SqlTemplates:
             active=row.active,
             limits=limits,
             source_subscription_id=row.source_subscription_id,
+            version=row.version,
         )
 
     def add(
@@ -90,13 +91,10 @@ class SqlTemplates:
         return list(self.conn.scalars(query))
 
     def set_active(self, template_id: int, active: bool) -> None:
-        self.conn.execute(
-            sa.update(service_templates)
-            .where(service_templates.c.id == template_id)
-            .values(active=active)
-        )
+        self._update(template_id, active=active)
 
     def set_limits(self, template_id: int, limits: Mapping[ResourceType, int]) -> None:
+        self._update(template_id)
         for resource, limit in limits.items():
             changed = self.conn.execute(
                 sa.update(template_resources)
@@ -112,6 +110,14 @@ class SqlTemplates:
                         resource_limit=limit,
                     )
                 )
+
+    def _update(self, template_id: int, **values: Any) -> None:
+        """Every change makes a new version of the template."""
+        self.conn.execute(
+            sa.update(service_templates)
+            .where(service_templates.c.id == template_id)
+            .values(version=service_templates.c.version + 1, **values)
+        )
 
 
 class SqlSubscriptions:
@@ -162,8 +168,8 @@ class SqlSubscriptions:
         )
         return self.conn.execute(query).rowcount == 1
 
-    def set_template(self, subscription_id: int, template_id: int) -> None:
-        self._update(subscription_id, template_id=template_id)
+    def set_template(self, subscription_id: int, template_id: int, st_version: int) -> None:
+        self._update(subscription_id, template_id=template_id, st_version=st_version)
 
     def set_name(self, subscription_id: int, name: str) -> None:
         self._update(subscription_id, name=name)
@@ -197,10 +203,12 @@ class SqlSubscriptions:
         exchange_mode: ExchangeMode,
         parent_subscription_id: int | None,
         limits: Mapping[ResourceType, int],
+        st_version: int = 1,
     ) -> int:
         values: dict[str, Any] = {
             "account_id": account_id,
             "template_id": template_id,
+            "st_version": st_version,
             "name": name,
             "enabled": True,
             "exchange_mode": exchange_mode.value,
@@ -241,6 +249,8 @@ class SqlSubscriptions:
                     parent_subscription_id=row.parent_subscription_id,
                     resources={},
                     removed=row.removed_at is not None,
+                    created_at=row.created_at,
+                    st_version=row.st_version,
                 )
             if row.resource_type_id is not None:
                 resource = ResourceType(row.resource_type_id)
@@ -320,16 +330,12 @@ class SqlSubscriptions:
                 subscription_resources.c.resource_type_id.in_([int(r) for r in resources])
             )
         types = {int(rt): rt for rt in ResourceType}  # the enum's call, once per type
+        # Unpacked as plain tuples: a vendor's report is 40,000 rows.
         return [
-            UsageRow(
-                account_id=row.account_id,
-                subscription_id=row.id,
-                resource=types[row.resource_type_id],
-                limit=row.resource_limit,
-                usage=row.usage,
-                stored_bytes=int(row.stored or 0),
-            )
-            for row in self.conn.execute(query)
+            UsageRow(account_id, subscription_id, types[resource], limit, usage, int(stored or 0))
+            for account_id, subscription_id, resource, limit, usage, stored in self.conn.execute(
+                query
+            ).tuples()
         ]
 
     def usage_history(

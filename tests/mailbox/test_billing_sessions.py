@@ -1,0 +1,61 @@
+"""Suspension and open sessions, from the mail side: an open POP3 session of a suspended
+subscription is closed (as IMAP's are, tests/mailbox/test_billing.py), a mailbox added
+while its account is suspended cannot log in until the account is resumed, and mail
+keeps arriving throughout."""
+
+from __future__ import annotations
+
+import imaplib
+import poplib
+from typing import Any
+
+from tests.support.builders import make_tenant, new_user_mailbox
+from tests.support.calls import eventually, ok
+from tests.support.mailclient import imap_login, lmtp_deliver, pop3_login
+from tests.support.server import Server
+
+PASSWORD = "Session-Pass-1"
+
+
+def pop3_closed(session: poplib.POP3) -> bool:
+    try:
+        session.noop()
+    except (poplib.error_proto, OSError):
+        return True
+    return False
+
+
+def imap_refused(server: Server, login: str) -> bool:
+    try:
+        imap_login(*server.mail("imap"), login, PASSWORD).logout()
+    except imaplib.IMAP4.error:
+        return True
+    return False
+
+
+def test_a_suspended_subscriptions_open_pop3_session_is_closed(
+    server: Server, provider: Any
+) -> None:
+    tenant = make_tenant(provider)
+    _, _, login, address = new_user_mailbox(provider, tenant, PASSWORD, "pops")
+    session = pop3_login(*server.mail("pop3"), login, PASSWORD)
+    assert session.stat()[0] == 0
+    ok(provider.pem.disableSubscription({"subscription_id": tenant.subscription_id}))
+    eventually(lambda: pop3_closed(session), what="the open POP3 session closed")
+    assert lmtp_deliver(*server.mail("lmtp"), address, "while suspended")[0] == 250
+    ok(provider.pem.enableSubscription({"subscription_id": tenant.subscription_id}))
+    resumed = pop3_login(*server.mail("pop3"), login, PASSWORD)
+    assert resumed.stat()[0] == 1  # the message delivered meanwhile
+    resumed.quit()
+
+
+def test_a_mailbox_added_under_a_suspended_account_logs_in_only_once_it_is_resumed(
+    server: Server, provider: Any
+) -> None:
+    tenant = make_tenant(provider)
+    ok(provider.pem.disableAccount({"account_id": tenant.customer_id}))
+    _, _, login, address = new_user_mailbox(provider, tenant, PASSWORD, "late")
+    assert imap_refused(server, login)
+    assert lmtp_deliver(*server.mail("lmtp"), address, "early mail")[0] == 250
+    ok(provider.pem.enableAccount({"account_id": tenant.customer_id}))
+    assert not imap_refused(server, login)
