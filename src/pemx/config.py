@@ -96,6 +96,16 @@ class Settings:
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
+    # Groupware (docs/groupware.md): SOGo's webmail, ActiveSync, CalDAV and CardDAV behind
+    # one HTTP front end (nginx) on mail_host:groupware_port (0: a free port). SOGo reads
+    # only PostgreSQL: groupware needs a PostgreSQL database_url.
+    groupware: bool = False
+    groupware_port: int = 10080
+    # SOGo's own tables (calendars, contacts, sessions). Empty: the database
+    # "<pemx's database>_sogo" on pemx's PostgreSQL server, as mail_db_user (its owner).
+    sogo_database_url: str = ""
+    sogo_workers: int = 3  # worker processes per SOGo instance (an ActiveSync Ping holds one)
+    sogo_cache_seconds: float = 300.0  # how long SOGo trusts a cached login without pemx
     worker: bool = True  # run the outbox worker in this process
     # Seconds between checks of every mailbox store (0: none): one that does not answer
     # is marked failed and gets no new mailboxes until it answers again.
@@ -144,6 +154,7 @@ PORT_SETTINGS = (
     "smarthost_port",
     "policy_port",
     "milter_port",
+    "groupware_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 
@@ -227,6 +238,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError("setting smarthost_timeout: must be between 0 and 600 seconds")
     if settings.smarthost_username and not settings.smarthost_host:
         raise SettingsError("setting smarthost_username needs smarthost_host")
+    if not 1 <= settings.sogo_workers <= 64:
+        raise SettingsError("setting sogo_workers: must be between 1 and 64")
+    if not 1 <= settings.sogo_cache_seconds <= 86400:
+        raise SettingsError("setting sogo_cache_seconds: must be between 1 and 86400")
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
     if not 0 <= settings.threads_per_client <= settings.threads:

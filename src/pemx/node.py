@@ -21,6 +21,7 @@ from cheroot import wsgi
 
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+from pemx.adapters.groupware import GroupwareError, PrivateGroupware
 from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
 from pemx.adapters.mail.submission.services import SendingServices
 from pemx.adapters.passwords import BcryptHasher
@@ -32,8 +33,10 @@ from pemx.bootstrap import (
     check_stores,
     cli_unit_of_work,
     dovecot_config,
+    groupware_config,
     mail_root,
     prepare_database,
+    sogo_databases,
 )
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
@@ -66,6 +69,7 @@ class Node:
         self.app: Application | None = None
         self.dovecot: PrivateDovecot | None = None
         self.sending: SendingServices | None = None
+        self.groupware: PrivateGroupware | None = None
         self.server: wsgi.Server | None = None
         self._database: Database | None = None
         self._runtime_written = False
@@ -93,6 +97,13 @@ class Node:
             self._lock.acquire()
         except DataDirInUse as exc:
             raise StartFailed(str(exc)) from None
+        if settings.groupware:
+            try:  # before anything starts: SOGo reads PostgreSQL only
+                sogo_databases(settings)
+            except GroupwareError as exc:
+                raise StartFailed(str(exc)) from None
+            if not settings.mail:
+                raise StartFailed("groupware needs the private Dovecot (mail = true)")
         # nothing this process creates is readable by other local users (until stop)
         self._umask = os.umask(0o077)
         hasher = BcryptHasher(settings.bcrypt_rounds)
@@ -124,6 +135,8 @@ class Node:
                 raise StartFailed(f"cannot start Dovecot: {_one_line(exc)}") from None
             self.dovecot = dovecot
             sending.attach_dovecot(dovecot.doveadm_http())
+        if settings.groupware:
+            self._start_groupware(sending)
         self._register_local_store()
         self.app.start()
         if settings.store_check_interval > 0:
@@ -150,8 +163,32 @@ class Node:
         if self.dovecot is not None:
             cfg = self.dovecot.config
             mail = MailListeners(cfg.host, cfg.ports, cfg.mail_root)
-        write_runtime(settings, self.api_port, mail, sending.endpoints(settings.mail_host))
+        endpoints = sending.endpoints(settings.mail_host)
+        if self.groupware is not None:
+            endpoints.update(self.groupware.config.endpoints())
+        write_runtime(settings, self.api_port, mail, endpoints)
         self._runtime_written = True
+
+    def _start_groupware(self, sending: SendingServices) -> None:
+        """SOGo (web and sync), its memcached and the front end, reading mail from the
+        private Dovecot's owa and activesync listeners (each gated by its switch)."""
+        assert self.dovecot is not None
+        dovecot = self.dovecot.config
+        smtp_port = int(sending.endpoints(dovecot.host).get("submission", {}).get("port", 0))
+        try:
+            config = groupware_config(
+                self.settings,
+                dovecot.host,
+                dovecot.ports.imap_owa,
+                dovecot.ports.imap_activesync,
+                smtp_port,
+            )
+            groupware = PrivateGroupware(config)
+            took = groupware.start()
+        except (GroupwareError, OSError, LookupError) as exc:
+            raise StartFailed(f"cannot start the groupware: {_one_line(exc)}") from None
+        self.groupware = groupware
+        logging.getLogger("pemx.groupware").info("groupware started in %.1f s", took)
 
     def _register_local_store(self) -> None:
         """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
@@ -226,6 +263,9 @@ class Node:
         elif self._database is not None:
             self._database.dispose()
         self._database = None
+        if self.groupware is not None:  # before Dovecot: SOGo holds IMAP sessions there
+            self.groupware.stop()
+            self.groupware = None
         if self.dovecot is not None:
             self.dovecot.stop()
             self.dovecot = None

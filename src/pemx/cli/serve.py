@@ -22,6 +22,12 @@ from pemx.node import Node, StartFailed
 @click.option("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir).")
 @click.option("--threads", type=int, help="Worker threads (default 16).")
 @click.option("--no-mail", is_flag=True, help="Do not start the private Dovecot.")
+@click.option(
+    "--groupware",
+    is_flag=True,
+    default=None,
+    help="Also run SOGo: webmail, ActiveSync, CalDAV, CardDAV (needs PostgreSQL).",
+)
 @click.pass_obj
 def serve(
     options: GlobalOptions,
@@ -30,6 +36,7 @@ def serve(
     database_url: str | None,
     threads: int | None,
     no_mail: bool,
+    groupware: bool | None,
 ) -> None:
     """Run the API server and a private Dovecot until interrupted."""
     settings = options.settings(
@@ -38,6 +45,7 @@ def serve(
         database_url=database_url,
         threads=threads,
         mail=False if no_mail else None,
+        groupware=groupware or None,
     )
     _logging(settings)
     node = Node(settings)

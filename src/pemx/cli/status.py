@@ -25,6 +25,14 @@ SENDING_LABELS = {
     "milter": "Postfix From: milter",
 }
 
+# runtime.json's entries of the groupware (pemx serve --groupware)
+GROUPWARE_LABELS = {
+    "web": "Webmail (owa)",
+    "activesync": "ActiveSync",
+    "caldav": "CalDAV",
+    "carddav": "CardDAV",
+}
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as JSON.")
@@ -62,6 +70,9 @@ def status(options: GlobalOptions, as_json: bool) -> None:
     for name, label in SENDING_LABELS.items():
         if name in info:
             table.add_row(label, f"{info[name]['host']}:{info[name]['port']}")
+    for name, label in GROUPWARE_LABELS.items():
+        if name in info:
+            table.add_row(label, info[name]["url"])
     Console().print(table)
 
 

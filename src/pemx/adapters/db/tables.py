@@ -27,6 +27,8 @@ CONTRACT_OBJECTS = (
     "dovecot_folder_names",
     "mail_domains",
     "mail_senders",
+    "sogo_users",
+    "sogo_directory",
 )
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 

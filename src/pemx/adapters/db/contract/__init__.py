@@ -14,7 +14,14 @@ import re
 from pathlib import Path
 
 CONTRACT_SQL = Path(__file__).parent
-VIEWS = ("dovecot_mailboxes", "dovecot_addresses", "mail_domains", "mail_senders")
+VIEWS = (
+    "dovecot_mailboxes",
+    "dovecot_addresses",
+    "mail_domains",
+    "mail_senders",
+    "sogo_users",
+    "sogo_directory",
+)
 _FILE = re.compile(r"(?P<view>\w+)\.v(?P<version>\d+)\.sql")
 
 
