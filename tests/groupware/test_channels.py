@@ -164,3 +164,24 @@ def test_a_disabled_user_is_refused_everywhere(
     assert Web(base).login(address, PASSWORD).status_code == 403
     calendar = f"{base}/SOGo/dav/{address}/Calendar/"
     assert dav("PROPFIND", calendar, (address, PASSWORD), Depth="1").status_code == 401
+
+
+def test_a_suspended_subscription_is_refused_everywhere_and_back_on_resume(
+    gw_server: Server, gw_provider: Any, gw_tenant: Tenant
+) -> None:
+    _, _, _, address = new_user_mailbox(gw_provider, gw_tenant, PASSWORD)
+    base = front(gw_server)
+    calendar = f"{base}/SOGo/dav/{address}/Calendar/"
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200  # cached
+    assert dav("PROPFIND", calendar, (address, PASSWORD), Depth="1").status_code == 207
+    subscription = {"subscription_id": gw_tenant.subscription_id}
+    ok(gw_provider.pem.disableSubscription(subscription))
+    eventually(
+        lambda: ActiveSync(base, address, PASSWORD).folder_sync()[0] in (401, 403), 5,
+        "a suspended customer refused over ActiveSync",
+    )  # fmt: skip
+    assert dav("PROPFIND", calendar, (address, PASSWORD), Depth="1").status_code == 401
+    assert Web(base).login(address, PASSWORD).status_code == 403
+    ok(gw_provider.pem.enableSubscription(subscription))
+    eventually(lambda: Web(base).login(address, PASSWORD).status_code == 200, 5, "resumed")
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200

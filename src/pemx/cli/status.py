@@ -14,7 +14,7 @@ import click
 
 from pemx.cli.context import GlobalOptions
 from pemx.domain.mail_ports import MailPorts
-from pemx.runtime import leftover_dovecot, read_runtime
+from pemx.runtime import groupware_down, leftover_dovecot, read_runtime
 
 STATUS_NOT_RUNNING = 3  # `pemx status` when no node runs (docs/configuration.md)
 
@@ -54,6 +54,8 @@ def status(options: GlobalOptions, as_json: bool) -> None:
                 )
         sys.exit(STATUS_NOT_RUNNING)
     info = {"running": True, "data_dir": str(settings.data_dir), **info}
+    if "web" in info:  # the groupware runs: which of its daemons are down
+        info["groupware_down"] = groupware_down(settings.data_dir)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -74,6 +76,8 @@ def status(options: GlobalOptions, as_json: bool) -> None:
         if name in info:
             table.add_row(label, info[name]["url"])
     Console().print(table)
+    if info.get("groupware_down"):
+        click.echo("groupware down: " + ", ".join(info["groupware_down"]))
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,160 @@
+"""The groupware's processes: `pemx serve --groupware` refuses SQLite, shows its
+endpoints in `pemx status`, stops every SOGo worker within seconds, clears what a killed
+pemx left, and keeps answering the API (retrying the cache drop) while memcached is down.
+No log line and no row of SOGo's database holds a clear-text password."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from pemx.adapters.groupware.processes import marked_processes
+from tests.support.builders import make_tenant, new_user_mailbox
+from tests.support.calls import eventually, ok
+from tests.support.groupware import (
+    ActiveSync,
+    Web,
+    dav,
+    front,
+    require_groupware,
+    sogo_log_text,
+    start_groupware_server,
+)
+from tests.support.postgres import MAIL_PASSWORD, MAIL_ROLE, PostgresCluster
+from tests.support.server import Server, server_base, stop_server
+
+PASSWORD = "Never-In-Clear-7q"
+
+
+def _pemx(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pemx", "--data-dir", str(server.data_dir), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_groupware_on_sqlite_is_refused_in_one_line(tmp_path: Any) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pemx", "--data-dir", str(tmp_path / "d"), "serve", "--groupware",
+         "--port", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: groupware needs a PostgreSQL database_url (SOGo cannot read SQLite)"
+    )
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest) -> PostgresCluster:
+    require_groupware()
+    found: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return found
+
+
+def test_status_stop_and_the_leftovers_of_a_killed_pemx(cluster: PostgresCluster) -> None:
+    server = start_groupware_server(cluster, server_base())
+    marker = str(server.data_dir / "groupware") + "/"
+    try:
+        status = json.loads(_pemx(server, "status", "--json").stdout)
+        for name in ("web", "activesync", "caldav", "carddav"):
+            assert status[name]["url"].startswith(f"http://127.0.0.1:{status[name]['port']}/")
+        assert status["groupware_down"] == []
+        table = _pemx(server, "status").stdout
+        assert "ActiveSync" in table and "CalDAV" in table
+        sogo = marked_processes(marker)
+        assert len(sogo) >= 2 + 2 * 3 + 1  # memcached x2, sogod x2 (watchdog + 2 workers)
+
+        os.kill(server.process.pid, signal.SIGKILL)  # the daemons outlive it
+        server.process.wait()
+        assert set(marked_processes(marker)) & set(sogo)
+        (server.data_dir / "runtime.json").unlink()
+        server = _restart(server)
+        assert not set(marked_processes(marker)) & set(sogo)  # the old ones are gone
+        assert Web(front(server)).login("nobody@example.invalid", "x").status_code == 403
+    finally:
+        started = time.monotonic()
+        stop_server(server)
+        took = time.monotonic() - started
+    assert marked_processes(marker) == []  # every sogod worker too (they leave the group)
+    assert took < 10, f"pemx serve --groupware took {took:.1f} s to stop"
+
+
+def _restart(server: Server) -> Server:
+    from tests.support.server import start_server
+
+    env = {"PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2"}
+    return start_server(server.data_dir, "--groupware", env=env, timeout=120)
+
+
+def test_memcached_down_the_api_answers_and_the_drop_is_retried(
+    cluster: PostgresCluster,
+) -> None:
+    server = start_groupware_server(cluster, server_base())
+    try:
+        api = server.proxy()
+        tenant = make_tenant(api)
+        mailbox_id, user_id, _, address = new_user_mailbox(api, tenant, PASSWORD)
+        run = server.data_dir / "groupware" / "run"
+        pid = int((run / "memcached-sync.daemon.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        eventually(lambda: "memcached-sync" in json.loads(
+            _pemx(server, "status", "--json").stdout)["groupware_down"], 10)  # fmt: skip
+
+        ok(api.pem.changeUserPassword({"user_id": user_id, "password": "After-Change-8"}))
+
+        def retried() -> bool:
+            rows = server.rows(
+                "SELECT attempts, last_error FROM tasks WHERE mailbox_id = :id "
+                "AND kind = 'close_sessions'", id=mailbox_id,
+            )  # fmt: skip
+            return bool(rows) and rows[0][0] >= 1 and "SOGo's cache" in (rows[0][1] or "")
+
+        eventually(retried, 15, "the cache drop failed and waits for a retry")
+        info = ok(api.pem.exchange.getMailboxInfo({"mailbox_id": mailbox_id}))
+        assert info["mailbox_id"] == mailbox_id  # the API answers meanwhile
+        # SOGo without its cache reads pemx's view at every request: the change holds
+        assert ActiveSync(front(server), address, PASSWORD).folder_sync()[0] == 401
+    finally:
+        stop_server(server)
+
+
+def test_no_log_line_or_sogo_row_holds_a_clear_text_password(
+    gw_server: Server, gw_provider: Any
+) -> None:
+    tenant = make_tenant(gw_provider)
+    _, user_id, _, address = new_user_mailbox(gw_provider, tenant, PASSWORD)
+    base = front(gw_server)
+    web = Web(base)
+    assert web.login(address, PASSWORD).status_code == 200
+    assert "INBOX" in web.folders(address)
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200
+    assert dav("PROPFIND", f"{base}/SOGo/dav/{address}/Calendar/", (address, PASSWORD),
+               Depth="1").status_code == 207  # fmt: skip
+    assert Web(base).login(address, "Wrong-" + PASSWORD).status_code == 403
+    ok(gw_provider.pem.changeUserPassword({"user_id": user_id, "password": PASSWORD + "x"}))
+
+    logs = sogo_log_text(gw_server) + (gw_server.data_dir.parent / "node.log").read_text()
+    assert PASSWORD not in logs
+    for (table,) in gw_server.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"):
+        rows = gw_server.rows(f"SELECT t::text FROM {table} t")  # pemx's own, as its owner
+        assert not any(PASSWORD in r[0] for r in rows), table
+    import psycopg
+
+    port = int(gw_server.database_url.rsplit(":", 1)[1].split("/")[0])
+    name = gw_server.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(host="127.0.0.1", port=port, dbname=f"{name}_sogo", user=MAIL_ROLE,
+                         password=MAIL_PASSWORD) as conn:  # SOGo's own, as SOGo  # fmt: skip
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]  # fmt: skip
+        assert "sogo_sessions_folder" in tables
+        for table in tables:
+            rows = conn.execute(f"SELECT t::text FROM {table} t").fetchall()
+            assert not any(PASSWORD in r[0] for r in rows), table
