@@ -339,6 +339,8 @@ def groupware_work_dir(settings: Settings) -> Path:
 
 def groupware_cache(settings: Settings) -> SogoCache | None:
     """SOGo's login caches the outbox keeps current (None: no groupware)."""
+    if settings.sogo_cache_sockets:  # a system SOGo's (docs/deployment.md)
+        return SogoCache([Path(p) for p in settings.sogo_cache_sockets])
     if not settings.groupware:
         return None
     work_dir = groupware_work_dir(settings)

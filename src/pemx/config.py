@@ -106,6 +106,9 @@ class Settings:
     sogo_database_url: str = ""
     sogo_workers: int = 3  # worker processes per SOGo instance (an ActiveSync Ping holds one)
     sogo_cache_seconds: float = 300.0  # how long SOGo trusts a cached login without pemx
+    # A system SOGo (`pemx mail-config --kind sogo`): its memcached sockets, where this
+    # node's outbox worker drops a changed login. Empty: the private stack's, if any.
+    sogo_cache_sockets: tuple[str, ...] = ()
     worker: bool = True  # run the outbox worker in this process
     # Seconds between checks of every mailbox store (0: none): one that does not answer
     # is marked failed and gets no new mailboxes until it answers again.

@@ -60,12 +60,25 @@ class GroupwareConfig:
     extra_groups: tuple[str, ...] = field(default_factory=tuple)
     static_dir: Path = STATIC_DIR
     system: bool = False  # rendered for a system installation (pemx mail-config)
+    #: a system installation's places (the private stack keeps all under work_dir)
+    system_run_dir: Path = Path("/run/pemx-sogo")
+    system_log_dir: Path = Path("/var/log/sogo")
+    system_spool_dir: Path = Path("/var/spool/sogo")
 
     def instance_dir(self, name: str) -> Path:
         return self.work_dir / f"sogo-{name}"
 
+    @property
+    def run_dir(self) -> Path:
+        return self.system_run_dir if self.system else self.work_dir / "run"
+
+    def spool_dir(self, name: str) -> Path:
+        if self.system:
+            return self.system_spool_dir / name
+        return self.instance_dir(name) / "spool"
+
     def memcached_socket(self, name: str) -> Path:
-        return memcached_socket(self.work_dir, name)
+        return self.run_dir / f"memcached-{name}.sock"
 
     def port_of(self, name: str) -> int:
         return self.web_port if name == "web" else self.sync_port
@@ -75,7 +88,7 @@ class GroupwareConfig:
 
     @property
     def log_dir(self) -> Path:
-        return self.work_dir / "log"
+        return self.system_log_dir if self.system else self.work_dir / "log"
 
     @property
     def base_url(self) -> str:

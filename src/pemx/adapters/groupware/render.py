@@ -32,8 +32,8 @@ def instance_files(cfg: GroupwareConfig, name: str) -> dict[Path, str]:
         imap_port=cfg.imap_port_of(name),
         authentication_filter=AUTHENTICATION_FILTERS[name],
         log_file=cfg.log_dir / f"sogo-{name}.log",
-        pid_file=cfg.work_dir / "run" / f"sogo-{name}.pid",
-        spool_dir=base / "spool",
+        pid_file=cfg.run_dir / f"sogo-{name}.pid",
+        spool_dir=cfg.spool_dir(name),
         memcached_socket=cfg.memcached_socket(name),
     )
     gnustep = _env.get_template("GNUstep.conf.j2").render(defaults_dir=base / "Defaults")
@@ -45,9 +45,15 @@ def nginx_file(cfg: GroupwareConfig) -> str:
 
 
 def stack_files(cfg: GroupwareConfig) -> dict[Path, str]:
-    """Every file of the stack: both instances' and the front end's."""
+    """Every file of the stack: both instances' and the front end's (a system one's also
+    the systemd units that run each sogod and memcached instance)."""
     files: dict[Path, str] = {}
     for name in INSTANCES:
         files.update(instance_files(cfg, name))
-    files[cfg.work_dir / "nginx" / "nginx.conf"] = nginx_file(cfg)
+    if not cfg.system:
+        files[cfg.work_dir / "nginx" / "nginx.conf"] = nginx_file(cfg)
+        return files
+    files[cfg.work_dir / "nginx" / "pemx-sogo.conf"] = nginx_file(cfg)
+    for unit in ("pemx-sogo@.service", "pemx-sogo-memcached@.service"):
+        files[cfg.work_dir / "systemd" / unit] = _env.get_template(unit + ".j2").render(cfg=cfg)
     return files
