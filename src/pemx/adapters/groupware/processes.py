@@ -59,14 +59,22 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+#: what the groupware runs: nothing else is ever taken for a leftover (an operator's
+#: `tail -f` of a groupware log names the directory too)
+DAEMON_NAMES = frozenset({"sogod", "memcached", "nginx"})
+
+
 def marked_processes(marker: str) -> list[int]:
-    """Processes whose command line or environment names ``marker`` (a path of ours):
-    a sogod worker whose watchdog is gone still has the watchdog's environment."""
+    """The groupware's daemons whose command line or environment names ``marker`` (a path
+    of ours): a sogod worker whose watchdog is gone still has the watchdog's environment."""
     needle = marker.encode()
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         pid = int(entry.name)
-        if pid == os.getpid():
+        try:
+            if pid == os.getpid() or (entry / "comm").read_text().strip() not in DAEMON_NAMES:
+                continue
+        except OSError:
             continue
         for name in ("cmdline", "environ"):
             with contextlib.suppress(OSError):

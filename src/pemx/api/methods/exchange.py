@@ -112,7 +112,9 @@ METHODS: tuple[Method, ...] = (
             "message_retention": opt(
                 "int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB
             ),
-            "show_in_address_book": opt("boolean", "stored, not enforced"),
+            "show_in_address_book": opt(
+                "boolean", "the customer's address list in the groupware (docs/groupware.md)"
+            ),
         },
         mailboxes.modify_mailbox,
         doc="Change a mailbox's switches and limits; takes effect at the next login or delivery.",
