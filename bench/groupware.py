@@ -123,8 +123,8 @@ def measure(server: Server, args: argparse.Namespace, plain_start: float, gw_sta
         to_sync.append(time.perf_counter() - acked)
         most_attempts = max(most_attempts, attempts)
     print(f"addMailbox ack -> first successful FolderSync (incl. the request): p50 "
-          f"{pct(sorted(to_sync), 0.5):.0f} ms, max {max(to_sync) * 1000:.0f} ms (n={len(to_sync)}, "
-          f"attempts at most {most_attempts})")  # fmt: skip
+          f"{pct(sorted(to_sync), 0.5):.0f} ms, max {max(to_sync) * 1000:.0f} ms "
+          f"(n={len(to_sync)}, attempts at most {most_attempts})")  # fmt: skip
 
     marked = marked_processes(str(server.data_dir / "groupware") + "/")
     groupware = sorted({*marked, *(c for pid in marked for c in descendants(pid))})
@@ -132,7 +132,7 @@ def measure(server: Server, args: argparse.Namespace, plain_start: float, gw_sta
     everything = sorted(set(node) | set(groupware))
     print(f"memory (PSS): groupware {pss_mb(groupware):.0f} MiB in {len(groupware)} processes "
           f"(2 sogod x {args.workers} workers, 2 memcached, nginx); whole node "
-          f"{pss_mb(everything):.0f} MiB (pemx, Dovecot, groupware; PostgreSQL not counted)")  # fmt: skip
+          f"{pss_mb(everything):.0f} MiB (pemx, Dovecot, groupware; not PostgreSQL)")  # fmt: skip
 
 
 def _expect(got: int, wanted: int) -> None:
