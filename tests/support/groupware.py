@@ -4,7 +4,6 @@ such a server on a PostgreSQL database of the session's cluster."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 import xml.etree.ElementTree as ET
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from .postgres import MAIL_ROLE, PostgresCluster
-from .server import IN_CI, Server, ServerDatabase, start_server, stop_server
+from .server import IN_CI, Server, ServerDatabase, start_server
 from .wbxml import T, Tag, decode, encode
 
 SOGOD = Path("/usr/sbin/sogod")
@@ -34,15 +33,25 @@ def require_groupware() -> None:
 
 
 def start_groupware_server(
-    cluster: PostgresCluster, base: Path, *extra: str, env: dict[str, str] | None = None
+    cluster: PostgresCluster,
+    base: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    command: list[str] | None = None,
+    owner: str | None = None,
 ) -> Server:
     """`pemx serve --groupware` on a new database of ``cluster`` (and SOGo's own beside
-    it, owned by the mail role, as an operator would create it)."""
+    it, owned by the mail role, as an operator would create it). ``command`` runs pemx
+    (as another user: ``owner`` then owns the data directory)."""
     database = cluster.new_database()
     cluster.admin(f"CREATE DATABASE {database.name}_sogo OWNER {MAIL_ROLE}")
     data_dir = ServerDatabase("postgresql", database).configure(base / "node")
+    if owner is not None:
+        for path in (data_dir, *data_dir.rglob("*")):
+            shutil.chown(path, owner, None)
     environ = {"PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2", **(env or {})}
-    return start_server(data_dir, "--groupware", *extra, env=environ, timeout=120)
+    return start_server(data_dir, "--groupware", *extra, env=environ, command=command,
+                        timeout=120)  # fmt: skip
 
 
 def front(server: Server) -> str:
@@ -158,11 +167,3 @@ def sogo_log_text(server: Server) -> str:
     """Every log the groupware wrote (SOGo, memcached, nginx)."""
     log_dir = server.data_dir / "groupware" / "log"
     return "".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("*")) if p.is_file())
-
-
-def stop(server: Server) -> None:
-    stop_server(server)
-
-
-__all__ = ["ActiveSync", "Web", "dav", "front", "require_groupware", "start_groupware_server"]
-_ = os  # the module is imported by bench/ as well
