@@ -57,14 +57,28 @@ def test_a_new_mailbox_works_in_the_web_ui_and_over_activesync_at_the_ack(
     assert phone.sync_subjects(folders["INBOX"]) == ["hello 0", "hello 1"]
 
 
-def test_login_by_login_name_and_the_letter_case_sogo_takes(
+def test_login_by_login_name_or_any_address_and_the_letter_case_sogo_takes(
     gw_server: Server, gw_provider: Any, gw_tenant: Tenant
 ) -> None:
-    _, _, login, address = new_user_mailbox(gw_provider, gw_tenant, PASSWORD)
-    assert Web(front(gw_server)).login(login, PASSWORD).status_code == 200
-    assert ActiveSync(front(gw_server), login, PASSWORD).folder_sync()[0] == 200
+    mailbox_id, _, login, address = new_user_mailbox(gw_provider, gw_tenant, PASSWORD)
+    alias = f"alias-{login}@{gw_tenant.domain}"
+    emails = {"mailbox_id": mailbox_id, "emails": [alias]}
+    ok(gw_provider.pem.exchange.addEmailAddresses(emails))
+    base = front(gw_server)
+    for name in (login, alias):
+        web = Web(base)
+        assert web.login(name, PASSWORD).status_code == 200
+        assert "INBOX" in web.folders(address)
+        assert ActiveSync(base, name, PASSWORD).folder_sync()[0] == 200  # cached now
+        calendar = f"{base}/SOGo/dav/{address}/Calendar/"
+        assert dav("PROPFIND", calendar, (name, PASSWORD), Depth="1").status_code == 207
     # SOGo compares logins as typed (docs/groupware.md): pemx keeps them in lower case
-    assert Web(front(gw_server)).login(address.upper(), PASSWORD).status_code == 403
+    assert Web(base).login(address.upper(), PASSWORD).status_code == 403
+    # a removed address stops logging in at once, also where SOGo had cached it
+    ok(gw_provider.pem.exchange.removeEmailAddresses(emails))
+    eventually(lambda: ActiveSync(base, alias, PASSWORD).folder_sync()[0] == 401, 5,
+               "the removed address refused over ActiveSync")  # fmt: skip
+    assert Web(base).login(alias, PASSWORD).status_code == 403
 
 
 def test_a_calendar_event_and_a_contact_are_written_and_read_back(

@@ -116,16 +116,17 @@ def close_sessions(
 
 
 def forget_logins(tx: Tx, mailbox: Mailbox) -> None:
-    """The groupware re-reads the mailbox's switches at its next request (one turned on).
-    Nothing of Dovecot's changes, so the mailbox's status stays as it is."""
+    """The groupware re-reads the mailbox at its next request (a switch turned on, an
+    address removed: ``mailbox`` as it was). Nothing of Dovecot's changes, so the
+    mailbox's status stays as it is."""
     kind, payload = stored(ForgetLogins(login_names(tx, mailbox)))
     tx.outbox.enqueue(kind.value, mailbox.id, payload)
 
 
 def login_names(tx: Tx, mailbox: Mailbox) -> tuple[str, ...]:
-    """The names a client logs in to the groupware with: the primary address and the
-    user's login name (SOGo keeps one cache entry per name as typed)."""
-    names = {mailbox.primary_email_address}
+    """The names a client logs in to the groupware with: every address of the mailbox
+    and the user's login name (SOGo keeps one cache entry per name as typed)."""
+    names = {mailbox.primary_email_address, *mailbox.addresses}
     user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
     if user is not None:
         names.add(user.login)

@@ -110,3 +110,17 @@ def test_without_groupware_a_forget_task_does_nothing() -> None:
     mail = FakeMailBackend()
     outbox.perform(Task(1, "forget_logins", None, {"logins": ["a"]}, 0), None, mail)
     assert mail.calls == []
+
+
+def test_a_removed_address_is_forgotten_and_the_status_stays(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    alias = "alias-" + mailbox.address
+    emails = {"mailbox_id": mailbox.id, "emails": [alias]}
+    ok(api.pem.exchange.addEmailAddresses(emails))
+    assert task_rows(app) == []  # a new address was never cached
+    ok(api.pem.exchange.removeEmailAddresses(emails))
+    assert [t.kind for t in task_rows(app)] == ["forget_logins"]
+    assert mailbox_status(api, mailbox.id) == 0
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, alias, mailbox.login])]

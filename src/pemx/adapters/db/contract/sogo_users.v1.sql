@@ -1,5 +1,6 @@
 -- v1 (migration 0011): the groupware's (SOGo's) logins, docs/groupware.md. One row per
--- mailbox; SOGo finds it by c_uid (the primary address) or login. Flags are text: SOGo
+-- address of a mailbox, all with the mailbox's c_uid (its primary address): SOGo finds
+-- the mailbox by c_uid, its login name or any of its addresses (LoginFieldNames). Flags are text: SOGo
 -- compares strings ("1"), and an integer column makes its login fail. tenant is the
 -- customer that owns the mailbox (SOGo's DomainFieldName: its address book searches stay
 -- inside it). c_kind is SOGo's KindFieldName: '' for a person; resource mailboxes set
@@ -17,8 +18,10 @@ SELECT m.primary_address AS c_uid,
        CASE WHEN u.enabled AND a.enabled AND COALESCE(p.enabled, a.enabled) AND s.enabled
                  AND m.status <> 2
             THEN '1' ELSE '0' END AS active,
-       CAST('' AS TEXT) AS c_kind
+       CAST('' AS TEXT) AS c_kind,
+       e.address AS address
   FROM mailboxes m
+  JOIN email_addresses e ON e.mailbox_id = m.id
   JOIN service_users u ON u.id = m.user_id
   JOIN accounts a ON a.id = m.account_id
   LEFT JOIN accounts p ON p.id = a.parent_id
