@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -69,6 +71,13 @@ def test_status_stop_and_the_leftovers_of_a_killed_pemx(cluster: PostgresCluster
         assert status["groupware_down"] == []
         table = _pemx(server, "status").stdout
         assert "ActiveSync" in table and "CalDAV" in table
+        run = server.data_dir / "groupware" / "run"
+        for name in ("web", "sync"):  # it holds password hashes: SOGo's user only
+            sock = (run / f"memcached-{name}.sock").stat()
+            assert stat.S_IMODE(sock.st_mode) == 0o700
+            assert stat.S_IMODE(run.stat().st_mode) == 0o700
+            if os.geteuid() == 0:
+                assert pwd.getpwuid(sock.st_uid).pw_name == "pemx-mail"
         sogo = marked_processes(marker)
         assert len(sogo) >= 2 + 2 * 3 + 1  # memcached x2, sogod x2 (watchdog + 2 workers)
 
