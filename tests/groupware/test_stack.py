@@ -167,3 +167,17 @@ def test_no_log_line_or_sogo_row_holds_a_clear_text_password(
         for table in tables:
             rows = conn.execute(f"SELECT t::text FROM {table} t").fetchall()
             assert not any(PASSWORD in r[0] for r in rows), table
+
+
+def test_a_missing_sogo_database_fails_the_start_in_one_line(cluster: PostgresCluster) -> None:
+    from tests.support.server import ServerDatabase, start_server
+
+    data_dir = ServerDatabase("postgresql", cluster.new_database()).configure(
+        server_base() / "node"
+    )
+    with pytest.raises(RuntimeError) as failed:
+        start_server(data_dir, "--groupware", env={"PEMX_GROUPWARE_PORT": "0"}, timeout=60)
+    last = str(failed.value).strip().splitlines()[-1]
+    assert last.startswith("Error: cannot start the groupware: SOGo cannot reach database")
+    assert "create it or set sogo_database_url" in last
+    assert marked_processes(str(data_dir / "groupware") + "/") == []
