@@ -210,7 +210,8 @@ class Node:
 
     def _check_stores(self) -> None:
         """Every store_check_interval: probe the stores; one that does not answer is
-        FAILED (placement skips it) until it answers again."""
+        FAILED (placement skips it) until it answers again. The groupware's daemons that
+        died are started again (a memcached that is down fails the outbox's cache drops)."""
         log = logging.getLogger("pemx.stores")
         while not self._stopping.wait(self.settings.store_check_interval):
             database = self._database
@@ -220,6 +221,15 @@ class Node:
                 check_stores(database)
             except Exception:
                 log.exception("store health check failed")
+            groupware = self.groupware
+            if groupware is not None and not self._stopping.is_set():
+                try:
+                    revived = groupware.revive()
+                except Exception:
+                    log.exception("the groupware could not be started again")
+                else:
+                    if revived:
+                        log.warning("groupware: started again: %s", ", ".join(revived))
 
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pemx.adapters.groupware.processes import marked_processes
+from pemx.runtime import groupware_down
 from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.calls import eventually, ok
 from tests.support.groupware import (
@@ -103,10 +104,12 @@ def _restart(server: Server) -> Server:
     return start_server(server.data_dir, "--groupware", env=env, timeout=120)
 
 
-def test_memcached_down_the_api_answers_and_the_drop_is_retried(
+def test_memcached_down_the_api_answers_the_drop_is_retried_and_it_comes_back(
     cluster: PostgresCluster,
 ) -> None:
-    server = start_groupware_server(cluster, server_base())
+    # the node's health loop (every store_check_interval) starts dead daemons again
+    env = {"PEMX_STORE_CHECK_INTERVAL": "3", "PEMX_LOG_LEVEL": "INFO"}
+    server = start_groupware_server(cluster, server_base(), env=env)
     try:
         api = server.proxy()
         tenant = make_tenant(api)
@@ -114,23 +117,36 @@ def test_memcached_down_the_api_answers_and_the_drop_is_retried(
         run = server.data_dir / "groupware" / "run"
         pid = int((run / "memcached-sync.daemon.pid").read_text())
         os.kill(pid, signal.SIGKILL)
-        eventually(lambda: "memcached-sync" in json.loads(
-            _pemx(server, "status", "--json").stdout)["groupware_down"], 10)  # fmt: skip
+        eventually(lambda: groupware_down(server.data_dir) == ["memcached-sync"], 2)
 
         ok(api.pem.changeUserPassword({"user_id": user_id, "password": "After-Change-8"}))
-
-        def retried() -> bool:
-            rows = server.rows(
-                "SELECT attempts, last_error FROM tasks WHERE mailbox_id = :id "
-                "AND kind = 'close_sessions'", id=mailbox_id,
-            )  # fmt: skip
-            return bool(rows) and rows[0][0] >= 1 and "SOGo's cache" in (rows[0][1] or "")
-
-        eventually(retried, 15, "the cache drop failed and waits for a retry")
         info = ok(api.pem.exchange.getMailboxInfo({"mailbox_id": mailbox_id}))
         assert info["mailbox_id"] == mailbox_id  # the API answers meanwhile
-        # SOGo without its cache reads pemx's view at every request: the change holds
-        assert ActiveSync(front(server), address, PASSWORD).folder_sync()[0] == 401
+
+        def task() -> tuple[str, int, str]:
+            rows = server.rows(
+                "SELECT state, attempts, last_error FROM tasks WHERE mailbox_id = :id "
+                "AND kind = 'close_sessions'", id=mailbox_id,
+            )  # fmt: skip
+            return (rows[0][0], rows[0][1], rows[0][2] or "") if rows else ("", 0, "")
+
+        eventually(lambda: "SOGo's cache" in task()[2], 15, "the drop failed, for a retry")
+        eventually(lambda: task()[0] == "done", 30, "the retried drop done")
+        assert task()[1] >= 2
+        log = (server.data_dir.parent / "node.log").read_text()
+        assert "groupware: started again: memcached-sync" in log
+        status = json.loads(_pemx(server, "status", "--json").stdout)
+        assert status["groupware_down"] == []
+        phone = ActiveSync(front(server), address, PASSWORD)
+        assert phone.folder_sync()[0] == 401
+        assert ActiveSync(front(server), address, "After-Change-8").folder_sync()[0] == 200
+
+        # a sogod watchdog killed: its orphaned workers go, a new one takes the port
+        os.kill(int((run / "sogo-sync.daemon.pid").read_text()), signal.SIGKILL)
+        renewed = ActiveSync(front(server), address, "After-Change-8")
+        eventually(lambda: "started again: sogo-sync" in (server.data_dir.parent /
+                   "node.log").read_text(), 30, "sogo-sync started again")  # fmt: skip
+        assert renewed.folder_sync()[0] == 200
     finally:
         stop_server(server)
 

@@ -64,6 +64,7 @@ class PrivateGroupware:
     def __init__(self, config: GroupwareConfig) -> None:
         self.config = config
         self.daemons: dict[str, Daemon] = {}
+        self._ready: dict[str, Callable[[], bool]] = {}
 
     # start ---------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> float:
@@ -102,7 +103,8 @@ class PrivateGroupware:
                 ["memcached", "-s", str(sock), "-a", "0700", "-m", "64", "-c", "512"],
                 run_as,
             )
-            self._wait(f"memcached-{name}", partial(_accepts_unix, sock), timeout)
+            self._ready[f"memcached-{name}"] = partial(_accepts_unix, sock)
+            self._wait(f"memcached-{name}", timeout)
         # one after the other: on a fresh database the first creates SOGo's tables
         for name in INSTANCES:
             env = {
@@ -112,12 +114,14 @@ class PrivateGroupware:
                 "HOME": str(cfg.instance_dir(name)),
             }
             self._spawn(f"sogo-{name}", [SOGOD], run_as, env=env, cwd=cfg.instance_dir(name))
-            self._wait(f"sogo-{name}", partial(_answers, host, cfg.port_of(name)), timeout)
+            self._ready[f"sogo-{name}"] = partial(_answers, host, cfg.port_of(name))
+            self._wait(f"sogo-{name}", timeout)
         nginx_dir = cfg.work_dir / "nginx"
         argv = ["nginx", "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf"),
                 "-e", str(cfg.log_dir / "nginx-error.log"), "-g", "daemon off;"]  # fmt: skip
         self._spawn("nginx", argv, run_as)
-        self._wait("nginx", partial(_answers, host, cfg.front_port), timeout)
+        self._ready["nginx"] = partial(_answers, host, cfg.front_port)
+        self._wait("nginx", timeout)
 
     def _check_installed(self) -> None:
         missing = [b for b in (SOGOD, "memcached", "nginx") if shutil.which(b) is None]
@@ -185,8 +189,8 @@ class PrivateGroupware:
             raise GroupwareError(f"cannot start {name}: {exc}") from None
         self.daemons[name] = daemon
 
-    def _wait(self, name: str, ready: Callable[[], bool], timeout: float) -> None:
-        daemon = self.daemons[name]
+    def _wait(self, name: str, timeout: float) -> None:
+        daemon, ready = self.daemons[name], self._ready[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not daemon.running():
@@ -210,6 +214,31 @@ class PrivateGroupware:
     def problems(self) -> list[str]:
         """The daemons that are not running (empty: all are)."""
         return [name for name, daemon in self.daemons.items() if not daemon.running()]
+
+    def revive(self, timeout: float = 30.0) -> list[str]:
+        """Start again the daemons that died (the node's health loop calls this): a
+        memcached on a fresh socket (an empty cache), a sogod once its orphaned workers,
+        which hold its port, are gone. Returns the names started; GroupwareError when one
+        does not come back."""
+        revived = []
+        for name, daemon in self.daemons.items():
+            if daemon.running():
+                continue
+            daemon.reap()
+            if name.startswith("memcached-"):
+                self.config.memcached_socket(name.removeprefix("memcached-")).unlink(
+                    missing_ok=True
+                )
+            elif name.startswith("sogo-"):
+                instance = self.config.instance_dir(name.removeprefix("sogo-"))
+                kill_tree(marked_processes(str(instance) + "/"), 0)
+            try:
+                daemon.start()
+            except OSError as exc:
+                raise GroupwareError(f"cannot start {name} again: {exc}") from None
+            self._wait(name, timeout)
+            revived.append(name)
+        return revived
 
     def stop(self, grace: float = STOP_GRACE_S) -> float:
         """Every daemon and every sogod worker gone; returns the seconds it took."""
