@@ -19,12 +19,12 @@ def test_each_customer_finds_its_own_visible_mailboxes_only(
 ) -> None:
     token = unique("gal")  # in every login below, so one search finds them all
     first, second = make_tenant(gw_provider), make_tenant(gw_provider)
-    _, _, _, alice = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
-    _, _, _, bob = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
+    alice_id, _, _, alice = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
+    bob_id, _, _, bob = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
     hidden_id, _, _, hidden = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
     hide = {"mailbox_id": hidden_id, "show_in_address_book": False}
     ok(gw_provider.pem.exchange.modifyMailbox(hide))
-    _, _, _, carol = new_user_mailbox(gw_provider, second, PASSWORD, prefix=token)
+    carol_id, _, _, carol = new_user_mailbox(gw_provider, second, PASSWORD, prefix=token)
     base = front(gw_server)
 
     web = Web(base)
@@ -36,8 +36,11 @@ def test_each_customer_finds_its_own_visible_mailboxes_only(
 
     listed = dav("PROPFIND", f"{base}/SOGo/dav/{alice}/Contacts/gal/", (alice, PASSWORD),
                  Depth="1").text  # fmt: skip
-    assert alice in listed and bob in listed  # CardDAV: the directory collection "gal"
-    assert carol not in listed and hidden not in listed
+    # CardDAV: the directory collection "gal", one vCard per mailbox, named by SOGo's uid
+    assert f"/gal/Mailbox{alice_id}<" in listed and f"/gal/Mailbox{bob_id}<" in listed
+    assert f"/gal/Mailbox{carol_id}<" not in listed and f"/gal/Mailbox{hidden_id}<" not in listed
+    card = dav("GET", f"{base}/SOGo/dav/{alice}/Contacts/gal/Mailbox{bob_id}", (alice, PASSWORD))
+    assert card.status_code == 200 and bob in card.text
 
     assert ActiveSync(base, bob, PASSWORD).search_gal(token) == sorted([alice, bob])
     assert ActiveSync(base, carol, PASSWORD).search_gal(token) == [carol]

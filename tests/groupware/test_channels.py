@@ -74,6 +74,9 @@ def test_login_by_login_name_or_any_address_and_the_letter_case_sogo_takes(
         assert dav("PROPFIND", calendar, (name, PASSWORD), Depth="1").status_code == 207
     # SOGo compares logins as typed (docs/groupware.md): pemx keeps them in lower case
     assert Web(base).login(address.upper(), PASSWORD).status_code == 403
+    # SOGo's own user id is no login name
+    assert Web(base).login(f"Mailbox{mailbox_id}", PASSWORD).status_code == 403
+    assert ActiveSync(base, f"Mailbox{mailbox_id}", PASSWORD).folder_sync()[0] == 401
     # a removed address stops logging in at once, also where SOGo had cached it
     ok(gw_provider.pem.exchange.removeEmailAddresses(emails))
     eventually(lambda: ActiveSync(base, alias, PASSWORD).folder_sync()[0] == 401, 5,
@@ -199,3 +202,26 @@ def test_a_suspended_subscription_is_refused_everywhere_and_back_on_resume(
     ok(gw_provider.pem.enableSubscription(subscription))
     eventually(lambda: Web(base).login(address, PASSWORD).status_code == 200, 5, "resumed")
     assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200
+
+
+def test_calendar_and_contacts_stay_when_the_primary_address_and_login_change(
+    gw_server: Server, gw_provider: Any, gw_tenant: Tenant
+) -> None:
+    mailbox_id, user_id, login, address = new_user_mailbox(gw_provider, gw_tenant, PASSWORD)
+    base = front(gw_server)
+    event = f"{base}/SOGo/dav/{address}/Calendar/personal/kept.ics"
+    put = dav("PUT", event, (address, PASSWORD), EVENT.format(uid="kept"),
+              **{"Content-Type": "text/calendar"})  # fmt: skip
+    assert put.status_code == 201
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200  # cached
+    new_address = f"renamed-{login}@{gw_tenant.domain}"
+    ok(gw_provider.pem.exchange.changePrimaryEmailAddress(
+        {"mailbox_id": mailbox_id, "email_address": new_address}))  # fmt: skip
+    new_login = "renamed" + login
+    ok(gw_provider.pem.modifyUser({"user_id": user_id, "login": new_login}))
+    for name in (new_address, new_login, address):  # the old primary is an alternative now
+        r = dav("GET", f"{base}/SOGo/dav/{new_address}/Calendar/personal/kept.ics",
+                (name, PASSWORD))  # fmt: skip
+        assert r.status_code == 200 and "Planning kept" in r.text, name
+    eventually(lambda: ActiveSync(base, login, PASSWORD).folder_sync()[0] == 401, 5,
+               "the old login name refused over ActiveSync")  # fmt: skip

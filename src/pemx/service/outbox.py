@@ -189,14 +189,14 @@ def perform(
     """
     payload = loaded(task.kind, task.payload)
     if isinstance(payload, ForgetLogins):
-        _forget(groupware, payload.logins, logins)
+        _forget(groupware, task.mailbox_id, payload.logins, logins)
         return
     if mailbox is None:
         return
     match payload:
         case CloseSessions(usernames, old_logins):
             mail.close_sessions(mailbox.store_id, list(usernames))
-            _forget(groupware, usernames, old_logins, logins)
+            _forget(groupware, mailbox.id, usernames, old_logins, logins)
         case LocalizeFolders(old_language, new_language):
             if mailbox.deleting:
                 return  # removed meanwhile: nothing left to rename
@@ -209,13 +209,15 @@ def perform(
                 mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
         case RemoveMailbox(username, old_logins):
             mail.close_sessions(mailbox.store_id, [username])
-            _forget(groupware, [username], old_logins, logins)
+            _forget(groupware, mailbox.id, [username], old_logins, logins)
             mail.delete_home(mailbox.store_id, mailbox.id)
 
 
-def _forget(groupware: GroupwareCache | None, *names: Sequence[str]) -> None:
+def _forget(
+    groupware: GroupwareCache | None, mailbox_id: int | None, *names: Sequence[str]
+) -> None:
     if groupware is not None:
-        groupware.forget(sorted({name for group in names for name in group}))
+        groupware.forget(mailbox_id, sorted({name for group in names for name in group}))
 
 
 def completed(tx: Tx, task: Task) -> None:

@@ -26,7 +26,8 @@ class RecordingCache:
         self.forgotten: list[list[str]] = []
         self.down = False
 
-    def forget(self, logins: Sequence[str]) -> None:
+    def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
+        assert mailbox_id is not None
         if self.down:
             raise MailBackendUnavailable("SOGo's cache memcached-sync.sock: refused")
         self.forgotten.append(list(logins))

@@ -18,6 +18,12 @@ def cache_key(login: str) -> str:
     return f"{login}+attributes"
 
 
+def sogo_uid(mailbox_id: int) -> str:
+    """The mailbox's SOGo user id, as sogo_users spells it ('Mailbox' || id): stable
+    across address and login changes, and never a login (those are lower case)."""
+    return f"Mailbox{mailbox_id}"
+
+
 class SogoCache:
     """Implements service.ports.GroupwareCache over the instances' memcached sockets."""
 
@@ -25,11 +31,12 @@ class SogoCache:
         self.sockets = tuple(sockets)
         self.timeout_s = timeout_s
 
-    def forget(self, logins: Sequence[str]) -> None:
+    def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
         from pymemcache.client.base import Client  # only a groupware node needs it
         from pymemcache.exceptions import MemcacheError
 
-        keys = [cache_key(login) for login in logins if login and " " not in login]
+        names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]
+        keys = [cache_key(name) for name in names if name and " " not in name]
         if not keys:
             return
         for path in self.sockets:

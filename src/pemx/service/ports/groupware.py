@@ -10,7 +10,8 @@ class GroupwareCache(Protocol):
     """SOGo keeps a login's password hash and switches in its cache for minutes: after a
     change they must be forgotten, or ActiveSync and DAV go on with the old ones.
 
-    ``forget`` names the logins as a client types them (primary address, login name);
-    it raises ``MailBackendUnavailable`` when the cache cannot be reached (retried)."""
+    ``forget`` names the mailbox (the groupware's own user id derives from it) and the
+    logins as a client types them (addresses, login name); it raises
+    ``MailBackendUnavailable`` when the cache cannot be reached (retried)."""
 
-    def forget(self, logins: Sequence[str]) -> None: ...
+    def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None: ...

@@ -1,9 +1,9 @@
 -- v1 (migration 0011): the global address list SOGo searches (web, CardDAV, ActiveSync),
 -- scoped to the searching user's own customer by tenant. A separate view from sogo_users:
--- a mailbox hidden from the address book must still log in.
+-- a mailbox hidden from the address book must still log in. c_uid is sogo_users'.
 CREATE VIEW sogo_directory AS
-SELECT m.primary_address AS c_uid,
-       m.primary_address AS c_name,
+SELECT 'Mailbox' || CAST(m.id AS TEXT) AS c_uid,
+       'Mailbox' || CAST(m.id AS TEXT) AS c_name,
        u.display_name AS c_cn,
        m.primary_address AS mail,
        'c' || CAST(m.account_id AS TEXT) AS tenant

@@ -1,13 +1,16 @@
 -- v1 (migration 0011): the groupware's (SOGo's) logins, docs/groupware.md. One row per
--- address of a mailbox, all with the mailbox's c_uid (its primary address): SOGo finds
--- the mailbox by c_uid, its login name or any of its addresses (LoginFieldNames). Flags are text: SOGo
+-- address of a mailbox, all with the mailbox's c_uid: 'Mailbox<id>', stable when an
+-- address or the login changes (calendars and contacts stay), and never a login name
+-- (logins and addresses are lower case; SOGo compares as typed). SOGo finds the mailbox
+-- by its login name or any of its addresses (LoginFieldNames); mail is the primary
+-- address, which SOGo logs in to IMAP with. Flags are text: SOGo
 -- compares strings ("1"), and an integer column makes its login fail. tenant is the
 -- customer that owns the mailbox (SOGo's DomainFieldName: its address book searches stay
 -- inside it). c_kind is SOGo's KindFieldName: '' for a person; resource mailboxes set
 -- 'location' (room) or 'thing' (equipment) here, with no other change to this view.
 CREATE VIEW sogo_users AS
-SELECT m.primary_address AS c_uid,
-       m.primary_address AS c_name,
+SELECT 'Mailbox' || CAST(m.id AS TEXT) AS c_uid,
+       'Mailbox' || CAST(m.id AS TEXT) AS c_name,
        u.password_hash AS c_password,
        u.display_name AS c_cn,
        m.primary_address AS mail,
