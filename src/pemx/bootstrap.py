@@ -7,6 +7,7 @@ tests build; a test hands in its own mail backend, hasher or clock.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import secrets
@@ -27,7 +28,9 @@ from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.groupware import GroupwareConfig, GroupwareError, SogoCache, SogoDatabase
+from pemx.adapters.groupware.cache import SogoTool
 from pemx.adapters.groupware.config import INSTANCES, memcached_socket
+from pemx.adapters.groupware.processes import RunAs
 from pemx.adapters.mail import deploy
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
@@ -344,7 +347,12 @@ def groupware_cache(settings: Settings) -> SogoCache | None:
     if not settings.groupware:
         return None
     work_dir = groupware_work_dir(settings)
-    return SogoCache([memcached_socket(work_dir, name) for name in INSTANCES])
+    run_as = RunAs()
+    if os.geteuid() == 0:  # as the stack runs (groupware_config)
+        owner = ensure_mail_owner()
+        run_as = RunAs(owner, grp.getgrgid(pwd.getpwnam(owner).pw_gid).gr_name, ("sogo",))
+    tool = SogoTool(work_dir / "sogo-sync" / "GNUstep.conf", run_as)
+    return SogoCache([memcached_socket(work_dir, name) for name in INSTANCES], tool=tool)
 
 
 def sogo_databases(settings: Settings) -> tuple[SogoDatabase, SogoDatabase]:

@@ -12,6 +12,7 @@ from tests.support.builders import Tenant, new_user_mailbox
 from tests.support.calls import eventually, ok
 from tests.support.groupware import ActiveSync, Web, dav, front
 from tests.support.mailclient import lmtp_deliver
+from tests.support.postgres import MAIL_PASSWORD, MAIL_ROLE
 from tests.support.server import Server
 
 PASSWORD = "Groupware-Pass-1"
@@ -225,3 +226,31 @@ def test_calendar_and_contacts_stay_when_the_primary_address_and_login_change(
         assert r.status_code == 200 and "Planning kept" in r.text, name
     eventually(lambda: ActiveSync(base, login, PASSWORD).folder_sync()[0] == 401, 5,
                "the old login name refused over ActiveSync")  # fmt: skip
+
+
+def test_a_removed_mailbox_takes_its_calendars_and_contacts_along(
+    gw_server: Server, gw_provider: Any, gw_tenant: Tenant
+) -> None:
+    mailbox_id, _, _, address = new_user_mailbox(gw_provider, gw_tenant, PASSWORD)
+    base = front(gw_server)
+    put = dav("PUT", f"{base}/SOGo/dav/{address}/Calendar/personal/gone.ics", (address, PASSWORD),
+              EVENT.format(uid="gone"), **{"Content-Type": "text/calendar"})  # fmt: skip
+    assert put.status_code == 201
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 200  # cached
+    uid = f"Mailbox{mailbox_id}"
+    sogo_db = gw_server.database_url.rsplit("/", 1)[1] + "_sogo"
+
+    def folders() -> int:
+        import psycopg
+
+        port = int(gw_server.database_url.rsplit(":", 1)[1].split("/")[0])
+        with psycopg.connect(host="127.0.0.1", port=port, dbname=sogo_db, user=MAIL_ROLE,
+                             password=MAIL_PASSWORD) as conn:  # fmt: skip
+            row = conn.execute("SELECT count(*) FROM sogo_folder_info WHERE c_path2 = %s",
+                               (uid,)).fetchone()  # fmt: skip
+            return int(row[0]) if row else 0
+
+    assert folders() > 0
+    ok(gw_provider.pem.exchange.removeMailbox({"mailbox_id": mailbox_id}))
+    eventually(lambda: folders() == 0, 15, "SOGo's folders of the removed mailbox deleted")
+    assert ActiveSync(base, address, PASSWORD).folder_sync()[0] == 401

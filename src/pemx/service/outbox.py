@@ -210,6 +210,8 @@ def perform(
         case RemoveMailbox(username, old_logins):
             mail.close_sessions(mailbox.store_id, [username])
             _forget(groupware, mailbox.id, [username], old_logins, logins)
+            if groupware is not None:  # its calendars and contacts go with its mail
+                groupware.remove_user(mailbox.id)
             mail.delete_home(mailbox.store_id, mailbox.id)
 
 

@@ -24,6 +24,7 @@ from .state import Mailbox, mailbox_status, task_rows
 class RecordingCache:
     def __init__(self) -> None:
         self.forgotten: list[list[str]] = []
+        self.removed: list[int] = []
         self.down = False
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
@@ -31,6 +32,9 @@ class RecordingCache:
         if self.down:
             raise MailBackendUnavailable("SOGo's cache memcached-sync.sock: refused")
         self.forgotten.append(list(logins))
+
+    def remove_user(self, mailbox_id: int) -> None:
+        self.removed.append(mailbox_id)
 
 
 @pytest.fixture
@@ -95,6 +99,7 @@ def test_a_removed_user_forgets_its_login_although_the_row_is_gone(
     ok(api.pem.removeUser({"user_id": mailbox.user_id}))
     assert worker.run_once() == 1
     assert cache.forgotten == [sorted([mailbox.address, mailbox.login])]
+    assert cache.removed == [mailbox.id]  # its calendars and contacts too
 
 
 def test_a_cache_that_is_down_fails_the_task_for_a_retry(

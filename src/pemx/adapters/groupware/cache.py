@@ -6,10 +6,15 @@ entry makes the next request read pemx's view again."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pemx.service.ports import MailBackendUnavailable
+from pemx.adapters.groupware.processes import RunAs
+from pemx.service.ports import MailBackendRejected, MailBackendUnavailable
+
+SOGO_TOOL = "/usr/sbin/sogo-tool"
 
 __all__ = ["SogoCache"]
 
@@ -24,12 +29,42 @@ def sogo_uid(mailbox_id: int) -> str:
     return f"Mailbox{mailbox_id}"
 
 
-class SogoCache:
-    """Implements service.ports.GroupwareCache over the instances' memcached sockets."""
+@dataclass(frozen=True)
+class SogoTool:
+    """sogo-tool with an instance's configuration, as the user SOGo runs as."""
 
-    def __init__(self, sockets: Sequence[Path], *, timeout_s: float = 2.0) -> None:
+    gnustep_conf: Path
+    run_as: RunAs = field(default_factory=RunAs)
+
+    def run(self, *args: str, timeout_s: float = 120.0) -> None:
+        env = {"GNUSTEP_CONFIG_FILE": str(self.gnustep_conf), "PATH": "/usr/bin:/bin"}
+        try:
+            done = subprocess.run(
+                [SOGO_TOOL, *args], env=env, capture_output=True, text=True,
+                timeout=timeout_s, check=False, **self.run_as.popen_args(),
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise MailBackendUnavailable(f"sogo-tool {args[0]}: {exc}") from exc
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            last = lines[-1][:300] if lines else ""
+            raise MailBackendRejected(f"sogo-tool {args[0]}: exit {done.returncode}: {last}")
+
+
+class SogoCache:
+    """Implements service.ports.GroupwareCache over the instances' memcached sockets,
+    and removes a user's data with sogo-tool (``tool``; None: left to the operator)."""
+
+    def __init__(
+        self, sockets: Sequence[Path], *, tool: SogoTool | None = None, timeout_s: float = 2.0
+    ) -> None:
         self.sockets = tuple(sockets)
+        self.tool = tool
         self.timeout_s = timeout_s
+
+    def remove_user(self, mailbox_id: int) -> None:
+        if self.tool is not None:  # "remove": the user's folders, ACLs and settings
+            self.tool.run("remove", sogo_uid(mailbox_id))
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
         from pymemcache.client.base import Client  # only a groupware node needs it

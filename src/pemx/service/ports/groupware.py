@@ -1,4 +1,4 @@
-"""The groupware's (SOGo's) cache of each login's credentials and switches."""
+"""The groupware's (SOGo's) per-user state: its login cache, and a removed user's data."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ class GroupwareCache(Protocol):
     ``MailBackendUnavailable`` when the cache cannot be reached (retried)."""
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None: ...
+
+    def remove_user(self, mailbox_id: int) -> None:
+        """Delete a removed mailbox's calendars, contacts and settings in the groupware
+        (raises ``MailBackendFailure``: retried)."""
+        ...
