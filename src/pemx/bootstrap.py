@@ -28,9 +28,9 @@ from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.groupware import GroupwareConfig, GroupwareError, SogoCache, SogoDatabase
-from pemx.adapters.groupware.cache import SogoTool
 from pemx.adapters.groupware.config import INSTANCES, memcached_socket
 from pemx.adapters.groupware.processes import RunAs
+from pemx.adapters.groupware.tool import SogoTool
 from pemx.adapters.mail import deploy
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect

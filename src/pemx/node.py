@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from types import FrameType
 
@@ -50,6 +51,8 @@ from pemx.runtime import (
 )
 from pemx.service import setup
 
+SESSION_IDLE_MINUTES = 24 * 60  # a web session unused this long is deleted (hourly)
+
 
 class StartFailed(Exception):
     """The node could not start; the message is one line that says which step failed."""
@@ -70,6 +73,7 @@ class Node:
         self.dovecot: PrivateDovecot | None = None
         self.sending: SendingServices | None = None
         self.groupware: PrivateGroupware | None = None
+        self._sessions_expired_at: float | None = None
         self.server: wsgi.Server | None = None
         self._database: Database | None = None
         self._runtime_written = False
@@ -190,6 +194,19 @@ class Node:
         self.groupware = groupware
         logging.getLogger("pemx.groupware").info("groupware started in %.1f s", took)
 
+    def _expire_sessions(self, groupware: PrivateGroupware, log: logging.Logger) -> None:
+        """At the first health check, then hourly: SOGo's idle web sessions go."""
+        now = time.monotonic()
+        if self._sessions_expired_at is not None and now - self._sessions_expired_at < 3600:
+            return
+        self._sessions_expired_at = now
+        try:
+            groupware.expire_sessions(SESSION_IDLE_MINUTES)
+        except Exception as exc:
+            log.warning("groupware: expiring SOGo's sessions failed: %s", exc)
+        else:
+            log.info("groupware: expired SOGo sessions idle for %s min", SESSION_IDLE_MINUTES)
+
     def _register_local_store(self) -> None:
         """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
         its row equal to where it listens now (a private one's ports may change per start)."""
@@ -230,6 +247,7 @@ class Node:
                 else:
                     if revived:
                         log.warning("groupware: started again: %s", ", ".join(revived))
+                self._expire_sessions(groupware, log)
 
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""

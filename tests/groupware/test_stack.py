@@ -135,6 +135,7 @@ def test_memcached_down_the_api_answers_the_drop_is_retried_and_it_comes_back(
         assert task()[1] >= 2
         log = (server.data_dir.parent / "node.log").read_text()
         assert "groupware: started again: memcached-sync" in log
+        assert "groupware: expired SOGo sessions idle for 1440 min" in log  # hourly
         status = json.loads(_pemx(server, "status", "--json").stdout)
         assert status["groupware_down"] == []
         phone = ActiveSync(front(server), address, PASSWORD)

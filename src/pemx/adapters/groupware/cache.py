@@ -6,15 +6,11 @@ entry makes the next request read pemx's view again."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from pemx.adapters.groupware.processes import RunAs
-from pemx.service.ports import MailBackendRejected, MailBackendUnavailable
-
-SOGO_TOOL = "/usr/sbin/sogo-tool"
+from pemx.adapters.groupware.tool import SogoTool
+from pemx.service.ports import MailBackendUnavailable
 
 __all__ = ["SogoCache"]
 
@@ -27,28 +23,6 @@ def sogo_uid(mailbox_id: int) -> str:
     """The mailbox's SOGo user id, as sogo_users spells it ('Mailbox' || id): stable
     across address and login changes, and never a login (those are lower case)."""
     return f"Mailbox{mailbox_id}"
-
-
-@dataclass(frozen=True)
-class SogoTool:
-    """sogo-tool with an instance's configuration, as the user SOGo runs as."""
-
-    gnustep_conf: Path
-    run_as: RunAs = field(default_factory=RunAs)
-
-    def run(self, *args: str, timeout_s: float = 120.0) -> None:
-        env = {"GNUSTEP_CONFIG_FILE": str(self.gnustep_conf), "PATH": "/usr/bin:/bin"}
-        try:
-            done = subprocess.run(
-                [SOGO_TOOL, *args], env=env, capture_output=True, text=True,
-                timeout=timeout_s, check=False, **self.run_as.popen_args(),
-            )  # fmt: skip
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise MailBackendUnavailable(f"sogo-tool {args[0]}: {exc}") from exc
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            last = lines[-1][:300] if lines else ""
-            raise MailBackendRejected(f"sogo-tool {args[0]}: exit {done.returncode}: {last}")
 
 
 class SogoCache:

@@ -25,6 +25,7 @@ from pemx.adapters.groupware.processes import (
     marked_processes,
 )
 from pemx.adapters.groupware.render import stack_files
+from pemx.adapters.groupware.tool import SogoTool
 
 __all__ = ["SOGOD", "GroupwareError", "PrivateGroupware", "leftover_processes"]
 
@@ -214,6 +215,13 @@ class PrivateGroupware:
     def problems(self) -> list[str]:
         """The daemons that are not running (empty: all are)."""
         return [name for name, daemon in self.daemons.items() if not daemon.running()]
+
+    def expire_sessions(self, idle_minutes: int) -> None:
+        """Delete web sessions idle for longer (SOGo's sessions table only grows
+        otherwise); raises MailBackendFailure."""
+        run_as = self.daemons["sogo-web"].run_as if "sogo-web" in self.daemons else RunAs()
+        tool = SogoTool(self.config.instance_dir("web") / "GNUstep.conf", run_as)
+        tool.run("expire-sessions", str(idle_minutes))
 
     def revive(self, timeout: float = 30.0) -> list[str]:
         """Start again the daemons that died (the node's health loop calls this): a
