@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rewrite the generated section of docs/deployment.md: the exact files `pemx mail-config`
 renders (adapters/mail/deploy.plan) for the example layout: a store behind proxies,
-and a proxy.
+a proxy, Postfix and the groupware (SOGo).
 
 Run after changing a template (or deploy.plan); tests/test_docs.py fails while the page is
 stale.
@@ -73,6 +73,19 @@ def examples() -> str:
     )
     for path, text in postfix.files.items():
         parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
+    sogo = deploy.plan("sogo", replace(SETTINGS, mail_host="10.0.1.5"))
+    parts.append(
+        "\n### Groupware (SOGo)\n\n"
+        '`pemx mail-config --kind sogo`, with `mail_host = "10.0.1.5"` (the Dovecot proxy) in '
+        "pemx.toml. Both SOGo instances read mail through the proxy's `imap_owa` and "
+        "`imap_activesync` listeners, so each switch is enforced by Dovecot too:\n"
+    )
+    for path, text in sogo.files.items():
+        parts.append(f"\n`{path}`:\n\n```\n{text}```\n")
+    parts.append(
+        "\nNext steps it prints:\n\n"
+        + "".join(f"{n}. {step}\n" for n, step in enumerate(sogo.steps, 1))
+    )
     return "".join(parts)
 
 

@@ -7,6 +7,7 @@ tests build; a test hands in its own mail backend, hasher or clock.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import secrets
@@ -29,6 +30,10 @@ from pemx.adapters.db.senders import SqlSendingReads
 from pemx.adapters.db.taskqueue import TaskQueue
 from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+from pemx.adapters.groupware import GroupwareConfig, GroupwareError, SogoCache, SogoDatabase
+from pemx.adapters.groupware.config import INSTANCES, memcached_socket
+from pemx.adapters.groupware.processes import RunAs
+from pemx.adapters.groupware.tool import SogoTool
 from pemx.adapters.mail import deploy
 from pemx.adapters.mail.backend import StoreBackends, StoreEndpoint
 from pemx.adapters.mail.database import SqlDatabase, database_from_url, dovecot_connect
@@ -111,7 +116,12 @@ def build_application(
         mail = mail_backend(database)
     worker = None
     if settings.worker:
-        worker = Worker(SqlUnitOfWork(database), TaskQueue(database, clock=clock), mail)
+        worker = Worker(
+            SqlUnitOfWork(database),
+            TaskQueue(database, clock=clock),
+            mail,
+            groupware=groupware_cache(settings),
+        )
     # The one callback after a commit that queued tasks: the worker looks at once.
     tasks_committed = worker.wake if worker is not None else _nothing
     transactions = TransactionRegistry(database, default_timeout_s=settings.txn_timeout)
@@ -410,3 +420,71 @@ def _secret(data_dir: Path, name: str) -> str:
     path.write_text(value + "\n", encoding="ascii")
     path.chmod(0o600)
     return value
+
+
+# groupware (SOGo) --------------------------------------------------------------------------
+def groupware_work_dir(settings: Settings) -> Path:
+    return settings.data_dir / "groupware"
+
+
+def groupware_cache(settings: Settings) -> SogoCache | None:
+    """SOGo's login caches the outbox keeps current (None: no groupware)."""
+    if settings.sogo_cache_sockets:  # a system SOGo's (docs/deployment.md)
+        return SogoCache([Path(p) for p in settings.sogo_cache_sockets])
+    if not settings.groupware:
+        return None
+    work_dir = groupware_work_dir(settings)
+    run_as = RunAs()
+    if os.geteuid() == 0:  # as the stack runs (groupware_config)
+        owner = ensure_mail_owner()
+        run_as = RunAs(owner, grp.getgrgid(pwd.getpwnam(owner).pw_gid).gr_name, ("sogo",))
+    tool = SogoTool(work_dir / "sogo-sync" / "GNUstep.conf", run_as)
+    return SogoCache([memcached_socket(work_dir, name) for name in INSTANCES], tool=tool)
+
+
+def sogo_databases(settings: Settings) -> tuple[SogoDatabase, SogoDatabase]:
+    """pemx's database as SOGo reads it (the mail servers' read-only role), and SOGo's
+    own (sogo_database_url; default "<pemx's>_sogo" on the same server, same role)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database)
+    if not url.drivername.startswith("postgresql"):
+        raise GroupwareError("groupware needs a PostgreSQL database_url (SOGo cannot read SQLite)")
+    user = settings.mail_db_user or url.username or ""
+    password = settings.mail_db_password if settings.mail_db_user else (url.password or "")
+    host, port = url.host or "127.0.0.1", url.port or 5432
+    contract = SogoDatabase(host, port, url.database or "", user, str(password))
+    if not settings.sogo_database_url:
+        return contract, replace(contract, name=f"{contract.name}_sogo")
+    own = make_url(settings.sogo_database_url)
+    storage = SogoDatabase(
+        own.host or host, own.port or port, own.database or "", own.username or user,
+        str(own.password or password),
+    )  # fmt: skip
+    return contract, storage
+
+
+def groupware_config(
+    settings: Settings, imap_host: str, imap_owa_port: int, imap_activesync_port: int,
+    smtp_port: int,
+) -> GroupwareConfig:  # fmt: skip
+    """The private groupware stack: under <data_dir>/groupware, reading mail from the
+    private Dovecot's two gated IMAP listeners; as root run by the mail owner, with the
+    group sogo (which may read /etc/sogo/sogo.conf)."""
+    contract, storage = sogo_databases(settings)
+    config = GroupwareConfig(
+        work_dir=groupware_work_dir(settings),
+        contract=contract,
+        storage=storage,
+        imap_host=imap_host,
+        imap_owa_port=imap_owa_port,
+        imap_activesync_port=imap_activesync_port,
+        smtp_port=smtp_port,
+        host=settings.mail_host,
+        front_port=settings.groupware_port,
+        workers=settings.sogo_workers,
+        cache_seconds=settings.sogo_cache_seconds,
+    )
+    if os.geteuid() == 0:
+        config = replace(config, run_user=ensure_mail_owner(), extra_groups=("sogo",))
+    return config

@@ -111,6 +111,19 @@ class Settings:
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""
+    # Groupware (docs/groupware.md): SOGo's webmail, ActiveSync, CalDAV and CardDAV behind
+    # one HTTP front end (nginx) on mail_host:groupware_port (0: a free port). SOGo reads
+    # only PostgreSQL: groupware needs a PostgreSQL database_url.
+    groupware: bool = False
+    groupware_port: int = 10080
+    # SOGo's own tables (calendars, contacts, sessions). Empty: the database
+    # "<pemx's database>_sogo" on pemx's PostgreSQL server, as mail_db_user (its owner).
+    sogo_database_url: str = ""
+    sogo_workers: int = 3  # worker processes per SOGo instance (an ActiveSync Ping holds one)
+    sogo_cache_seconds: float = 300.0  # how long SOGo trusts a cached login without pemx
+    # A system SOGo (`pemx mail-config --kind sogo`): its memcached sockets, where this
+    # node's outbox worker drops a changed login. Empty: the private stack's, if any.
+    sogo_cache_sockets: tuple[str, ...] = ()
     worker: bool = True  # run the outbox worker in this process
     # Seconds between checks of every mailbox store (0: none): one that does not answer
     # is marked failed and gets no new mailboxes until it answers again.
@@ -198,6 +211,7 @@ PORT_SETTINGS = (
     "postgresql_port",
     "inbound_port",
     "routed_port",
+    "groupware_port",
 )
 SMARTHOST_TLS = ("none", "starttls", "tls")
 
@@ -315,6 +329,10 @@ def _check(settings: Settings) -> None:
                     f"setting {name}: not with private_postgresql (the private cluster has "
                     "its own database and roles)"
                 )
+    if not 1 <= settings.sogo_workers <= 64:
+        raise SettingsError("setting sogo_workers: must be between 1 and 64")
+    if not 1 <= settings.sogo_cache_seconds <= 86400:
+        raise SettingsError("setting sogo_cache_seconds: must be between 1 and 86400")
     if not 1 <= settings.threads <= 512:
         raise SettingsError("setting threads: must be between 1 and 512")
     if not 0 <= settings.threads_per_client <= settings.threads:

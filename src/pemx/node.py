@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from types import FrameType
 
@@ -24,6 +25,7 @@ from cheroot import wsgi
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.private_cluster import PrivateCluster, PrivateClusterError
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
+from pemx.adapters.groupware import GroupwareError, PrivateGroupware
 from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
 from pemx.adapters.mail.submission.services import SendingServices
 from pemx.adapters.passwords import BcryptHasher
@@ -35,10 +37,12 @@ from pemx.bootstrap import (
     check_stores,
     cli_unit_of_work,
     dovecot_config,
+    groupware_config,
     mail_root,
     on_private_cluster,
     prepare_database,
     private_cluster,
+    sogo_databases,
 )
 from pemx.config import Settings
 from pemx.domain.errors import PemxError
@@ -56,6 +60,7 @@ from pemx.service import setup
 
 #: How often the private Dovecot's log size is looked at (dovecot_log_max_bytes)
 LOG_ROTATION_CHECK_SECONDS = 2.0
+SESSION_IDLE_MINUTES = 24 * 60  # a web session unused this long is deleted (hourly)
 
 
 class StartFailed(Exception):
@@ -76,6 +81,8 @@ class Node:
         self.app: Application | None = None
         self.dovecot: PrivateDovecot | None = None
         self.sending: SendingServices | None = None
+        self.groupware: PrivateGroupware | None = None
+        self._sessions_expired_at: float | None = None
         self.server: wsgi.Server | None = None
         self.postgresql: PrivateCluster | None = None
         self._database: Database | None = None
@@ -105,6 +112,8 @@ class Node:
             self._lock.acquire()
         except DataDirInUse as exc:
             raise StartFailed(str(exc)) from None
+        if settings.groupware and not settings.mail:
+            raise StartFailed("groupware needs the private Dovecot (mail = true)")
         # nothing this process creates is readable by other local users (until stop)
         self._umask = os.umask(0o077)
         if settings.private_postgresql:
@@ -114,6 +123,11 @@ class Node:
                 f"{settings.data_dir} moved to its private PostgreSQL: set "
                 "private_postgresql = true (pemx.db is the copy from before the move)"
             )
+        if settings.groupware:
+            try:  # before the database is touched: SOGo reads PostgreSQL only
+                sogo_databases(settings)
+            except GroupwareError as exc:
+                raise StartFailed(str(exc)) from None
         hasher = BcryptHasher(settings.bcrypt_rounds)
         try:
             self._database = prepare_database(settings)
@@ -146,6 +160,8 @@ class Node:
                 ) from None
             self.dovecot = dovecot
             sending.attach_dovecot(dovecot.doveadm_http())
+        if settings.groupware:
+            self._start_groupware(sending)
         self._register_local_store()
         self.app.start()
         if self.dovecot is not None and settings.dovecot_log_max_bytes > 0:
@@ -177,13 +193,10 @@ class Node:
         if self.dovecot is not None:
             cfg = self.dovecot.config
             mail = MailListeners(cfg.host, cfg.ports, cfg.mail_root)
-        write_runtime(
-            settings,
-            self.api_port,
-            mail,
-            sending.endpoints(settings.mail_host),
-            database=self._database_info(),
-        )
+        endpoints = sending.endpoints(settings.mail_host)
+        if self.groupware is not None:
+            endpoints.update(self.groupware.config.endpoints())
+        write_runtime(settings, self.api_port, mail, endpoints, database=self._database_info())
         self._runtime_written = True
 
     def _start_postgresql(self, settings: Settings) -> Settings:
@@ -218,6 +231,40 @@ class Node:
         socket = str(cluster.socket_path)
         return DatabaseInfo("private PostgreSQL", socket, "127.0.0.1", cluster.port)
 
+    def _start_groupware(self, sending: SendingServices) -> None:
+        """SOGo (web and sync), its memcached and the front end, reading mail from the
+        private Dovecot's owa and activesync listeners (each gated by its switch)."""
+        assert self.dovecot is not None
+        dovecot = self.dovecot.config
+        smtp_port = int(sending.endpoints(dovecot.host).get("submission", {}).get("port", 0))
+        try:
+            config = groupware_config(
+                self.settings,
+                dovecot.host,
+                dovecot.ports.imap_owa,
+                dovecot.ports.imap_activesync,
+                smtp_port,
+            )
+            groupware = PrivateGroupware(config)
+            took = groupware.start()
+        except (GroupwareError, OSError, LookupError) as exc:
+            raise StartFailed(f"cannot start the groupware: {_one_line(exc)}") from None
+        self.groupware = groupware
+        logging.getLogger("pemx.groupware").info("groupware started in %.1f s", took)
+
+    def _expire_sessions(self, groupware: PrivateGroupware, log: logging.Logger) -> None:
+        """At the first health check, then hourly: SOGo's idle web sessions go."""
+        now = time.monotonic()
+        if self._sessions_expired_at is not None and now - self._sessions_expired_at < 3600:
+            return
+        self._sessions_expired_at = now
+        try:
+            groupware.expire_sessions(SESSION_IDLE_MINUTES)
+        except Exception as exc:
+            log.warning("groupware: expiring SOGo's sessions failed: %s", exc)
+        else:
+            log.info("groupware: expired SOGo sessions idle for %s min", SESSION_IDLE_MINUTES)
+
     def _register_local_store(self) -> None:
         """Store 1 is the Dovecot this node runs (private) or names (doveadm_api_key): keep
         its row equal to where it listens now (a private one's ports may change per start)."""
@@ -238,7 +285,8 @@ class Node:
 
     def _check_stores(self) -> None:
         """Every store_check_interval: probe the stores; one that does not answer is
-        FAILED (placement skips it) until it answers again."""
+        FAILED (placement skips it) until it answers again. The groupware's daemons that
+        died are started again (a memcached that is down fails the outbox's cache drops)."""
         log = logging.getLogger("pemx.stores")
         while not self._stopping.wait(self.settings.store_check_interval):
             database = self._database
@@ -248,6 +296,16 @@ class Node:
                 check_stores(database)
             except Exception:
                 log.exception("store health check failed")
+            groupware = self.groupware
+            if groupware is not None and not self._stopping.is_set():
+                try:
+                    revived = groupware.revive()
+                except Exception:
+                    log.exception("the groupware could not be started again")
+                else:
+                    if revived:
+                        log.warning("groupware: started again: %s", ", ".join(revived))
+                self._expire_sessions(groupware, log)
 
     def _rotate_dovecot_log(self) -> None:
         """Every few seconds: rotate the private Dovecot's log once it is large."""
@@ -307,6 +365,9 @@ class Node:
         elif self._database is not None:
             self._database.dispose()
         self._database = None
+        if self.groupware is not None:  # before Dovecot: SOGo holds IMAP sessions there
+            self.groupware.stop()
+            self.groupware = None
         if self.dovecot is not None:
             self.dovecot.stop()
             self.dovecot = None

@@ -91,6 +91,24 @@ class DatabaseInfo(NamedTuple):
     port: int
 
 
+GROUPWARE_RUN_DIR = Path("groupware", "run")  # bootstrap.groupware_work_dir's pid files
+
+
+def groupware_down(data_dir: Path) -> list[str]:
+    """The groupware daemons (memcached-web, sogo-sync, nginx, ...) whose pid file names
+    a process that is gone: what `pemx status` reports as down."""
+    down = []
+    for pid_file in sorted((data_dir / GROUPWARE_RUN_DIR).glob("*.daemon.pid")):
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
+            state = "X"
+        if state in ("Z", "X"):
+            down.append(pid_file.name.removesuffix(".daemon.pid"))
+    return down
+
+
 class MailListeners(NamedTuple):
     """Where this node's private Dovecot listens, and where it keeps the homes."""
 

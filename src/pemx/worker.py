@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from pemx.domain.model import Task
 from pemx.service import outbox
-from pemx.service.ports import MailBackend, TaskQueue, UnitOfWork
+from pemx.service.ports import GroupwareCache, MailBackend, TaskQueue, UnitOfWork
 
 log = logging.getLogger("pemx.worker")
 
@@ -32,10 +32,12 @@ class Worker:
         mail: MailBackend,
         *,
         poll_s: float = 1.0,
+        groupware: GroupwareCache | None = None,
     ) -> None:
         self.uow = uow  # reads only: the queue records the outcomes
         self.queue = queue
         self.mail = mail
+        self.groupware = groupware  # None: no groupware caches to keep current
         self.poll_s = poll_s
         # Unique per process and node, so a lease names exactly one worker.
         self.name = f"{socket.gethostname()}:{os.getpid()}"[:64]
@@ -73,7 +75,7 @@ class Worker:
     def _run(self, task: Task) -> None:
         started = time.perf_counter()
         try:
-            outbox.run(self.uow, self.mail, task)
+            outbox.run(self.uow, self.mail, task, self.groupware)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             gave_up = self.queue.failed(task, self.name, error, lambda tx: outbox.gave_up(tx, task))

@@ -19,10 +19,11 @@ from pemx.service.stores import store_named
 @click.command("mail-config")
 @click.option(
     "--kind",
-    type=click.Choice(["dovecot", "proxy", "postfix"]),
+    type=click.Choice(["dovecot", "proxy", "postfix", "sogo"]),
     required=True,
     help="dovecot: a system Dovecot 2.3 holding mailboxes (a mailbox store); proxy: a "
-    "Dovecot proxy in front of the stores; postfix: a Postfix front end (LMTP).",
+    "Dovecot proxy in front of the stores; postfix: a Postfix front end (LMTP); sogo: "
+    "the groupware (SOGo, its memcached and an nginx site) on the shared PostgreSQL.",
 )
 @click.option(
     "--store",
@@ -44,7 +45,8 @@ from pemx.service.stores import store_named
 @click.option(
     "--conf-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the files will be installed (default /etc/dovecot or /etc/postfix).",
+    help="Where the files will be installed (default /etc/dovecot, /etc/postfix or "
+    "/etc/pemx-sogo).",
 )
 @click.option("--mail-root", type=click.Path(path_type=Path), help="dovecot: default /var/vmail.")
 @click.option("--mail-user", help="dovecot: owner of the mail files (default vmail).")

@@ -28,6 +28,12 @@ from pemx.node import Node, StartFailed
     help="Run a private PostgreSQL in the data dir instead of SQLite (env "
     "PEMX_PRIVATE_POSTGRESQL).",
 )
+@click.option(
+    "--groupware",
+    is_flag=True,
+    default=None,
+    help="Also run SOGo: webmail, ActiveSync, CalDAV, CardDAV (needs PostgreSQL).",
+)
 @click.pass_obj
 def serve(
     options: GlobalOptions,
@@ -37,6 +43,7 @@ def serve(
     threads: int | None,
     no_mail: bool,
     private_postgresql: bool,
+    groupware: bool | None,
 ) -> None:
     """Run the API server and a private Dovecot until interrupted."""
     settings = options.settings(
@@ -46,6 +53,7 @@ def serve(
         threads=threads,
         mail=False if no_mail else None,
         private_postgresql=True if private_postgresql else None,
+        groupware=groupware or None,
     )
     _logging(settings)
     node = Node(settings)

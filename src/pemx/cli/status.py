@@ -14,7 +14,7 @@ import click
 
 from pemx.cli.context import GlobalOptions
 from pemx.domain.mail_ports import MailPorts
-from pemx.runtime import leftover_dovecot, leftover_postgresql, read_runtime
+from pemx.runtime import groupware_down, leftover_dovecot, leftover_postgresql, read_runtime
 
 STATUS_NOT_RUNNING = 3  # `pemx status` when no node runs (docs/configuration.md)
 
@@ -25,6 +25,14 @@ SENDING_LABELS = {
     "milter": "Postfix From: milter",
     "inbound": "SMTP inbound (lists, contacts, forwarding)",
     "routed": "Postfix hand-over of lists, contacts, forwarding",
+}
+
+# runtime.json's entries of the groupware (pemx serve --groupware)
+GROUPWARE_LABELS = {
+    "web": "Webmail (owa)",
+    "activesync": "ActiveSync",
+    "caldav": "CalDAV",
+    "carddav": "CardDAV",
 }
 
 
@@ -54,6 +62,8 @@ def status(options: GlobalOptions, as_json: bool) -> None:
                 )
         sys.exit(STATUS_NOT_RUNNING)
     info = {"running": True, "data_dir": str(settings.data_dir), **info}
+    if "web" in info:  # the groupware runs: which of its daemons are down
+        info["groupware_down"] = groupware_down(settings.data_dir)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -71,7 +81,12 @@ def status(options: GlobalOptions, as_json: bool) -> None:
         if name in info:
             table.add_row(label, f"{info[name]['host']}:{info[name]['port']}")
     table.add_row("database", database_line(info))
+    for name, label in GROUPWARE_LABELS.items():
+        if name in info:
+            table.add_row(label, info[name]["url"])
     Console().print(table)
+    if info.get("groupware_down"):
+        click.echo("groupware down: " + ", ".join(info["groupware_down"]))
 
 
 def database_line(info: dict[str, object]) -> str:

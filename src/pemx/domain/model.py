@@ -220,6 +220,12 @@ class MailboxSettings:
             for name in ("owa", "mapi", "active_sync", "imap4", "pop3")
         )
 
+    def opens_groupware(self, new: MailboxSettings) -> bool:
+        """True when ``new`` turns on a switch the groupware (SOGo) caches per login."""
+        return any(
+            not getattr(self, name) and getattr(new, name) for name in ("owa", "active_sync")
+        )
+
     def check_limits(self) -> None:
         """A size limit of at least 1 KB, and Exchange's order: warning <= prohibit send
         <= size limit (each when set). (The wire's int32 range is api/schema's.)"""

@@ -47,6 +47,8 @@ def remove_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) 
                 )
             tx.recipients.delete_address(address)  # a forwarding to it ends too
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
+        # a removed address no longer logs in to the groupware, cached or not
+        outbox.forget_logins(tx, mailbox)
 
 
 def change_primary_email_address(

@@ -194,6 +194,8 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, changes: MailboxChanges) ->
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
         if current.closes_access(new):
             outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address])
+        elif current.opens_groupware(new):
+            outbox.forget_logins(tx, mailbox)
 
 
 def remove_mailbox(ctx: Context, *, mailbox_id: int) -> None:

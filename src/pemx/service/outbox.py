@@ -1,8 +1,10 @@
 """The outbox: side effects of a change that SQL rows cannot make, and how they are run.
 
 A use case queues a task in the transaction of its change; the worker runs it after the
-commit, with retries, through the MailBackend port. While a mailbox has unfinished tasks
-its status is 1 (updating) or 2 (deleting); a task that gave up leaves 4 (failed).
+commit, with retries, through the MailBackend port (and the GroupwareCache port: the step
+that closes a mailbox's Dovecot sessions also makes SOGo forget its cached logins). While
+a mailbox has unfinished tasks its status is 1 (updating) or 2 (deleting); a task that
+gave up leaves 4 (failed).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pemx.domain.model import (
     ResourceType,
     Task,
 )
-from pemx.service.ports import MailBackend, TaskRow, Tx, UnitOfWork
+from pemx.service.ports import GroupwareCache, MailBackend, TaskRow, Tx, UnitOfWork
 from pemx.service.resources import consume
 
 
@@ -29,6 +31,7 @@ class TaskKind(StrEnum):
     """What a task does; stored in the task's row, its payload is that kind's dataclass."""
 
     CLOSE_SESSIONS = "close_sessions"
+    FORGET_LOGINS = "forget_logins"
     LOCALIZE_FOLDERS = "localize_folders"
     REMOVE_MAILBOX = "remove_mailbox"
 
@@ -36,6 +39,16 @@ class TaskKind(StrEnum):
 @dataclass(frozen=True)
 class CloseSessions:
     usernames: tuple[str, ...]  # Dovecot usernames (primary addresses)
+    # Logins the groupware may have cached that the mailbox no longer has (an old login
+    # name); its primary address and current login are forgotten anyway.
+    logins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForgetLogins:
+    """Only the groupware's cache: a change that opens access (a switch turned on)."""
+
+    logins: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -47,40 +60,77 @@ class LocalizeFolders:
 @dataclass(frozen=True)
 class RemoveMailbox:
     username: str  # the primary address whose sessions are closed first
+    logins: tuple[str, ...] = ()  # its login name, for the groupware's cache
 
 
-TaskPayload = CloseSessions | LocalizeFolders | RemoveMailbox
+TaskPayload = CloseSessions | ForgetLogins | LocalizeFolders | RemoveMailbox
 
 
 def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
     """A payload as the task row keeps it: its kind, and the JSON object of its fields."""
     match payload:
-        case CloseSessions(usernames):
-            return TaskKind.CLOSE_SESSIONS, {"usernames": list(usernames)}
+        case CloseSessions(usernames, logins):
+            return TaskKind.CLOSE_SESSIONS, {"usernames": list(usernames), **_logins(logins)}
+        case ForgetLogins(logins):
+            return TaskKind.FORGET_LOGINS, {"logins": list(logins)}
         case LocalizeFolders(old, new):
             return TaskKind.LOCALIZE_FOLDERS, {"from": old, "to": new}
-        case RemoveMailbox(username):
-            return TaskKind.REMOVE_MAILBOX, {"username": username}
+        case RemoveMailbox(username, logins):
+            return TaskKind.REMOVE_MAILBOX, {"username": username, **_logins(logins)}
         case _:
             assert_never(payload)
+
+
+def _logins(logins: tuple[str, ...]) -> dict[str, object]:
+    """Rows written before the groupware have no "logins": kept so when there are none."""
+    return {"logins": list(logins)} if logins else {}
+
+
+def _names(payload: Mapping[str, object], key: str) -> tuple[str, ...]:
+    names = payload.get(key, [])
+    assert isinstance(names, list)
+    return tuple(str(name) for name in names)
 
 
 def loaded(kind: str, payload: Mapping[str, object]) -> TaskPayload:
     """A task row's kind and JSON payload back as the payload dataclass."""
     if kind == TaskKind.CLOSE_SESSIONS:
-        usernames = payload["usernames"]
-        assert isinstance(usernames, list)
-        return CloseSessions(tuple(str(u) for u in usernames))
+        return CloseSessions(_names(payload, "usernames"), _names(payload, "logins"))
+    if kind == TaskKind.FORGET_LOGINS:
+        return ForgetLogins(_names(payload, "logins"))
     if kind == TaskKind.LOCALIZE_FOLDERS:
         return LocalizeFolders(str(payload["from"]), str(payload["to"]))
     if kind == TaskKind.REMOVE_MAILBOX:
-        return RemoveMailbox(str(payload["username"]))
+        return RemoveMailbox(str(payload["username"]), _names(payload, "logins"))
     raise ValueError(f"unknown task kind {kind!r}")
 
 
-def close_sessions(tx: Tx, mailbox: Mailbox, usernames: Sequence[str]) -> None:
-    """Open IMAP/POP3 sessions of these Dovecot users end (after a switch-off, a disable)."""
-    _queue(tx, mailbox, CloseSessions(tuple(sorted(set(usernames)))))
+def close_sessions(
+    tx: Tx, mailbox: Mailbox, usernames: Sequence[str], *, old_logins: Sequence[str] = ()
+) -> None:
+    """Open IMAP/POP3 sessions of these Dovecot users end (after a switch-off, a disable,
+    a password change), and the groupware forgets the mailbox's cached logins (and
+    ``old_logins``, names it no longer has)."""
+    task = CloseSessions(tuple(sorted(set(usernames))), tuple(sorted(set(old_logins))))
+    _queue(tx, mailbox, task)
+
+
+def forget_logins(tx: Tx, mailbox: Mailbox) -> None:
+    """The groupware re-reads the mailbox at its next request (a switch turned on, an
+    address removed: ``mailbox`` as it was). Nothing of Dovecot's changes, so the
+    mailbox's status stays as it is."""
+    kind, payload = stored(ForgetLogins(login_names(tx, mailbox)))
+    tx.outbox.enqueue(kind.value, mailbox.id, payload)
+
+
+def login_names(tx: Tx, mailbox: Mailbox) -> tuple[str, ...]:
+    """The names a client logs in to the groupware with: every address of the mailbox
+    and the user's login name (SOGo keeps one cache entry per name as typed)."""
+    names = {mailbox.primary_email_address, *mailbox.addresses}
+    user = tx.users.get(mailbox.user_id) if mailbox.user_id is not None else None
+    if user is not None:
+        names.add(user.login)
+    return tuple(sorted(names))
 
 
 def localize_folders(tx: Tx, mailbox: Mailbox, old: str, new: str) -> None:
@@ -90,7 +140,8 @@ def localize_folders(tx: Tx, mailbox: Mailbox, old: str, new: str) -> None:
 
 def remove_files(tx: Tx, mailbox: Mailbox) -> None:
     """Close the sessions, delete the home directory, then the mailbox row itself."""
-    kind, payload = stored(RemoveMailbox(mailbox.primary_email_address))
+    logins = tuple(n for n in login_names(tx, mailbox) if n != mailbox.primary_email_address)
+    kind, payload = stored(RemoveMailbox(mailbox.primary_email_address, logins))
     tx.outbox.enqueue(kind.value, mailbox.id, payload)
 
 
@@ -114,25 +165,40 @@ def _queue(tx: Tx, mailbox: Mailbox, task: CloseSessions | LocalizeFolders) -> N
         tx.mailboxes.set_status(mailbox.id, ObjectStatus.UPDATING)
 
 
-def run(uow: UnitOfWork, mail: MailBackend, task: Task) -> None:
+def run(
+    uow: UnitOfWork, mail: MailBackend, task: Task, groupware: GroupwareCache | None = None
+) -> None:
     """The worker runs a claimed task: on the mailbox as it is now (see ``perform``)."""
     with uow.read() as tx:
         mailbox = tx.mailboxes.get(task.mailbox_id) if task.mailbox_id is not None else None
-    perform(task, mailbox, mail)
+        logins = login_names(tx, mailbox) if mailbox is not None else ()
+    perform(task, mailbox, mail, groupware, logins)
 
 
-def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
+def perform(
+    task: Task,
+    mailbox: Mailbox | None,
+    mail: MailBackend,
+    groupware: GroupwareCache | None = None,
+    logins: Sequence[str] = (),
+) -> None:
     """Do the task's work on the mailbox's store; raises when the backend fails (retried).
 
     Every task belongs to a mailbox whose row outlives its tasks (a removal deletes the
     row once its files are gone), so ``mailbox`` names the store; None means there is
-    nothing left to act on.
+    nothing left to act on. ``logins``: the mailbox's names now (``login_names``), which
+    the groupware forgets with those the task names.
     """
+    payload = loaded(task.kind, task.payload)
+    if isinstance(payload, ForgetLogins):
+        _forget(groupware, task.mailbox_id, payload.logins, logins)
+        return
     if mailbox is None:
         return
-    match loaded(task.kind, task.payload):
-        case CloseSessions(usernames):
+    match payload:
+        case CloseSessions(usernames, old_logins):
             mail.close_sessions(mailbox.store_id, list(usernames))
+            _forget(groupware, mailbox.id, usernames, old_logins, logins)
         case LocalizeFolders(old_language, new_language):
             if mailbox.deleting:
                 return  # removed meanwhile: nothing left to rename
@@ -143,9 +209,19 @@ def perform(task: Task, mailbox: Mailbox | None, mail: MailBackend) -> None:
             ]
             if renames:
                 mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
-        case RemoveMailbox(username):
+        case RemoveMailbox(username, old_logins):
             mail.close_sessions(mailbox.store_id, [username])
+            _forget(groupware, mailbox.id, [username], old_logins, logins)
+            if groupware is not None:  # its calendars and contacts go with its mail
+                groupware.remove_user(mailbox.id)
             mail.delete_home(mailbox.store_id, mailbox.id)
+
+
+def _forget(
+    groupware: GroupwareCache | None, mailbox_id: int | None, *names: Sequence[str]
+) -> None:
+    if groupware is not None:
+        groupware.forget(mailbox_id, sorted({name for group in names for name in group}))
 
 
 def completed(tx: Tx, task: Task) -> None:

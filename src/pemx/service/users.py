@@ -224,7 +224,7 @@ def modify_user(
         if new_login is not None and new_login != user.login:
             ensure_login_available(tx, user.account_id, new_login, "login")
             tx.users.set_login(user.id, new_login)
-            _close_mailbox_sessions(tx, user)
+            _close_mailbox_sessions(tx, user, old_login=user.login)
         merged = {**user.properties, **{k: v for k, v in changes.items() if k != "display_name"}}
         locale = changes.get("locale", user.locale)
         tx.users.update(
@@ -265,10 +265,11 @@ def remove_user(ctx: Context, *, user_id: int) -> None:
         tx.audit.note("user", user.id, user.account_id)
 
 
-def _close_mailbox_sessions(tx: Tx, user: ServiceUser) -> None:
+def _close_mailbox_sessions(tx: Tx, user: ServiceUser, *, old_login: str | None = None) -> None:
     mailbox = user_mailbox(tx, user.id)
     if mailbox is not None:
-        outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address])
+        old_logins = [old_login] if old_login else []
+        outbox.close_sessions(tx, mailbox, [mailbox.primary_email_address], old_logins=old_logins)
 
 
 def bind_user_to_subscription(ctx: Context, *, user_id: int, subscription_id: int) -> None:

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pemx.adapters.groupware import GroupwareConfig, SogoDatabase
+from pemx.adapters.groupware.render import stack_files
 from pemx.adapters.mail.dovecot import DovecotConfig, MailPorts
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.render import instance_files
@@ -114,7 +116,27 @@ def private_cases() -> dict[str, Callable[[], Files]]:
         cases[name] = lambda r=role, a=as_root, d=driver, s=store_id, t=tuned: private_files(
             role=r, as_root=a, driver=d, store_id=s, tuned=t
         )
+    cases["private-groupware"] = private_groupware_files
     return cases
+
+
+def private_groupware_files() -> Files:
+    """The files PrivateGroupware writes under <data_dir>/groupware (pemx serve --groupware)."""
+    contract = SogoDatabase("db.example", 5433, "pemx", "pemx_mail", "mail pw/1")
+    cfg = GroupwareConfig(
+        work_dir=Path("/var/lib/pemx/groupware"),
+        contract=contract,
+        storage=SogoDatabase("db.example", 5433, "pemx_sogo", "pemx_mail", "mail pw/1"),
+        imap_host="127.0.0.1",
+        imap_owa_port=20144,
+        imap_activesync_port=20145,
+        smtp_port=20587,
+        front_port=20080,
+        web_port=20081,
+        sync_port=20082,
+    )
+    return {path.relative_to(cfg.work_dir).as_posix(): text
+            for path, text in stack_files(cfg).items()}  # fmt: skip
 
 
 # ---------------------------------------------------------------- mail-config
@@ -181,6 +203,8 @@ def mail_config_cases() -> dict[str, list[str]]:
         cases[f"system-store-{driver}-local-nokey"] = [driver, "--kind", "dovecot", NO_SETTINGS_KEY]
         cases[f"system-proxy-{driver}"] = [driver, "--kind", "proxy"]
         cases[f"postfix-{driver}"] = [driver, "--kind", "postfix"]
+        if driver == "pgsql":  # SOGo reads no SQLite
+            cases["system-sogo-pgsql"] = [driver, "--kind", "sogo"]
         cases[f"postfix-{driver}-lmtp"] = [
             driver,
             *("--kind", "postfix", "--lmtp", "mx-store.example:2424", "--conf-dir", "/opt/pf"),

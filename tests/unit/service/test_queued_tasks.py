@@ -133,10 +133,11 @@ def test_a_removed_mailbox_queues_deleting_its_home_and_goes_once_that_is_done(
     change(api, mailbox)
 
     (task,) = task_rows(app)
+    # the login name too: the groupware forgets it once the user row is gone
     assert (task.kind, task.mailbox_id, task.payload) == (
         "remove_mailbox",
         mailbox.id,
-        {"username": mailbox.address},
+        {"username": mailbox.address, "logins": [mailbox.login]},
     )
     assert mailbox_status(api, mailbox.id) == 2  # deleting: closed to logins and mail
     assert worker.woken()

@@ -29,6 +29,8 @@ CONTRACT_OBJECTS = (
     "mail_senders",
     "mail_routes",
     "mail_recipients",
+    "sogo_users",
+    "sogo_directory",
 )
 DELETING = 2  # ObjectStatus.DELETING, spelled out for the partial indexes
 

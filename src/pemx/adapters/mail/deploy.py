@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from pemx.adapters.groupware import system as groupware_system
 from pemx.adapters.mail import postfix
 from pemx.adapters.mail.database import PgsqlDatabase, database_from_url
 from pemx.adapters.mail.dovecot import system
@@ -20,7 +21,7 @@ from pemx.domain.model import LOCAL_STORE_ID, MailboxStore
 
 __all__ = ["Kind", "MailConfigPlan", "StoreAccess", "plan", "write"]
 
-Kind = Literal["dovecot", "proxy", "postfix"]
+Kind = Literal["dovecot", "proxy", "postfix", "sogo"]
 #: a mailbox store and its doveadm API key
 StoreAccess = tuple[MailboxStore, str]
 
@@ -109,6 +110,12 @@ def plan(
             "render each store with --kind dovecot --store NAME --trusted-networks "
             "<this proxy's address>",
         ]
+    elif kind == "sogo":
+        target = conf_dir or groupware_system.SYSTEM_CONF_DIR
+        files, steps = groupware_system.plan(
+            settings, target, db_user=db_user, db_password=db_password
+        )
+        mode = 0o640  # the plists hold the database password
     else:
         target = conf_dir or postfix.POSTFIX_CONF_DIR
         host, port = _host_port(lmtp or f"{settings.mail_host}:{settings.lmtp_port}")

@@ -36,7 +36,9 @@ _LIMITS = {
     "outgoing_item_max_size": opt("int", "KB, 0 = none (enforced at submission)", **_KB),
     "recipient_list_max_size": opt("int", "0 = none (enforced at submission)", **_KB),
     "message_retention": opt("int", "days the Deleted Items folder keeps mail, 0 = forever", **_KB),
-    "show_in_address_book": opt("boolean", "stored, not enforced"),
+    "show_in_address_book": opt(
+        "boolean", "the customer's address list in the groupware (docs/groupware.md)"
+    ),
 }
 
 METHODS: tuple[Method, ...] = (

@@ -14,6 +14,7 @@ from pemx.service.ports.context import (
     Operation,
     PasswordHasher,
 )
+from pemx.service.ports.groupware import GroupwareCache
 from pemx.service.ports.mail import (
     MailBackend,
     MailBackendFailure,
@@ -66,6 +67,7 @@ __all__ = [
     "Context",
     "DomainUses",
     "Domains",
+    "GroupwareCache",
     "LocalRecipient",
     "MailBackend",
     "MailBackendFailure",

@@ -21,6 +21,8 @@ VIEWS = (
     "mail_senders",
     "mail_routes",
     "mail_recipients",
+    "sogo_users",
+    "sogo_directory",
 )
 _FILE = re.compile(r"(?P<view>\w+)\.v(?P<version>\d+)\.sql")
 

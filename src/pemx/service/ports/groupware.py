@@ -1,0 +1,22 @@
+"""The groupware's (SOGo's) per-user state: its login cache, and a removed user's data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class GroupwareCache(Protocol):
+    """SOGo keeps a login's password hash and switches in its cache for minutes: after a
+    change they must be forgotten, or ActiveSync and DAV go on with the old ones.
+
+    ``forget`` names the mailbox (the groupware's own user id derives from it) and the
+    logins as a client types them (addresses, login name); it raises
+    ``MailBackendUnavailable`` when the cache cannot be reached (retried)."""
+
+    def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None: ...
+
+    def remove_user(self, mailbox_id: int) -> None:
+        """Delete a removed mailbox's calendars, contacts and settings in the groupware
+        (raises ``MailBackendFailure``: retried)."""
+        ...

@@ -1,0 +1,52 @@
+"""The global address list per customer: a customer's mailboxes with
+show_in_address_book = 1, found from the web UI, over CardDAV (the "gal" collection) and
+over ActiveSync search, and never another customer's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.builders import make_tenant, new_user_mailbox, unique
+from tests.support.calls import ok
+from tests.support.groupware import ActiveSync, Web, dav, front
+from tests.support.server import Server
+
+PASSWORD = "Address-List-1"
+
+
+def test_each_customer_finds_its_own_visible_mailboxes_only(
+    gw_server: Server, gw_provider: Any
+) -> None:
+    token = unique("gal")  # in every login below, so one search finds them all
+    first, second = make_tenant(gw_provider), make_tenant(gw_provider)
+    alice_id, _, _, alice = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
+    bob_id, _, _, bob = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
+    hidden_id, _, _, hidden = new_user_mailbox(gw_provider, first, PASSWORD, prefix=token)
+    hide = {"mailbox_id": hidden_id, "show_in_address_book": False}
+    ok(gw_provider.pem.exchange.modifyMailbox(hide))
+    carol_id, _, _, carol = new_user_mailbox(gw_provider, second, PASSWORD, prefix=token)
+    base = front(gw_server)
+
+    web = Web(base)
+    assert web.login(alice, PASSWORD).status_code == 200
+    assert web.search_contacts(alice, token) == sorted([alice, bob])
+    other = Web(base)
+    assert other.login(carol, PASSWORD).status_code == 200
+    assert other.search_contacts(carol, token) == [carol]
+
+    listed = dav("PROPFIND", f"{base}/SOGo/dav/{alice}/Contacts/gal/", (alice, PASSWORD),
+                 Depth="1").text  # fmt: skip
+    # CardDAV: the directory collection "gal", one vCard per mailbox, named by SOGo's uid
+    assert f"/gal/Mailbox{alice_id}<" in listed and f"/gal/Mailbox{bob_id}<" in listed
+    assert f"/gal/Mailbox{carol_id}<" not in listed and f"/gal/Mailbox{hidden_id}<" not in listed
+    card = dav("GET", f"{base}/SOGo/dav/{alice}/Contacts/gal/Mailbox{bob_id}", (alice, PASSWORD))
+    assert card.status_code == 200 and bob in card.text
+
+    assert ActiveSync(base, bob, PASSWORD).search_gal(token) == sorted([alice, bob])
+    assert ActiveSync(base, carol, PASSWORD).search_gal(token) == [carol]
+
+    # hidden from the list, yet it logs in; shown once the switch is on
+    assert Web(base).login(hidden, PASSWORD).status_code == 200
+    ok(gw_provider.pem.exchange.modifyMailbox({"mailbox_id": hidden_id,
+                                               "show_in_address_book": True}))  # fmt: skip
+    assert web.search_contacts(alice, token) == sorted([alice, bob, hidden])

@@ -1,0 +1,132 @@
+"""Which changes make the groupware (SOGo) forget a mailbox's cached logins, in the outbox
+step that closes its Dovecot sessions, and by which names. In process: the worker runs
+with a recording GroupwareCache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from pemx.bootstrap import Application
+from pemx.domain.model import Task
+from pemx.service import outbox
+from pemx.service.outbox import CloseSessions, ForgetLogins, RemoveMailbox, loaded, stored
+from pemx.service.ports import MailBackendUnavailable
+from pemx.worker import Worker
+from tests.support.fake_mail import FakeMailBackend
+from tests.support.inprocess import ok
+
+from .state import Mailbox, mailbox_status, task_rows
+
+
+class RecordingCache:
+    def __init__(self) -> None:
+        self.forgotten: list[list[str]] = []
+        self.removed: list[int] = []
+        self.down = False
+
+    def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
+        assert mailbox_id is not None
+        if self.down:
+            raise MailBackendUnavailable("SOGo's cache memcached-sync.sock: refused")
+        self.forgotten.append(list(logins))
+
+    def remove_user(self, mailbox_id: int) -> None:
+        self.removed.append(mailbox_id)
+
+
+@pytest.fixture
+def cache(worker: Worker) -> RecordingCache:
+    recording = RecordingCache()
+    worker.groupware = recording
+    return recording
+
+
+def test_payloads_with_logins_round_trip_and_old_rows_still_load() -> None:
+    for payload in (CloseSessions(("a@x.example",), ("old",)), ForgetLogins(("a", "b")),
+                    RemoveMailbox("a@x.example", ("a",))):  # fmt: skip
+        kind, stored_payload = stored(payload)
+        assert loaded(kind, stored_payload) == payload
+    assert loaded("close_sessions", {"usernames": ["a"]}) == CloseSessions(("a",), ())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"active_sync": False},
+        {"owa": False},
+    ],
+)
+def test_a_switch_turned_off_closes_sessions_and_forgets_both_names(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mailbox: Mailbox,
+    change: dict[str, bool],
+) -> None:  # fmt: skip
+    ok(api.pem.exchange.modifyMailbox({"mailbox_id": mailbox.id, **change}))
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, mailbox.login])]
+
+
+def test_a_switch_turned_on_only_forgets_and_keeps_the_status(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mail: FakeMailBackend,
+    mailbox: Mailbox,
+) -> None:  # fmt: skip
+    ok(api.pem.exchange.modifyMailbox({"mailbox_id": mailbox.id, "active_sync": False}))
+    worker.run_once()
+    mail.calls.clear()
+    cache.forgotten.clear()
+    ok(api.pem.exchange.modifyMailbox({"mailbox_id": mailbox.id, "active_sync": True}))
+    assert [t.kind for t in task_rows(app)][-1] == "forget_logins"
+    assert mailbox_status(api, mailbox.id) == 0  # nothing of Dovecot's changes
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, mailbox.login])]
+    assert mail.calls == []
+
+
+def test_a_new_login_name_forgets_the_old_one_too(
+    api: Any, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    new_login = "renamed" + mailbox.login
+    ok(api.pem.modifyUser({"user_id": mailbox.user_id, "login": new_login}))
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, mailbox.login, new_login])]
+
+
+def test_a_removed_user_forgets_its_login_although_the_row_is_gone(
+    api: Any, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    ok(api.pem.removeUser({"user_id": mailbox.user_id}))
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, mailbox.login])]
+    assert cache.removed == [mailbox.id]  # its calendars and contacts too
+
+
+def test_a_cache_that_is_down_fails_the_task_for_a_retry(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    cache.down = True
+    ok(api.pem.changeUserPassword({"user_id": mailbox.user_id, "password": "Other-Pass-9"}))
+    assert worker.run_once() == 1
+    (task,) = task_rows(app)
+    assert task.state == "pending" and "SOGo's cache" in (task.last_error or "")
+
+
+def test_without_groupware_a_forget_task_does_nothing() -> None:
+    mail = FakeMailBackend()
+    outbox.perform(Task(1, "forget_logins", None, {"logins": ["a"]}, 0), None, mail)
+    assert mail.calls == []
+
+
+def test_a_removed_address_is_forgotten_and_the_status_stays(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    alias = "alias-" + mailbox.address
+    emails = {"mailbox_id": mailbox.id, "emails": [alias]}
+    ok(api.pem.exchange.addEmailAddresses(emails))
+    assert task_rows(app) == []  # a new address was never cached
+    ok(api.pem.exchange.removeEmailAddresses(emails))
+    assert [t.kind for t in task_rows(app)] == ["forget_logins"]
+    assert mailbox_status(api, mailbox.id) == 0
+    assert worker.run_once() == 1
+    assert cache.forgotten == [sorted([mailbox.address, alias, mailbox.login])]
