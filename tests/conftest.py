@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import leftovers
 from tests.support.postgres import PostgresCluster, PostgresMissing
 from tests.support.server import (
     IN_CI,
@@ -22,6 +23,31 @@ from tests.support.server import (
     start_server,
     stop_server,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_pytest_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Servers run under tmp_path too: the leftover check below looks there as well."""
+    leftovers.watch(tmp_path_factory.getbasetemp())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No test may leave a process behind (a Dovecot, PostgreSQL, pemx ... still running
+    in one of the session's directories): under CI=true the run fails, listing them.
+    They are ended either way, so they do not outlive the run."""
+    found = leftovers.leftover_processes()
+    if not found:
+        return
+    lines = [f"  pid {pid}: {what}" for pid, what in found]
+    report = "\n".join(["processes the tests left running (now ended):", *lines])
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_line(report, red=IN_CI, yellow=not IN_CI)
+    leftovers.end([pid for pid, _what in found])
+    if IN_CI and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 # Every test that runs a pemx server runs once per database (PEMX_TEST_DATABASES=sqlite
 # narrows it, e.g. on a machine without PostgreSQL).

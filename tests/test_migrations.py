@@ -42,7 +42,21 @@ def test_ids_are_never_reused(tmp_path: Path) -> None:
     database.migrate()
     database.dispose()
     with sqlite3.connect(tmp_path / "pemx.db") as db:
-        for table in ("mailboxes", "service_users", "tasks", "audit_log"):
+        for table in (
+            "mailboxes",
+            "service_users",
+            "tasks",
+            "audit_log",
+            # Ids OA clients keep (migration 0014).
+            "accounts",
+            "members",
+            "service_templates",
+            "subscriptions",
+            "domains",
+            "distribution_lists",
+            "mail_contacts",
+            "mailbox_stores",
+        ):
             (sql,) = db.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
             ).fetchone()

@@ -16,9 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import leftovers
 from tests.support.calls import ok
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver
-from tests.support.server import IN_CI, require_dovecot, server_base, start_server, stop_server
+from tests.support.server import (
+    IN_CI,
+    Server,
+    require_dovecot,
+    server_base,
+    start_server,
+    stop_server,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -109,7 +117,7 @@ def test_serve_as_an_unprivileged_user() -> None:
             homes = list((data / "mail").iterdir())
             assert [h.stat().st_uid for h in homes] == [65534]
         finally:
-            stop_server(running)
+            _stop(running)
         _private_postgresql_as_nobody(base, venv)
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -165,9 +173,20 @@ def _private_postgresql_as_nobody(base: Path, venv: Path) -> None:
         assert inbox_subjects(imap) == ["on postgresql"]
         imap.logout()
     finally:
-        # pemx itself: runuser kills its child 2 s after a SIGTERM of its own
-        os.kill(running.runtime["pid"], signal.SIGTERM)
-        running.process.wait(30)
-        stop_server(running)
+        _stop(running)
     log = (base / "data-pg.log").read_text(errors="replace")
     assert not (data / "postgresql/data/postmaster.pid").exists(), log  # stopped with pemx
+
+
+def _stop(running: Server) -> None:
+    """SIGTERM to pemx itself, then wait: runuser SIGKILLs its child 2 s after a SIGTERM
+    of its own, which could kill pemx mid-stop and leave its Dovecot (nobody's) running.
+    Nothing of it may be left running in its data directory."""
+    os.kill(running.runtime["pid"], signal.SIGTERM)
+    try:
+        running.process.wait(60)  # runuser exits with pemx
+    finally:
+        stop_server(running)  # only if pemx did not stop in time
+    log = (running.data_dir.parent / f"{running.data_dir.name}.log").read_text(errors="replace")
+    assert running.process.returncode == 0, log
+    assert leftovers.leftover_processes(within=[running.data_dir]) == [], log

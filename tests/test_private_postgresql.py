@@ -323,3 +323,50 @@ def test_the_move_refuses_a_target_with_rows_and_changes_nothing(base: Path) -> 
         assert "database_url" in tomllib.loads((data_dir / "pemx.toml").read_text())
     finally:
         cluster.stop()
+
+
+def test_the_private_postgresqls_log_is_rotated_by_size(base: Path) -> None:
+    """postgresql.log is rotated once it holds postgresql_log_max_bytes, keeping
+    postgresql_log_backups old files, and PostgreSQL writes on into the new file."""
+    import psycopg
+
+    data_dir = base / "data"
+    env = {
+        **PRIVATE,
+        "PEMX_POSTGRESQL_LOG_MAX_BYTES": "3000",
+        "PEMX_POSTGRESQL_LOG_BACKUPS": "2",
+        "PEMX_LOG_LEVEL": "INFO",
+    }
+    server = start_server(data_dir, "--no-mail", env=env, timeout=90)
+    log = data_dir / "postgresql" / "postgresql.log"
+    port = json.loads((data_dir / "runtime.json").read_text())["postgresql"]["port"]
+
+    def refused_logins(count: int, who: str) -> None:  # each is a FATAL line in the log
+        for n in range(count):
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(
+                    host="127.0.0.1", port=port, user=f"{who}_{n}", password="x", dbname="pemx"
+                ).close()
+
+    try:
+        deadline = time.monotonic() + 90
+        generation = 0
+        backup = log.with_name("postgresql.log.2")
+        # until three rotations happened: gen0's lines are gone, the oldest dropped
+        while not (backup.exists() and "gen0_" not in backup.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "the log was not rotated"
+            refused_logins(10, f"gen{generation}")
+            generation += 1
+            time.sleep(0.5)
+        refused_logins(1, "after")  # the logging collector writes into the new file
+        deadline = time.monotonic() + 10
+        while not (log.exists() and '"after_0"' in log.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "PostgreSQL did not reopen its log"
+            time.sleep(0.1)
+        names = sorted(p.name for p in log.parent.glob("postgresql.log*"))
+        assert names == ["postgresql.log", "postgresql.log.1", "postgresql.log.2"], names
+        assert not any("gen0_" in log.with_name(n).read_text(errors="replace") for n in names)
+        assert log.stat().st_mode & 0o777 == 0o600
+    finally:
+        stop_server(server)
+    assert f"pemx.postgresql: rotated {log}" in (base / "data.log").read_text()

@@ -135,6 +135,9 @@ class Settings:
     # holds dovecot_log_max_bytes (0: never), keeping dovecot_log_backups old files.
     dovecot_log_max_bytes: int = 10_000_000
     dovecot_log_backups: int = 5
+    # The same for the private PostgreSQL's log (<data_dir>/postgresql/postgresql.log).
+    postgresql_log_max_bytes: int = 10_000_000
+    postgresql_log_backups: int = 5
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object per line, for a log shipper)
     # What autoconfig and autodiscover tell mail clients (docs/autodiscover.md): the host
@@ -345,10 +348,12 @@ def _check(settings: Settings) -> None:
         path = getattr(settings, name)
         if path and not os.access(path, os.R_OK):
             raise SettingsError(f"setting {name}: cannot read {path}")
-    if settings.dovecot_log_max_bytes < 0 or not 0 <= settings.dovecot_log_backups <= 100:
-        raise SettingsError(
-            "settings dovecot_log_max_bytes (0 or more) and dovecot_log_backups (0 to 100)"
-        )
+    for server in ("dovecot", "postgresql"):
+        max_bytes = getattr(settings, f"{server}_log_max_bytes")
+        if max_bytes < 0 or not 0 <= getattr(settings, f"{server}_log_backups") <= 100:
+            raise SettingsError(
+                f"settings {server}_log_max_bytes (0 or more) and {server}_log_backups (0 to 100)"
+            )
     if not 0 <= settings.probe_cache <= 300:
         raise SettingsError("setting probe_cache: must be between 0 and 300 seconds")
     if settings.log_format not in ("text", "json"):

@@ -17,7 +17,9 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
 from types import FrameType
 
 from cheroot import wsgi
@@ -58,7 +60,7 @@ from pemx.runtime import (
 )
 from pemx.service import setup
 
-#: How often the private Dovecot's log size is looked at (dovecot_log_max_bytes)
+#: How often the private Dovecot's and PostgreSQL's log sizes are looked at
 LOG_ROTATION_CHECK_SECONDS = 2.0
 SESSION_IDLE_MINUTES = 24 * 60  # a web session unused this long is deleted (hourly)
 
@@ -164,9 +166,11 @@ class Node:
             self._start_groupware(sending)
         self._register_local_store()
         self.app.start()
-        if self.dovecot is not None and settings.dovecot_log_max_bytes > 0:
+        if (self.dovecot is not None and settings.dovecot_log_max_bytes > 0) or (
+            self.postgresql is not None and settings.postgresql_log_max_bytes > 0
+        ):
             self._log_rotation = threading.Thread(
-                target=self._rotate_dovecot_log, name="pemx-dovecot-log", daemon=True
+                target=self._rotate_logs, name="pemx-log-rotation", daemon=True
             )
             self._log_rotation.start()
         if settings.store_check_interval > 0:
@@ -307,19 +311,32 @@ class Node:
                         log.warning("groupware: started again: %s", ", ".join(revived))
                 self._expire_sessions(groupware, log)
 
-    def _rotate_dovecot_log(self) -> None:
-        """Every few seconds: rotate the private Dovecot's log once it is large."""
-        log = logging.getLogger("pemx.dovecot")
+    def _rotate_logs(self) -> None:
+        """Every few seconds: rotate the private Dovecot's and PostgreSQL's logs once
+        they are large."""
         settings = self.settings
         while not self._stopping.wait(LOG_ROTATION_CHECK_SECONDS):
-            dovecot = self.dovecot
-            if dovecot is None:
-                return
-            try:
-                if dovecot.rotate_log(settings.dovecot_log_max_bytes, settings.dovecot_log_backups):
-                    log.info("rotated %s", dovecot.config.log_path)
-            except OSError as exc:
-                log.warning("cannot rotate %s: %s", dovecot.config.log_path, exc)
+            dovecot, cluster = self.dovecot, self.postgresql
+            if dovecot is not None:
+                _rotate(
+                    "pemx.dovecot",
+                    dovecot.config.log_path,
+                    partial(
+                        dovecot.rotate_log,
+                        settings.dovecot_log_max_bytes,
+                        settings.dovecot_log_backups,
+                    ),
+                )
+            if cluster is not None:
+                _rotate(
+                    "pemx.postgresql",
+                    cluster.log_file,
+                    partial(
+                        cluster.rotate_log,
+                        settings.postgresql_log_max_bytes,
+                        settings.postgresql_log_backups,
+                    ),
+                )
 
     def serve(self) -> None:
         """Serve API calls until ``stop`` (from another thread) or a signal."""
@@ -430,6 +447,16 @@ def _port_hint(settings: Settings, reason: str) -> str:
             f"; ports below 1024 need root: set {setting} (PEMX_{setting.upper()}) to 1024 or more"
         )
     return f"; set {setting} (PEMX_{setting.upper()}) to a free port, or 0 for any free one"
+
+
+def _rotate(logger: str, path: Path, rotate: Callable[[], bool]) -> None:
+    """One server's log rotated if large (``rotate``); said in pemx's log."""
+    log = logging.getLogger(logger)
+    try:
+        if rotate():
+            log.info("rotated %s", path)
+    except (OSError, PrivateClusterError) as exc:
+        log.warning("cannot rotate %s: %s", path, exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -51,3 +51,24 @@ def test_domain_reads_and_removal_refused_while_in_use(provider: Any, server: Se
     ):
         err(response, OBJECT_NOT_FOUND)
     assert estate.domain_id not in {d["domain_id"] for d in ok(other.api.pem.getDomainList({}))}
+
+
+def test_a_removed_domains_id_is_never_given_to_a_new_domain(provider: Any, server: Server) -> None:
+    # OA clients keep domain ids: SQLite without AUTOINCREMENT handed a removed highest
+    # id to the next domain (migration 0014).
+    reseller = make_reseller_with_pool(provider, server)
+    estate = make_estate(reseller)
+    api = reseller.api
+
+    def add() -> int:
+        name = unique("fresh") + ".example"
+        added = ok(api.pem.addDomain({"subscription_id": estate.subscription_id,
+                                      "domain_name": name}))  # fmt: skip
+        domain: int = added["domain_id"]
+        return domain
+
+    removed = add()
+    ok(api.pem.removeDomain({"domain_id": removed}))
+    fresh = add()
+    assert fresh > removed
+    err(api.pem.getDomainSubscription({"domain_id": removed}), OBJECT_NOT_FOUND)

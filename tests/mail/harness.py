@@ -9,7 +9,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import pytest
 
 from pemx.adapters.mail.dovecot import DoveadmHttp, DovecotConfig, PrivateDovecot, find_dovecot
 from pemx.domain.folders import FolderNames
+from tests.support.leftovers import watched_tmpdir
 from tests.support.mailclient import (
     LmtpReply,
     imap_login,
@@ -70,7 +70,7 @@ def scratch_dir() -> Iterator[Path]:
 
     Not pytest's tmp_path: as root its parent /tmp/pytest-of-root is 0700.
     """
-    path = Path(tempfile.mkdtemp(prefix="pemx-dovecot-"))
+    path = watched_tmpdir("pemx-dovecot-")
     path.chmod(0o711)
     try:
         yield path

@@ -20,7 +20,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +39,7 @@ from pemx.adapters.mail.postfix import PostfixSubmission, postfix_files
 from pemx.cli import cli
 from tests.support.builders import mailbox_params, make_tenant, unique
 from tests.support.calls import ok
+from tests.support.leftovers import watched_tmpdir
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, make_message
 from tests.support.postfix import private_main_cf
 from tests.support.server import Server
@@ -100,7 +100,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def base() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="pemx-syscfg-"))
+    path = watched_tmpdir("pemx-syscfg-")
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from tests.mail.test_system_configs import (
     stop,
     wait_listening,
 )
+from tests.support.leftovers import watched_tmpdir
 from tests.support.postfix import private_main_cf
 from tests.support.server import Server
 
@@ -91,7 +91,7 @@ class PostfixPorts:
 @contextmanager
 def running_postfix(server: Server, smarthost_port: int) -> Iterator[PostfixPorts]:
     binary = require_postfix()
-    base = Path(tempfile.mkdtemp(prefix="pemx-submission-"))
+    base = watched_tmpdir("pemx-submission-")
     base.chmod(0o755)
     try:
         with _sasl_dovecot(server, base) as auth_socket:

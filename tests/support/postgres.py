@@ -12,12 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .leftovers import watched_tmpdir
 
 OWNER, OWNER_PASSWORD = "pemx", "pemx-owner-pw"
 MAIL_ROLE, MAIL_PASSWORD = "pemx_mail", "pemx-mail-pw"
@@ -86,7 +87,7 @@ class PostgresCluster:
         except ImportError as exc:  # pragma: no cover - depends on the machine
             raise PostgresMissing("psycopg is not installed") from exc
         self.bindir = bindir
-        self.base = Path(tempfile.mkdtemp(prefix="pemx-pg-"))
+        self.base = watched_tmpdir("pemx-pg-")
         self.data = self.base / "data"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None

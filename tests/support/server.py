@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 import xmlrpc.client
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from .leftovers import watched_tmpdir
 from .postgres import PostgresDatabase
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def stop_server(server: Server, timeout: float = 20) -> None:
 
 def server_base() -> Path:
     """A directory Dovecot's unprivileged processes can traverse (pytest's is 0700)."""
-    base = Path(tempfile.mkdtemp(prefix="pemx-test-"))
+    base = watched_tmpdir("pemx-test-")
     base.chmod(0o755)
     return base
 

@@ -2,9 +2,10 @@
 
 <root> (<data_dir>/postgresql) holds ``data/`` (the cluster, owned by the user that
 runs it), ``run/`` (its unix socket, 0700), ``credentials.json`` (the generated
-passwords of pemx's roles, 0600) and ``postgresql.log``. The configs are rendered into
-``data/`` at every start. PostgreSQL refuses to run as root: as root the cluster runs
-as ``run_as`` (pemx's mail owner, the user the private Dovecot's mail processes are).
+passwords of pemx's roles, 0600) and ``postgresql.log`` (rotated by size: rotate_log).
+The configs are rendered into ``data/`` at every start. PostgreSQL refuses to run as
+root: as root the cluster runs as ``run_as`` (pemx's mail owner, the user the private
+Dovecot's mail processes are).
 
 The socket admits the operating system user running pemx only (peer, as the
 superuser or pemx's owner role); loopback TCP admits roles by password: pemx's owner
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from pemx.adapters.mail.dovecot.logfile import rotate_if_large
 from pemx.adapters.mail.jinja import config_environment
 
 __all__ = [
@@ -178,7 +180,7 @@ class PrivateCluster:
                 "bytes: use a shorter data directory"
             )
         self._write_configs()
-        log = os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        log = os.fdopen(self._open_log(), "ab")
         self._log_start = log.tell() if log.seekable() else 0
         try:
             self._proc = subprocess.Popen(
@@ -224,6 +226,21 @@ class PrivateCluster:
 
         _shut_down(pid, timeout, wait)
         return pid
+
+    def rotate_log(self, max_bytes: int, backups: int) -> bool:
+        """Rotate the log once it holds ``max_bytes`` (0: never), keeping ``backups``
+        old files: postgresql.log becomes postgresql.log.1, then the logging collector
+        opens a new postgresql.log. Lines written in between end up in .1: none is lost."""
+        if self._proc is None or not rotate_if_large(self.log_file, max_bytes, backups):
+            return False
+        import psycopg
+
+        os.close(self._open_log())  # made here: as root, <root> is not the server's
+        try:
+            self.admin("SELECT pg_rotate_logfile()")
+        except psycopg.Error as exc:
+            raise PrivateClusterError(f"cannot reopen the log: {exc}") from None
+        return True
 
     def admin(self, *statements: Any, dbname: str = "postgres") -> None:
         """Run statements as the superuser over the socket (peer authentication)."""
@@ -346,6 +363,13 @@ class PrivateCluster:
                 )
         except psycopg.Error as exc:
             raise PrivateClusterError(f"cannot set up pemx's roles: {exc}") from None
+
+    def _open_log(self) -> int:
+        """The log file opened for appending (made 0600, the server's user's)."""
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if self.run_as:
+            shutil.chown(self.log_file, self.run_as, self.run_as)
+        return fd
 
     def _as_owner(self) -> dict[str, Any]:
         if not self.run_as:

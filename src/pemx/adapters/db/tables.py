@@ -58,6 +58,9 @@ accounts = sa.Table(
     # Set by pem.removeAccount: the row stays (audit entries and members name it).
     sa.Column("removed_at", sa.DateTime, nullable=True),
     sa.CheckConstraint("type IN ('A', 'R', 'C')", name="type"),
+    # Ids are never reused (OA clients keep them): AUTOINCREMENT on SQLite, here and on
+    # every table whose ids OA sees (migration 0014).
+    sqlite_autoincrement=True,
 )
 
 members = sa.Table(
@@ -74,6 +77,7 @@ members = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     # Set by pem.removeAccountMember: the row stays (requests and the audit name it).
     sa.Column("removed_at", sa.DateTime, nullable=True),
+    sqlite_autoincrement=True,
 )
 
 service_templates = sa.Table(
@@ -90,6 +94,7 @@ service_templates = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
     # Bumped by each change of the limits or the sale state (pemx's st_version).
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sqlite_autoincrement=True,
 )
 
 template_resources = sa.Table(
@@ -122,6 +127,7 @@ subscriptions = sa.Table(
     sa.Column("removed_at", sa.DateTime, nullable=True),
     # The template's version the subscription was made from (or last moved to).
     sa.Column("st_version", sa.Integer, nullable=False, server_default="1"),
+    sqlite_autoincrement=True,
 )
 
 subscription_resources = sa.Table(
@@ -169,6 +175,7 @@ domains = sa.Table(
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("name", sa.String(253), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime, nullable=False, server_default=_now),
+    sqlite_autoincrement=True,
 )
 
 mailbox_stores = sa.Table(

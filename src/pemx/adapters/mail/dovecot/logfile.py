@@ -1,7 +1,8 @@
 """The private Dovecot's log file, rotated by size: dovecot.log becomes dovecot.log.1
 (the older ones move up, the oldest beyond ``backups`` goes), then Dovecot is told to
 reopen its log (SIGUSR1 to the master, as ``doveadm log reopen`` does). Lines written
-between the rename and the reopen land at the end of dovecot.log.1: none is lost."""
+between the rename and the reopen land at the end of dovecot.log.1: none is lost.
+The private PostgreSQL's log is rotated the same way (db/private_cluster.py)."""
 
 from __future__ import annotations
 
