@@ -50,10 +50,9 @@ def customer_subscription(api: Any, domain: str) -> int:
     return int(subscription)
 
 
-def new_mailboxes(api: Any, subscription_id: int, domain: str, count: int) -> list[int]:
-    ids = []
-    for _ in range(count):
-        login = f"m{uuid.uuid4().hex[:10]}"
+def new_mailboxes(api: Any, subscription_id: int, domain: str, logins: list[str]) -> list[int]:
+    ids: list[int] = []
+    for login in logins:
         result = ok(
             api.pem.exchange.addMailbox(
                 {
@@ -93,11 +92,31 @@ def new_list(api: Any, subscription_id: int, domain: str, members: list[int]) ->
     return f"{alias}@{domain}"
 
 
-def send(where: tuple[str, int], to: str, n: int) -> float:
-    data = (
+def lmtp_floor(lmtp: tuple[str, int], recipients: list[str]) -> float:
+    """The same message straight to the members over one LMTP session (what the listener
+    does after the expansion): the floor of a list delivery."""
+    started = time.perf_counter()
+    client = smtplib.LMTP(*lmtp, timeout=300)
+    client.ehlo_or_helo_if_needed()
+    client.mail("someone@outside.example")
+    for address in recipients:
+        client.rcpt(address)
+    client.data(body(recipients[0], -2))
+    for _ in recipients[1:]:  # LMTP answers DATA once per recipient
+        client.getreply()
+    client.quit()
+    return time.perf_counter() - started
+
+
+def body(to: str, n: int) -> bytes:
+    return (
         f"From: someone@outside.example\r\nTo: {to}\r\nSubject: list {n}\r\n"
         f"Message-ID: <{uuid.uuid4().hex}@bench>\r\n\r\n" + ("x" * 76 + "\r\n") * 26
     ).encode()
+
+
+def send(where: tuple[str, int], to: str, n: int) -> float:
+    data = body(to, n)
     started = time.perf_counter()
     with smtplib.SMTP(*where, timeout=300) as smtp:
         smtp.sendmail("someone@outside.example", [to], data)
@@ -124,7 +143,9 @@ def main() -> None:
             domain = f"bench{uuid.uuid4().hex[:6]}.example"
             subscription = customer_subscription(api, domain)
             started = time.perf_counter()
-            pool = new_mailboxes(api, subscription, domain, max(sizes))
+            logins = [f"m{uuid.uuid4().hex[:10]}" for _ in range(max(sizes))]
+            pool = new_mailboxes(api, subscription, domain, logins)
+            addresses = [f"{login}@{domain}" for login in logins]
             print(f"{len(pool)} mailboxes created in {time.perf_counter() - started:.0f} s")
             url = env.get("PEMX_DATABASE_URL") or f"sqlite:///{data_dir / 'pemx.db'}"
             db = Database(url, pool_size=4)
@@ -151,13 +172,15 @@ def main() -> None:
                     got = [
                         inbox_count(mail_root, m) - n for m, n in zip(pool, counts, strict=False)
                     ]
+                    floor = lmtp_floor(running.mail("lmtp"), addresses[:size])
                     print(
                         f"list of {size:>5} members ({args.database}): one message "
                         f"{statistics.median(times) * 1000:.0f} ms median, "
                         f"{times[-1] * 1000:.0f} ms max (n={args.messages}), "
                         f"{(statistics.median(times) / size) * 1000:.2f} ms per member; "
                         f"{queries} SQL statements per message; every member's INBOX has "
-                        f"{min(got)}-{max(got)} of {args.messages + 1}"
+                        f"{min(got)}-{max(got)} of {args.messages + 1}; straight over LMTP "
+                        f"(the floor) {floor * 1000:.0f} ms"
                     )
             finally:
                 counted.stop()
