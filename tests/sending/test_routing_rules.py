@@ -259,9 +259,7 @@ def test_a_removed_list_or_contact_frees_its_address_for_the_next_message(
     add_members(sending_api, reused_id, {"mailbox_id": after.mailbox_id})
     send_in(inbound, "someone@outside.example", address, "to the new list")
     send_in(inbound, "someone@outside.example", own, "to the freed contact address")
-    assert subjects(inbound.server, after.address, 2) == [
-        "to the new list",
-        "to the freed contact address",
-    ]
+    got = subjects(inbound.server, after.address, 2)  # (Postfix delivers in any order)
+    assert sorted(got) == ["to the freed contact address", "to the new list"]
     assert settled(lambda: subjects(inbound.server, before.address)) == ["to the old list"]
     assert len(at_smarthost(smarthost, target, 2, 0)) == 1
