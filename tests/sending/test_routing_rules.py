@@ -217,6 +217,16 @@ def test_every_change_applies_to_the_next_message(
     ok(api.changePrimaryEmailAddress({"distribution_list_id": list_id, "email_address": renamed}))
     send_in(inbound, outside, renamed, "four")
     assert subjects(inbound.server, first.address, 4) == ["one", "two", "three", "four"]
+    # an alternative address given, and a member mailbox removed (it leaves the list)
+    alternative = f"{unique('alt')}@{tenant.domain}"
+    changes = {"distribution_list_id": list_id, "additional_emails": [alternative]}
+    ok(api.modifyDistributionList(changes))
+    third = make_box(sending_api, tenant)
+    add_members(sending_api, list_id, {"mailbox_id": third.mailbox_id})
+    ok(api.removeMailbox({"mailbox_id": first.mailbox_id}))
+    send_in(inbound, outside, alternative, "five")
+    assert subjects(inbound.server, third.address, 1) == ["five"]
+    assert len(at_smarthost(smarthost, new_target, 3)) == 3  # "three", "four", "five"
     # who may write: members only, from the next message
     ok(api.modifyDistributionList({"distribution_list_id": list_id, "accept_mail_from": 2}))
     with smtplib.SMTP(inbound.host, inbound.port, timeout=20) as smtp:
@@ -225,6 +235,7 @@ def test_every_change_applies_to_the_next_message(
         code, text = smtp.docmd("RCPT", f"TO:<{renamed}>")
     assert code == 550 and b"accepts mail only" in text
     assert settled(lambda: subjects(inbound.server, second.address)) == ["one"]
+    assert subjects(inbound.server, third.address) == ["five"]
 
 
 def test_a_removed_list_or_contact_frees_its_address_for_the_next_message(
