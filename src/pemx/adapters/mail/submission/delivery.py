@@ -36,7 +36,7 @@ LMTP_TIMEOUT_S = 30.0
 class Delivery:
     """One message to hand on: the envelope and the raw message."""
 
-    username: str  # the sending mailbox (where a delivery report goes)
+    username: str  # the sending mailbox ("" from outside), for the log
     sender: str  # the envelope sender, "" for the null sender
     recipients: list[str]
     data: bytes
