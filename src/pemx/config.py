@@ -104,10 +104,10 @@ class Settings:
     # Mail from outside in the embedded setting (an MX or a test hands it here): lists,
     # contacts and forwarding expanded as the rendered Postfix does (docs/mail.md).
     inbound: bool = True
-    inbound_port: int = 10025
+    inbound_port: int = 10042
     # Production: where Postfix hands over addresses with routes (transport pemx-routed),
     # after the policy service checked their senders. Runs with the policy service.
-    routed_port: int = 10026
+    routed_port: int = 10043
     # SQLite: a system group that may read the database (0640), e.g. `postfix` when a
     # Postfix front end reads its maps from it. Empty: pemx's user only (0600).
     database_group: str = ""

@@ -491,6 +491,35 @@ def test_forwarding_is_set_shown_and_refused_where_mail_would_loop(
     del lone_list
 
 
+def test_a_mailbox_forwarding_to_a_list_cannot_join_it(provider: Any, tenant: Tenant) -> None:
+    # the other way round of "forwarding to a list that contains the mailbox": refused too
+    box_id, _ = mailbox(provider, tenant)
+    member_id, _ = mailbox(provider, tenant)
+    list_id, list_address = add_list(provider, tenant)
+    outer_id, _ = add_list(provider, tenant)
+    ok(members(provider, outer_id, {"distribution_list_id": list_id}))
+    ok(provider.pem.exchange.enableForwarding({"mailbox_id": box_id, "forward_to": list_address}))
+    inner_id, _ = add_list(provider, tenant)
+    ok(members(provider, inner_id, {"mailbox_id": box_id}))
+    nested_id, _ = add_list(provider, tenant)
+    ok(members(provider, list_id, {"distribution_list_id": nested_id}))
+    for target, member in (
+        (list_id, {"mailbox_id": box_id}),  # straight back
+        (list_id, {"distribution_list_id": inner_id}),  # through a list it is in
+        (nested_id, {"mailbox_id": box_id}),  # into a list nested in its target
+    ):
+        refused = members(provider, target, {"mailbox_id": member_id}, member)
+        err(refused, INVALID_ARGUMENTS)
+        assert "forwarded back" in refused["error_message"]
+    # nothing changed
+    assert get_list(provider, list_id)["members"] == [{"distribution_list_id": nested_id}]
+    assert get_list(provider, nested_id)["members"] == []
+    # a list that contains its target is no loop: mail to it reaches the target once
+    ok(members(provider, outer_id, {"mailbox_id": box_id}))
+    ok(provider.pem.exchange.disableForwarding({"mailbox_id": box_id}))
+    ok(members(provider, list_id, {"mailbox_id": box_id}))
+
+
 def test_removing_a_mailbox_takes_it_out_of_lists_and_ends_forwarding_to_it(
     provider: Any, tenant: Tenant
 ) -> None:

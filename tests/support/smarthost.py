@@ -28,11 +28,12 @@ class _Handler:
     stall_s: float = 10.0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    refused: set[str] = field(default_factory=set)  # refused whatever the mode
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if self.mode == "refuse":
+        if self.mode == "refuse" or address.lower() in self.refused:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -64,6 +65,10 @@ class FakeSmarthost:
     def received(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    def refuse(self, address: str) -> None:
+        """Refuse this recipient at RCPT (550 5.1.1), the others taken as usual."""
+        self.handler.refused.add(address.lower())
 
     def set_mode(self, mode: Mode) -> None:
         self.handler.mode = mode

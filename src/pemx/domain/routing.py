@@ -7,7 +7,8 @@ contact's addresses to its target, a forwarding mailbox's addresses to its targe
 when it keeps a copy, to itself. An address with no route is a leaf (a mailbox, or an
 address outside). As in Postfix, an address that routes to itself is kept as a leaf, every
 leaf is reached once (duplicates dropped), and a cycle ends where it meets an address
-already expanded.
+already expanded. A nested list whose accept_mail_from refuses the sender is not expanded
+(``refuses``), as Exchange checks the restrictions of every group it expands.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ LOOP_HEADER: Final = "X-Pemx-Forwarded"
 #: More headers than this and the message is refused: a loop through other systems.
 MAX_HOPS: Final = 10
 #: At most this many leaves for one message (a safety bound, like Postfix's
-#: virtual_alias_expansion_limit of 1000).
-MAX_LEAVES: Final = 1000
+#: virtual_alias_expansion_limit of 1000, here ten times higher: lists of thousands are usual).
+MAX_LEAVES: Final = 10_000
 MAX_DEPTH: Final = 100  # Postfix's virtual_alias_recursion_limit is 1000; ours is lower
 
 
@@ -50,6 +51,7 @@ class Expansion:
     leaves: dict[str, str] = field(default_factory=dict)
     expanded: list[str] = field(default_factory=list)  # addresses whose routes were used
     truncated: bool = False  # MAX_LEAVES or MAX_DEPTH was reached
+    refused: dict[str, str] = field(default_factory=dict)  # nested list -> the route to it
 
     def via(self, leaf: str) -> str:
         return self.leaves[leaf]
@@ -60,9 +62,13 @@ def expand(
     routes: Callable[[str], Sequence[str]],
     *,
     passed: Collection[str] = (),
+    refuses: Callable[[str], bool] | None = None,
 ) -> Expansion:
     """Expand ``recipients`` through ``routes`` (an empty answer: a leaf). Addresses in
-    ``passed`` (the message went through them already, see LOOP_HEADER) are leaves."""
+    ``passed`` (the message went through them already, see LOOP_HEADER) are leaves. An
+    address reached through a route for which ``refuses`` is true (a nested list that
+    does not accept the sender) is neither expanded nor a leaf: it is in ``refused``.
+    The recipients themselves were checked at RCPT."""
     result = Expansion()
     visited: set[str] = set()
 
@@ -71,6 +77,9 @@ def expand(
         if key in visited or result.truncated:
             return
         visited.add(key)
+        if depth and refuses is not None and key not in passed and refuses(key):
+            result.refused[key] = via
+            return
         destinations = [] if key in passed else [without_detail(d) for d in routes(key)]
         if not destinations:
             _leaf(address, via)

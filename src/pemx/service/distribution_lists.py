@@ -27,6 +27,7 @@ from pemx.service.access import (
     visible_subscription,
 )
 from pemx.service.address_rules import addresses_given, check_address
+from pemx.service.forwarding import leads_to
 from pemx.service.ports import Context, Tx
 from pemx.service.resources import consume
 
@@ -150,6 +151,14 @@ def add_distribution_list_members(
                 f"distribution list {found.id} would contain itself (directly or through "
                 "another list)",
             )
+        goal = RecipientRef(RecipientKind.LIST, found.id)
+        for index, member in enumerate(members):
+            if leads_to(tx, member, goal):  # mail would go round: a forwarding leads back
+                raise invalid(
+                    f"members[{index}]",
+                    f"mail to {member.kind.value} {member.id} is forwarded back to "
+                    f"distribution list {found.id}",
+                )
         for member in members:
             tx.recipients.add_member(found.id, member)
         tx.audit.note("distribution_list", found.id, found.account_id)

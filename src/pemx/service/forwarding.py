@@ -31,7 +31,7 @@ def enable_forwarding(
             holder = tx.recipients.address_holder(target)
             if holder is None:
                 raise invalid("forward_to", f'no recipient of the customer has "{target}"')
-            if _reaches(tx, holder, mailbox.id):
+            if leads_to(tx, holder, RecipientRef(RecipientKind.MAILBOX, mailbox.id)):
                 raise invalid(
                     "forward_to",
                     f'"{target}" leads back to mailbox {mailbox.id} (a list it is a member '
@@ -48,10 +48,9 @@ def disable_forwarding(ctx: Context, *, mailbox_id: int) -> None:
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
 
 
-def _reaches(tx: Tx, start: RecipientRef, mailbox_id: int) -> bool:
-    """Whether mail to ``start`` can reach the mailbox: through list members and through
+def leads_to(tx: Tx, start: RecipientRef, goal: RecipientRef) -> bool:
+    """Whether mail to ``start`` can reach ``goal``: through list members and through
     forwardings to the customer's own recipients."""
-    goal = RecipientRef(RecipientKind.MAILBOX, mailbox_id)
     seen: set[RecipientRef] = set()
     stack = [start]
     while stack and len(seen) < MAX_WALK:

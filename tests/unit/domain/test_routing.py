@@ -115,3 +115,13 @@ def test_a_list_may_not_contain_itself() -> None:
     assert would_cycle(1, [1], lambda i: nested[i])
     assert not would_cycle(1, [4], lambda i: nested[i])
     assert not would_cycle(4, [1], lambda i: nested[i])
+
+
+def test_a_nested_list_that_refuses_is_neither_expanded_nor_a_leaf() -> None:
+    refusing = {"sub@c.example"}
+    result = expand(["team@c.example"], routes_of(ROUTES), refuses=refusing.__contains__)
+    assert result.refused == {"sub@c.example": "team@c.example"}
+    assert set(result.leaves) == {"ann@c.example", "out@x.example"}  # bob only through sub
+    # the addressed list itself was judged at RCPT: never refused here
+    addressed = expand(["sub@c.example"], routes_of(ROUTES), refuses=refusing.__contains__)
+    assert addressed.refused == {} and "bob@c.example" in addressed.leaves

@@ -7,6 +7,7 @@ import base64
 import smtplib
 import socket
 import struct
+from collections.abc import Collection
 from functools import partial
 
 import pytest
@@ -37,6 +38,21 @@ class Reads:
 
     def routes(self, address: str) -> list[str]:
         return ROUTES.get(address, [])
+
+    # the batched reads, as the adapter answers them, from the single ones
+    def routes_of(self, addresses: Collection[str]) -> dict[str, list[str]]:
+        return {a: self.routes(a) for a in addresses if self.routes(a)}
+
+    def hosted_recipients(self, addresses: Collection[str]) -> dict[str, HostedRecipient]:
+        found = {a: self.hosted_recipient(a) for a in addresses}
+        return {a: h for a, h in found.items() if h is not None}
+
+    def local_recipients(self, addresses: Collection[str]) -> dict[str, LocalRecipient]:
+        found = {a: self.local_recipient(a) for a in addresses}
+        return {a: r for a, r in found.items() if r is not None}
+
+    def hosted_domains(self, domains: Collection[str]) -> set[str]:
+        return {d for d in domains if self.hosts_domain(d)}
 
     def hosted_recipient(self, address: str) -> HostedRecipient | None:
         if address in ROUTES:
@@ -157,3 +173,37 @@ def test_a_hosted_recipient_removed_after_rcpt_is_never_sent_to_the_smarthost() 
     delivery = Delivery("john@example.com", "john@example.com", ["gone@example.com"], b"x")
     reply = deliver(Reads(), Unreachable("127.0.0.1"), delivery)
     assert reply == "550 5.1.1 <gone@example.com>: no such mailbox"
+
+
+def test_the_policy_notes_a_submissions_login_for_the_hand_over() -> None:
+    from pemx.adapters.mail.submission.inbound import InboundSmtp
+    from pemx.adapters.mail.submission.logins import SubmittedLogins
+
+    logins = SubmittedLogins(capacity=2)
+    service = PolicyService(check(Reads()), reads=Reads(), logins=logins)
+    service.start()
+    try:
+        end = {"protocol_state": "END-OF-MESSAGE", "sasl_username": "john", "size": "10",
+               "sender": "john@example.com", "recipient_count": "1"}  # fmt: skip
+        with socket.create_connection(("127.0.0.1", service.port), timeout=5) as conn:
+            lines = [{**end, "queue_id": "4ABC"}, {**end, "queue_id": "5BIG", "size": "99999"}]
+            for request in lines:
+                conn.sendall(("".join(f"{k}={v}\n" for k, v in request.items()) + "\n").encode())
+                conn.makefile("rb").readline()
+    finally:
+        service.stop()
+    assert logins.login("4ABC") == "john"
+    assert logins.login("5BIG") is None  # refused (too big): nothing to hand over
+    for n in range(3):
+        logins.note(f"Q{n}", "john")
+    assert logins.login("4ABC") is None and logins.login("Q2") == "john"  # bounded
+    # the hand-over listener announces XFORWARD and takes its attributes
+    routed = InboundSmtp(Reads(), None, check_senders=False, logins=logins)
+    routed.start()
+    try:
+        with smtplib.SMTP(routed.host, routed.port, timeout=5) as smtp:
+            smtp.ehlo("postfix")
+            assert smtp.has_extn("xforward")
+            assert smtp.docmd("XFORWARD", "NAME=client.test ADDR=192.0.2.1 IDENT=Q2")[0] == 250
+    finally:
+        routed.stop()

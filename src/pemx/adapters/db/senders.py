@@ -8,6 +8,8 @@ cache: an API change applies from the next message.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
+
 import sqlalchemy as sa
 
 from pemx.adapters.db.database import Database
@@ -41,6 +43,30 @@ _ROUTES = sa.text("SELECT destination FROM mail_routes WHERE address = :address"
 _HOLDER = sa.text(
     "SELECT kind, account_id, accept_mail_from FROM mail_recipients WHERE address = :address"
 )
+
+# The batched forms (expanding IN lists, a chunk at a time).
+_MANY_DOMAINS = sa.text("SELECT domain FROM mail_domains WHERE domain IN :keys").bindparams(
+    sa.bindparam("keys", expanding=True)
+)
+_MANY_RECIPIENTS = sa.text(
+    "SELECT a.address, m.username, m.store_host, m.store_lmtp_port FROM dovecot_addresses a"
+    " JOIN dovecot_mailboxes m ON m.username = a.username"
+    " WHERE a.address IN :keys AND m.deliverable = 1"
+).bindparams(sa.bindparam("keys", expanding=True))
+_MANY_ROUTES = sa.text(
+    "SELECT address, destination FROM mail_routes WHERE address IN :keys"
+).bindparams(sa.bindparam("keys", expanding=True))
+_MANY_HOLDERS = sa.text(
+    "SELECT address, kind, account_id, accept_mail_from FROM mail_recipients WHERE address IN :keys"
+).bindparams(sa.bindparam("keys", expanding=True))
+CHUNK = 500  # addresses per IN list: far below SQLite's and PostgreSQL's bounds
+
+
+def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
 
 # The Sent folder's name as Dovecot's userdb names it: the mailbox's language, else English.
 _SENT_FOLDER = sa.text(
@@ -99,6 +125,48 @@ class SqlSendingReads:
             return None
         policy = None if row.accept_mail_from is None else AcceptMailFrom(row.accept_mail_from)
         return HostedRecipient(key, RecipientKind(row.kind), int(row.account_id), policy)
+
+    def routes_of(self, addresses: Collection[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        with self.database.connect(write=False) as conn:
+            for chunk in _chunks({without_detail(a) for a in addresses}):
+                for row in conn.execute(_MANY_ROUTES, {"keys": chunk}):
+                    found.setdefault(str(row.address), []).append(str(row.destination).lower())
+        return found
+
+    def hosted_recipients(self, addresses: Collection[str]) -> dict[str, HostedRecipient]:
+        found: dict[str, HostedRecipient] = {}
+        with self.database.connect(write=False) as conn:
+            for chunk in _chunks({without_detail(a) for a in addresses}):
+                for row in conn.execute(_MANY_HOLDERS, {"keys": chunk}):
+                    policy = row.accept_mail_from
+                    found[str(row.address)] = HostedRecipient(
+                        str(row.address),
+                        RecipientKind(row.kind),
+                        int(row.account_id),
+                        None if policy is None else AcceptMailFrom(policy),
+                    )
+        return found
+
+    def local_recipients(self, addresses: Collection[str]) -> dict[str, LocalRecipient]:
+        keys: dict[str, list[str]] = {}
+        for address in addresses:
+            keys.setdefault(without_detail(address), []).append(address)
+        found: dict[str, LocalRecipient] = {}
+        with self.database.connect(write=False) as conn:
+            for chunk in _chunks(keys):
+                for row in conn.execute(_MANY_RECIPIENTS, {"keys": chunk}):
+                    where = LocalRecipient(row.username, row.store_host, int(row.store_lmtp_port))
+                    for address in keys[str(row.address)]:
+                        found[address] = where
+        return found
+
+    def hosted_domains(self, domains: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        with self.database.connect(write=False) as conn:
+            for chunk in _chunks({d.strip().lower().rstrip(".") for d in domains}):
+                found.update(str(d) for d in conn.scalars(_MANY_DOMAINS, {"keys": chunk}))
+        return found
 
     def sent_folder(self, username: str) -> str:
         with self.database.connect(write=False) as conn:

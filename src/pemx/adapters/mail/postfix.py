@@ -92,7 +92,7 @@ class PostfixSubmission:
     sasl_path: str = "private/auth"
     relayhost: str = ""
     relay_tls: str = "starttls"
-    routed: str = "127.0.0.1:10026"  # pemx's hand-over listener (routed_port)
+    routed: str = "127.0.0.1:10043"  # pemx's hand-over listener (routed_port)
 
     def __post_init__(self) -> None:
         for name in ("policy", "milter", "service", "sasl_path", "relayhost", "routed"):

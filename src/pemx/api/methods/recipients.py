@@ -240,7 +240,10 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.addDistributionListMembers",
         {"distribution_list_id": object_id(), "members": _MEMBERS},
         distribution_lists.add_distribution_list_members,
-        doc="Add mailboxes, lists or contacts of the customer; a cycle is refused.",
+        doc=(
+            "Add mailboxes, lists or contacts of the customer; a cycle is refused, and so is "
+            "a member whose mail is forwarded back to the list."
+        ),
         reseller=True,
         changes_state=True,
         arguments=_members,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +45,25 @@ class SendingReads(Protocol):
 
     def hosted_recipient(self, address: str) -> HostedRecipient | None:
         """Who holds the address (+detail removed), of any kind; None: nobody."""
+        ...
+
+    # The same reads for many addresses at once, one query each (an expansion of a list
+    # of thousands costs a few queries per nesting level, not a few per member).
+
+    def routes_of(self, addresses: Collection[str]) -> dict[str, list[str]]:
+        """``routes`` of each address (+detail removed) that has any."""
+        ...
+
+    def hosted_recipients(self, addresses: Collection[str]) -> dict[str, HostedRecipient]:
+        """``hosted_recipient`` of each address (+detail removed) that has a holder."""
+        ...
+
+    def local_recipients(self, addresses: Collection[str]) -> dict[str, LocalRecipient]:
+        """``local_recipient`` of each address that has one, keyed as given."""
+        ...
+
+    def hosted_domains(self, domains: Collection[str]) -> set[str]:
+        """The domains among ``domains`` that pemx hosts."""
         ...
 
     def sent_folder(self, username: str) -> str:

@@ -8,8 +8,9 @@ first accepted at RCPT by its store (quota, unknown user) with no DATA sent; the
 smarthost takes the remote ones; only then do the stores get DATA. A refusal in the
 first two steps refuses the whole message, nothing delivered. What fails after that (a
 store that refuses DATA for a recipient it accepted, a smarthost that took some of the
-recipients) is reported to the sender by a delivery report in their INBOX, because the
-others already have the message and a retry would duplicate it.
+recipients) is left in ``Delivery.failures``: the caller (``routed.deliver_routed``)
+reports it to the sender by a delivery status notification, because the others already
+have the message and a retry would duplicate it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from pemx.adapters.mail.submission.smarthost import DeliveryFailed, Smarthost
 from pemx.domain.sending import without_detail
@@ -38,7 +36,7 @@ LMTP_TIMEOUT_S = 30.0
 class Delivery:
     """One message to hand on: the envelope and the raw message."""
 
-    username: str  # the sending mailbox (where a delivery report goes)
+    username: str  # the sending mailbox ("" from outside), for the log
     sender: str  # the envelope sender, "" for the null sender
     recipients: list[str]
     data: bytes
@@ -126,19 +124,18 @@ def _send_data(session: _StoreSession, data: bytes) -> dict[str, str]:
 
 
 def deliver(reads: SendingReads, smarthost: Smarthost | None, delivery: Delivery) -> str:
-    """Deliver; returns the reply for the client ("250 ..." once every hop took it)."""
-    local: dict[str, LocalRecipient] = {}
+    """Deliver; returns the reply for the client ("250 ..." once every hop took it). What
+    fails after that point is in ``delivery.failures`` (the caller reports it)."""
+    local = reads.local_recipients(delivery.recipients)
+    others = [address for address in delivery.recipients if address not in local]
+    hosted = reads.hosted_domains({without_detail(a).rpartition("@")[2] for a in others})
     remote: list[str] = []
     try:
-        for address in delivery.recipients:
-            found = reads.local_recipient(address)
-            if found is not None:
-                local[address] = found
-            elif reads.hosts_domain(without_detail(address).rpartition("@")[2]):
+        for address in others:
+            if without_detail(address).rpartition("@")[2] in hosted:
                 # removed since RCPT: never to the smarthost, which might send it back
                 raise DeliveryFailed(550, f"5.1.1 <{address}>: no such mailbox")
-            else:
-                remote.append(address)
+            remote.append(address)
         with _store_sessions() as sessions:
             _accept_locally(sessions, delivery.sender, local)
             if remote:
@@ -149,36 +146,5 @@ def deliver(reads: SendingReads, smarthost: Smarthost | None, delivery: Delivery
                 delivery.failures.update(_send_data(session, delivery.data))
     except DeliveryFailed as exc:
         return exc.reply
-    if delivery.failures:
-        log.warning("submission by %s: not delivered to %s", delivery.username, delivery.failures)
-        try:
-            _report_to_sender(reads, delivery)
-        except Exception:  # the others have the message: the client must still get 250
-            log.exception("delivery report to %s failed", delivery.username)
     delivered = len(delivery.recipients) - len(delivery.failures)
     return f"250 2.0.0 Ok: delivered to {delivered} of {len(delivery.recipients)} recipients"
-
-
-def _report_to_sender(reads: SendingReads, delivery: Delivery) -> None:
-    """A delivery report in the sender's INBOX, for the recipients that failed after others
-    got the message (the SMTP reply can no longer say it)."""
-    where = reads.local_recipient(delivery.username)
-    if where is None:
-        return
-    report = EmailMessage()
-    report["From"] = f"Mail Delivery System <MAILER-DAEMON@{delivery.username.partition('@')[2]}>"
-    report["To"] = delivery.username
-    report["Subject"] = "Undelivered Mail Returned to Sender"
-    report["Date"] = format_datetime(datetime.now(UTC))
-    report["Message-ID"] = make_msgid()
-    failed = "\n".join(f"<{address}>: {reply}" for address, reply in delivery.failures.items())
-    original = delivery.data.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
-    report.set_content(
-        "Your message was delivered to the other recipients, but not to these:\n\n"
-        f"{failed}\n\nThe headers of your message:\n\n{original}\n"
-    )
-    try:
-        with smtplib.LMTP(where.lmtp_host, where.lmtp_port, timeout=LMTP_TIMEOUT_S) as lmtp:
-            lmtp.sendmail("", [delivery.username], report.as_bytes())
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("delivery report to %s failed: %s", delivery.username, exc)

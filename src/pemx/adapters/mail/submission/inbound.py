@@ -11,7 +11,9 @@ mailbox may still go straight to the store's LMTP, as before.
 With ``check_senders=False`` it is the hand-over port of a Postfix front end (transport
 pemx-routed): Postfix asked pemx's policy service about each list's accept_mail_from at
 RCPT already, with the SASL login where there was one, so this port trusts its senders as
-Dovecot's LMTP trusts Postfix.
+Dovecot's LMTP trusts Postfix. It announces XFORWARD: the queue ID Postfix sends there
+(IDENT) finds the login of a submission again (``logins.SubmittedLogins``), for the
+accept_mail_from of the lists nested in the addressed ones.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from typing import Final
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from pemx.adapters.mail.submission.routed import deliver_routed, is_known, list_check
+from pemx.adapters.mail.submission.logins import SubmittedLogins
+from pemx.adapters.mail.submission.routed import (
+    deliver_routed,
+    is_known,
+    list_check,
+    login_identity,
+    outside_identity,
+)
 from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.routing import SenderIdentity
 from pemx.domain.sending import without_detail
@@ -35,15 +44,35 @@ __all__ = ["InboundSmtp"]
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES: Final = 100 * 1024 * 1024
 UNAVAILABLE: Final = "451 4.3.0 Recipients cannot be checked now, try again later"
+XFORWARD: Final = "XFORWARD NAME ADDR PROTO HELO IDENT SOURCE"
 
 
 class _Handler:
     def __init__(
-        self, reads: SendingReads, smarthost: Smarthost | None, *, check_senders: bool
+        self,
+        reads: SendingReads,
+        smarthost: Smarthost | None,
+        *,
+        check_senders: bool,
+        logins: SubmittedLogins | None = None,
     ) -> None:
         self.reads = reads
         self.smarthost = smarthost
         self.check_senders = check_senders
+        self.logins = logins
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.check_senders:
+            return responses
+        return [*responses[:-1], f"250-{XFORWARD}", responses[-1]]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -74,6 +103,15 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
 
+    def _identity(self, server: SMTP, sender: str) -> SenderIdentity:
+        """Who sends: a submission's login (by Postfix's queue ID), else from outside."""
+        queue_id = getattr(server, "xforward", {}).get("IDENT", "")
+        login = self.logins.login(queue_id) if self.logins is not None and queue_id else None
+        found = self.reads.sender(login) if login else None
+        if found is not None:
+            return login_identity(self.reads, found.username, sender)
+        return outside_identity(self.reads, sender)
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data: bytes = envelope.original_content or b""
         sender = "" if envelope.mail_from in (None, "<>") else str(envelope.mail_from)
@@ -86,6 +124,7 @@ class _Handler:
                     sender=sender,
                     recipients=list(envelope.rcpt_tos),
                     data=data,
+                    identity=self._identity(server, sender),
                 )
             )
         except Exception:  # before anything was handed on (deliver reports what fails after)
@@ -100,9 +139,23 @@ class _Handler:
         return "250 2.1.0 Ok"
 
 
+class _Smtp(SMTP):
+    """aiosmtpd's server with Postfix's XFORWARD (attributes of the original client)."""
+
+    xforward: dict[str, str]
+
+    async def smtp_XFORWARD(self, arg: str) -> None:
+        if not hasattr(self, "xforward"):
+            self.xforward = {}
+        for item in arg.split():
+            name, _, value = item.partition("=")
+            self.xforward[name.upper()] = value
+        await self.push("250 2.0.0 Ok")
+
+
 class _Controller(Controller):
     def factory(self) -> SMTP:
-        return SMTP(
+        return _Smtp(
             self.handler,
             hostname="pemx-inbound",
             data_size_limit=MAX_MESSAGE_BYTES,
@@ -127,10 +180,11 @@ class InboundSmtp:
         host: str = "127.0.0.1",
         port: int = 0,
         check_senders: bool = True,
+        logins: SubmittedLogins | None = None,
     ) -> None:
         self.host = host
         self.port = port or _free_port(host)
-        handler = _Handler(reads, smarthost, check_senders=check_senders)
+        handler = _Handler(reads, smarthost, check_senders=check_senders, logins=logins)
         self._controller = _Controller(handler, hostname=host, port=self.port)
 
     def start(self) -> None:

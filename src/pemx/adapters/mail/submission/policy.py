@@ -8,7 +8,8 @@ with what they know. A request without ``sasl_username`` is not a submission: th
 relay restrictions decide, and at RCPT a distribution list's accept_mail_from (the port
 25 service asks it in smtpd_recipient_restrictions). When the rules cannot be read the
 answer is a temporary refusal, and a pemx that is down makes Postfix answer 451 too: it
-fails closed.
+fails closed. At the end of DATA of a submission it accepts, it notes the login under
+Postfix's queue ID (``logins.SubmittedLogins``) for the hand-over listener.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import logging
 from typing import Any, Final
 
 from pemx.adapters.mail.submission.listener import Listener
-from pemx.adapters.mail.submission.routed import list_check
+from pemx.adapters.mail.submission.logins import SubmittedLogins
+from pemx.adapters.mail.submission.routed import list_check, login_identity, outside_identity
 from pemx.domain.routing import SenderIdentity
-from pemx.domain.sending import Message, without_detail
+from pemx.domain.sending import Message
 from pemx.service.ports import SendingReads, SubmissionCheck
 
 __all__ = ["PolicyService", "decide"]
@@ -77,15 +79,8 @@ def _identity(reads: SendingReads, login: str, request: dict[str, str]) -> Sende
     sender = request.get("sender", "")
     if login:
         found = reads.sender(login)
-        username = found.username if found is not None else login
-        holder = reads.hosted_recipient(username)
-        return SenderIdentity(
-            sender,
-            login_username=username,
-            login_account_id=holder.account_id if holder is not None else None,
-        )
-    domain = without_detail(sender).rpartition("@")[2] if sender else ""
-    return SenderIdentity(sender, sender_domain_hosted=bool(sender) and reads.hosts_domain(domain))
+        return login_identity(reads, found.username if found is not None else login, sender)
+    return outside_identity(reads, sender)
 
 
 class PolicyService(Listener):
@@ -98,10 +93,12 @@ class PolicyService(Listener):
         port: int = 0,
         *,
         reads: SendingReads | None = None,
+        logins: SubmittedLogins | None = None,
     ) -> None:
         super().__init__("pemx-policy", host, port)
         self.check = check
         self.reads = reads
+        self.logins = logins
 
     def serve(self, stream: Any) -> None:
         """name=value lines, an empty line ends a request; many requests per connection."""
@@ -116,6 +113,14 @@ class PolicyService(Listener):
                 request[name] = value
                 continue
             action = decide(self.check, request, self.reads)
+            self._note_login(request, action)
             stream.wfile.write(f"action={action}\n\n".encode())
             stream.wfile.flush()
             request = {}
+
+    def _note_login(self, request: dict[str, str], action: str) -> None:
+        login, queue_id = request.get("sasl_username", ""), request.get("queue_id", "")
+        state = request.get("protocol_state", "").upper()
+        noted = self.logins is not None and action == "DUNNO" and login and queue_id
+        if noted and state == "END-OF-MESSAGE" and self.logins is not None:
+            self.logins.note(queue_id, login)

@@ -30,10 +30,14 @@ from typing import Any, Final
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from pemx.adapters.mail.submission.routed import deliver_routed, is_known, list_check
+from pemx.adapters.mail.submission.routed import (
+    deliver_routed,
+    is_known,
+    list_check,
+    login_identity,
+)
 from pemx.adapters.mail.submission.sent import SentCopies
 from pemx.adapters.mail.submission.smarthost import Smarthost
-from pemx.domain.routing import SenderIdentity
 from pemx.domain.sending import Message, Refusal, from_addresses, without_detail
 from pemx.service.ports import SendingReads, SubmissionCheck
 
@@ -172,6 +176,7 @@ class _Handler:
                     sender=sender,
                     recipients=list(envelope.rcpt_tos),
                     data=data,
+                    identity=login_identity(self.reads, login.username, sender),
                 )
             )
         except Exception:  # before anything was handed on (deliver reports what fails after)
@@ -185,14 +190,8 @@ class _Handler:
         """A list's accept_mail_from, for the mailbox that logged in."""
         if not isinstance(login, _Login):
             return None
-        holder = self.reads.hosted_recipient(login.username)
         sender = "" if envelope.mail_from == "<>" else str(envelope.mail_from or "")
-        identity = SenderIdentity(
-            sender,
-            login_username=login.username,
-            login_account_id=holder.account_id if holder is not None else None,
-        )
-        return list_check(self.reads, address, identity)
+        return list_check(self.reads, address, login_identity(self.reads, login.username, sender))
 
     async def _check(self, session: Session, message: Message) -> str | None:
         login: object = session.auth_data

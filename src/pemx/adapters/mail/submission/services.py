@@ -11,6 +11,7 @@ from typing import Any, cast
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.submission.inbound import InboundSmtp
+from pemx.adapters.mail.submission.logins import SubmittedLogins
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
@@ -137,7 +138,8 @@ def sending_services(
         )
     policy = milter = routed = None
     if settings.policy:
-        policy = PolicyService(check, LOOPBACK, settings.policy_port, reads=reads)
+        logins = SubmittedLogins()  # the policy notes a submission's login for the hand-over
+        policy = PolicyService(check, LOOPBACK, settings.policy_port, reads=reads, logins=logins)
         milter = FromMilter(check, LOOPBACK, settings.milter_port)
         routed = InboundSmtp(
             reads,
@@ -145,6 +147,7 @@ def sending_services(
             host=LOOPBACK,
             port=settings.routed_port,
             check_senders=False,
+            logins=logins,
         )
     save_sent = reads if settings.submission_save_sent else None
     inbound = None
