@@ -12,12 +12,22 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from pemx.adapters.groupware.processes import marked_processes
+from tests.api.test_autodiscover import (
+    MOBILE_REQUEST,
+    MOBILESYNC,
+    autoconfig,
+    autodiscover,
+    pox,
+    text,
+)
 from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.calls import ok
 from tests.support.groupware import ActiveSync, Web, front, require_groupware
@@ -25,7 +35,8 @@ from tests.support.postgres import pg_bindir
 from tests.support.server import IN_CI, require_dovecot, server_base, start_server, stop_server
 
 PASSWORD = "Private-Groupware-1"
-GROUPWARE = {"PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2", "PEMX_POSTGRESQL_PORT": "0"}
+GROUPWARE = {"PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2", "PEMX_POSTGRESQL_PORT": "0",
+             "PEMX_PUBLIC_MAIL_HOST": "127.0.0.1"}  # fmt: skip
 
 
 def _pemx(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -65,6 +76,23 @@ def _works(server: Any, address: str) -> None:
     assert status == 200 and "INBOX" in folders
 
 
+def _clients_find_the_groupware(server: Any, address: str) -> None:
+    """public_web_url is empty: autodiscover names the running front end, and a phone
+    and a browser configured from it work."""
+    front_url = f"http://127.0.0.1:{server.runtime['web']['port']}"
+    answer = autodiscover(server, pox(address, MOBILESYNC, MOBILE_REQUEST))
+    assert answer.status == 200
+    ns = "{" + MOBILESYNC + "}"
+    url = text(ET.fromstring(answer.body), f".//{ns}Server/{ns}Url")
+    assert url == front_url + "/Microsoft-Server-ActiveSync"
+    phone = ActiveSync(url.removesuffix("/Microsoft-Server-ActiveSync"), address, PASSWORD)
+    assert phone.folder_sync()[0] == 200
+    config = ET.fromstring(autoconfig(server, f"emailaddress={quote(address)}").body)
+    login_page = config.find("emailProvider/webMail/loginPage")
+    assert login_page is not None and login_page.get("url") == front_url + "/SOGo/"
+    assert Web(front_url).login(address, PASSWORD).status_code == 200
+
+
 def test_groupware_on_a_fresh_data_dir_runs_the_private_postgresql(base: Path) -> None:
     data_dir = base / "fresh"
     started = time.monotonic()
@@ -79,6 +107,7 @@ def test_groupware_on_a_fresh_data_dir_runs_the_private_postgresql(base: Path) -
         provider = server.proxy()
         _, _, _, address = new_user_mailbox(provider, make_tenant(provider), PASSWORD)
         _works(server, address)
+        _clients_find_the_groupware(server, address)
         # SOGo's own tables are in their own database of the cluster, not in pemx's
         databases = _pemx(data_dir, "stores", "--json")  # an operator command reaches it
         assert databases.returncode == 0, databases.stderr
