@@ -55,7 +55,7 @@ def backup(
     """Copy the data directory's database and mail into ``target`` (new or empty),
     ``jobs`` mailboxes at a time. A private PostgreSQL must have been reached first
     (``offline.reachable_database``), which gives ``settings`` its URL."""
-    if settings.private_postgresql and not settings.database_url:
+    if settings.runs_private_postgresql:
         raise BackupError("the private PostgreSQL is not reached: back it up with `pemx backup`")
     postgresql = is_postgresql(settings.database)
     database = None if postgresql else _sqlite_file(settings)
@@ -124,7 +124,7 @@ def restore(settings: Settings, source: Path, progress: Progress) -> dict[str, o
     except (OSError, ValueError) as exc:
         raise BackupError(f"{source} is not a pemx backup ({exc})") from None
     from_postgresql = manifest.get("database") == "postgresql"
-    if settings.private_postgresql and not settings.database_url:
+    if settings.runs_private_postgresql:
         raise BackupError(
             "pemx restore cannot fill a private PostgreSQL yet: restore with database_url "
             "set, or pg_restore the dump as docs/operations.md shows"
@@ -174,7 +174,7 @@ def restore(settings: Settings, source: Path, progress: Progress) -> dict[str, o
 
 
 def _sqlite_file(settings: Settings) -> Path:
-    url = "" if settings.private_postgresql else settings.database
+    url = "" if settings.runs_private_postgresql else settings.database
     if not url.startswith("sqlite:///"):
         raise BackupError(f"pemx backup copies SQLite or PostgreSQL databases, not {url!r}")
     return Path(url.removeprefix("sqlite:///"))

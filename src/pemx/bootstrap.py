@@ -82,6 +82,15 @@ class Application:
     api: XmlRpcApp
     worker: Worker | None  # None: settings.worker is off (another process runs the outbox)
 
+    autodiscover: Autodiscover | None = None
+
+    def announce_web(self, url: str) -> None:
+        """Autodiscover and autoconfig announce the groupware front end at ``url`` (when
+        public_web_url leaves it to the running front end)."""
+        if self.autodiscover is not None and self.autodiscover.endpoints.web_url is None:
+            endpoints = replace(self.autodiscover.endpoints, web_url=url.rstrip("/"))
+            self.autodiscover.endpoints = endpoints
+
     def start(self) -> None:
         """Start the outbox worker (once the mail stores' rows say where they listen)."""
         if self.worker is not None:
@@ -182,6 +191,7 @@ def build_application(
                 return f"store {row.name}: {problem}"
         return None
 
+    autodiscover = _autodiscover(settings, database)
     api = XmlRpcApp(
         ApiDependencies(
             authenticator=Authenticator(
@@ -206,10 +216,10 @@ def build_application(
                 settings.login_block_seconds,
             ),
             readiness=readiness,
-            autodiscover=_autodiscover(settings, database),
+            autodiscover=autodiscover,
         )
     )
-    return Application(settings, database, transactions, hasher, mail, api, worker)
+    return Application(settings, database, transactions, hasher, mail, api, worker, autodiscover)
 
 
 def _autodiscover(settings: Settings, database: Database) -> Autodiscover | None:
@@ -249,9 +259,10 @@ def on_private_cluster(settings: Settings, cluster: PrivateCluster) -> Settings:
 
 
 def resolve_database(settings: Settings) -> Settings:
-    """``settings`` whose ``database`` reaches the database: with private_postgresql, the
-    private cluster a running `pemx serve` started (else PrivateClusterError)."""
-    if not settings.private_postgresql or settings.database_url:
+    """``settings`` whose ``database`` reaches the database: on the private PostgreSQL
+    (runs_private_postgresql), the cluster a running `pemx serve` started (else
+    PrivateClusterError)."""
+    if not settings.runs_private_postgresql:
         return settings
     cluster = PrivateCluster(settings.data_dir / "postgresql", port=settings.postgresql_port)
     if not cluster.attach():

@@ -47,7 +47,8 @@ class Settings:
     mail_db_password: str = ""
     # No database_url: run a private PostgreSQL cluster under <data_dir>/postgresql while
     # `pemx serve` runs (a unix socket there, loopback TCP on postgresql_port), instead
-    # of the SQLite file. SOGo (groupware) reads only PostgreSQL.
+    # of the SQLite file. SOGo reads only PostgreSQL: groupware without a database_url
+    # implies it (runs_private_postgresql).
     private_postgresql: bool = False
     postgresql_port: int = 10432
     threads: int = 16
@@ -113,11 +114,13 @@ class Settings:
     database_group: str = ""
     # Groupware (docs/groupware.md): SOGo's webmail, ActiveSync, CalDAV and CardDAV behind
     # one HTTP front end (nginx) on mail_host:groupware_port (0: a free port). SOGo reads
-    # only PostgreSQL: groupware needs a PostgreSQL database_url.
+    # only PostgreSQL: without a database_url, the private PostgreSQL holds pemx's
+    # database and SOGo's.
     groupware: bool = False
     groupware_port: int = 10080
     # SOGo's own tables (calendars, contacts, sessions). Empty: the database
-    # "<pemx's database>_sogo" on pemx's PostgreSQL server, as mail_db_user (its owner).
+    # "<pemx's database>_sogo" on pemx's PostgreSQL server, as mail_db_user (its owner;
+    # the private PostgreSQL creates it).
     sogo_database_url: str = ""
     sogo_workers: int = 3  # worker processes per SOGo instance (an ActiveSync Ping holds one)
     sogo_cache_seconds: float = 300.0  # how long SOGo trusts a cached login without pemx
@@ -144,7 +147,8 @@ class Settings:
     # name clients connect to (empty: this machine's fully qualified name), the public
     # ports (0: imap_port, pop3_port, submission_port), their protection (none |
     # starttls | tls; none matches the private Dovecot, which has no TLS of its own), and
-    # the groupware front end's https URL (empty: no webmail or ActiveSync announced).
+    # the groupware front end's URL (empty: with groupware, http://<public_mail_host>:<the
+    # front end's port>; without, no webmail or ActiveSync announced).
     autodiscover: bool = True
     public_mail_host: str = ""
     public_imap_port: int = 0
@@ -154,10 +158,25 @@ class Settings:
     public_web_url: str = ""
 
     @property
+    def runs_private_postgresql(self) -> bool:
+        """Whether the data directory's private PostgreSQL holds the database: set, or
+        implied by groupware without a database_url (SOGo cannot read SQLite), or the
+        data directory has the cluster and no SQLite file (a `pemx serve --groupware`
+        made it: the operator's commands without the flag find the same database)."""
+        if self.database_url:
+            return False
+        if self.private_postgresql or self.groupware:
+            return True
+        data_dir = self.data_dir
+        return (data_dir / "postgresql" / "data" / "PG_VERSION").exists() and not (
+            data_dir / "pemx.db"
+        ).exists()
+
+    @property
     def database(self) -> str:
         if self.database_url:
             return self.database_url
-        if self.private_postgresql:  # bootstrap.resolve_database gives the cluster's URL
+        if self.runs_private_postgresql:  # bootstrap.resolve_database gives the cluster's URL
             raise RuntimeError("the private PostgreSQL's URL is known once it runs")
         return f"sqlite:///{self.data_dir.absolute() / 'pemx.db'}"
 
@@ -185,6 +204,11 @@ class Settings:
             security=MailSecurity(self.public_mail_tls),
             web_url=self.public_web_url.rstrip("/") or None,
         )
+
+    def groupware_web_url(self, front_port: int) -> str:
+        """What clients are told of the private groupware front end on ``front_port``
+        when public_web_url is empty: this host as public_mail_host names it."""
+        return f"http://{self.public_mail_host or socket.getfqdn()}:{front_port}"
 
     def api_url(self, port: int) -> str:
         """The XML-RPC endpoint on ``port`` (the bound one: port 0 means any free port)."""
@@ -325,12 +349,14 @@ def _check(settings: Settings) -> None:
         raise SettingsError("setting smarthost_timeout: must be between 0 and 600 seconds")
     if settings.smarthost_username and not settings.smarthost_host:
         raise SettingsError("setting smarthost_username needs smarthost_host")
-    if settings.private_postgresql:
+    if settings.private_postgresql or settings.runs_private_postgresql:
+        why = "private_postgresql" if settings.private_postgresql else (
+            "groupware without database_url, which runs the private PostgreSQL")  # fmt: skip
         for name in ("database_url", "mail_db_user", "mail_db_password"):
             if getattr(settings, name):
                 raise SettingsError(
-                    f"setting {name}: not with private_postgresql (the private cluster has "
-                    "its own database and roles)"
+                    f"setting {name}: not with {why} (the private cluster has its own "
+                    "database and roles)"
                 )
     if not 1 <= settings.sogo_workers <= 64:
         raise SettingsError("setting sogo_workers: must be between 1 and 64")

@@ -25,7 +25,12 @@ from types import FrameType
 from cheroot import wsgi
 
 from pemx.adapters.db.database import Database
-from pemx.adapters.db.private_cluster import PrivateCluster, PrivateClusterError
+from pemx.adapters.db.private_cluster import (
+    DATABASE,
+    MAIL_ROLE,
+    PrivateCluster,
+    PrivateClusterError,
+)
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.groupware import GroupwareError, PrivateGroupware
 from pemx.adapters.mail.dovecot import MailBackendError, PrivateDovecot
@@ -118,7 +123,7 @@ class Node:
             raise StartFailed("groupware needs the private Dovecot (mail = true)")
         # nothing this process creates is readable by other local users (until stop)
         self._umask = os.umask(0o077)
-        if settings.private_postgresql:
+        if settings.runs_private_postgresql:  # set, or implied by groupware
             settings = self.settings = self._start_postgresql(settings)
         elif not settings.database_url and (settings.data_dir / PRIVATE_CLUSTER).exists():
             raise StartFailed(
@@ -209,13 +214,18 @@ class Node:
         try:
             cluster = private_cluster(settings)
             if not cluster.created and (settings.data_dir / "pemx.db").exists():
+                why = "a new private PostgreSQL would start empty"
+                if not settings.private_postgresql:  # implied by groupware
+                    why = "groupware needs PostgreSQL; " + why
                 raise StartFailed(
                     f"{settings.data_dir} has an SQLite database (pemx.db): move it with "
-                    "`pemx database move-to-postgresql` (a new private PostgreSQL would "
-                    "start empty)"
+                    f"`pemx database move-to-postgresql` ({why})"
                 )
             new = not cluster.created
             seconds = cluster.start()
+            if settings.groupware and not settings.sogo_database_url:
+                # SOGo's own tables, beside pemx's database (sogo_databases' default)
+                cluster.ensure_database(f"{DATABASE}_sogo", owner=MAIL_ROLE)
         except (PrivateClusterError, MailBackendError, OSError) as exc:
             raise StartFailed(f"cannot start the private PostgreSQL: {_one_line(exc)}") from None
         self.postgresql = cluster
@@ -255,6 +265,9 @@ class Node:
             raise StartFailed(f"cannot start the groupware: {_one_line(exc)}") from None
         self.groupware = groupware
         logging.getLogger("pemx.groupware").info("groupware started in %.1f s", took)
+        if self.app is not None and not self.settings.public_web_url:
+            # mail clients are told the front end (Outlook, phones: ActiveSync)
+            self.app.announce_web(self.settings.groupware_web_url(groupware.config.front_port))
 
     def _expire_sessions(self, groupware: PrivateGroupware, log: logging.Logger) -> None:
         """At the first health check, then hourly: SOGo's idle web sessions go."""

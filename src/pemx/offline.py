@@ -43,10 +43,10 @@ class MoveResult:
 
 @contextmanager
 def reachable_database(settings: Settings) -> Iterator[Settings]:
-    """``settings`` whose database can be reached: with private_postgresql and no
+    """``settings`` whose database can be reached: on the private PostgreSQL with no
     `pemx serve` running, the private cluster runs for the block (the data directory
     locked meanwhile); with one running, its cluster is used."""
-    if not settings.private_postgresql:
+    if not settings.runs_private_postgresql:
         yield settings
         return
     lock = DataDirLock(settings.data_dir)
@@ -78,7 +78,8 @@ def move_to_postgresql(
     """Copy the data directory's SQLite database into PostgreSQL (``database_url``, else
     a private cluster in the data directory), every row with its id, then switch the
     config file (``config_file``, default <data_dir>/pemx.toml) to it. Refused while
-    `pemx serve` runs, or when the settings already name PostgreSQL."""
+    `pemx serve` runs, or when the settings already name PostgreSQL (groupware alone
+    does not: it asks for this move)."""
     if settings.private_postgresql or settings.database_url:
         raise MoveFailed("this data directory does not use SQLite (database_url or "
                          "private_postgresql is set): nothing to move")  # fmt: skip
@@ -96,7 +97,7 @@ def move_to_postgresql(
     source: Database | None = None
     target: Database | None = None
     try:
-        source = open_database(settings)
+        source = open_database(replace(settings, groupware=False))  # the SQLite file
         if database_url:
             target_settings = replace(
                 settings,

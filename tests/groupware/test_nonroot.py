@@ -1,6 +1,8 @@
 """`pemx serve --groupware` as an ordinary user: pemx, Dovecot, SOGo, memcached and nginx
 all run as that user (here `nobody`, a member of the group sogo, which may read
-/etc/sogo/sogo.conf), and a new mailbox works in the web UI and over ActiveSync.
+/etc/sogo/sogo.conf), and a new mailbox works in the web UI and over ActiveSync: on a
+PostgreSQL database_url, then on a fresh data directory without one (the private
+PostgreSQL, run by that user too).
 
 Run as root (as CI is), this installs pemx into a venv of Debian's Python that `nobody`
 can execute, like tests/test_nonroot.py."""
@@ -25,7 +27,7 @@ from tests.support.groupware import (
     start_groupware_server,
 )
 from tests.support.postgres import PostgresCluster
-from tests.support.server import IN_CI, server_base, stop_server
+from tests.support.server import IN_CI, server_base, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -67,3 +69,27 @@ def test_groupware_as_an_unprivileged_user(request: pytest.FixtureRequest) -> No
         finally:
             stop_server(server)
     assert marked_processes(marker) == []
+
+    # on a fresh data directory with no database_url: the private PostgreSQL, as nobody
+    data_dir = base / "private"
+    data_dir.mkdir()
+    shutil.chown(data_dir, "nobody", "nogroup")
+    env = {"HOME": str(base), "PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2",
+           "PEMX_POSTGRESQL_PORT": "0"}  # fmt: skip
+    server = start_server(data_dir, "--groupware", env=env, command=command, timeout=180)
+    marker = str(data_dir / "groupware") + "/"
+    try:
+        postmaster = int((data_dir / "postgresql/data/postmaster.pid").read_text().split()[0])
+        assert Path(f"/proc/{postmaster}").stat().st_uid == 65534
+        api = server.proxy()
+        _, _, _, address = new_user_mailbox(api, make_tenant(api), PASSWORD)
+        assert Web(front(server)).login(address, PASSWORD).status_code == 200
+        assert ActiveSync(front(server), address, PASSWORD).folder_sync()[0] == 200
+    finally:
+        os.kill(int(server.runtime["pid"]), signal.SIGTERM)
+        try:
+            server.process.wait(30)
+        finally:
+            stop_server(server)
+    assert marked_processes(marker) == []
+    assert not Path(f"/proc/{postmaster}").exists()

@@ -46,7 +46,7 @@ def _pemx(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
 def test_groupware_on_sqlite_is_refused_in_one_line(tmp_path: Any) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pemx", "--data-dir", str(tmp_path / "d"), "serve", "--groupware",
-         "--port", "0"],
+         "--port", "0", "--database-url", f"sqlite:///{tmp_path / 'd' / 'pemx.db'}"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode != 0

@@ -135,7 +135,8 @@ def parse_request(body: bytes) -> tuple[str, str] | None:
 
 
 def thunderbird_config(domain: str, endpoints: ClientEndpoints) -> ET.Element:
-    """Thunderbird's clientConfig 1.1: IMAP and POP3 in, SMTP submission out."""
+    """Thunderbird's clientConfig 1.1: IMAP and POP3 in, SMTP submission out, and the
+    webmail's login page with groupware."""
     root = ET.Element("clientConfig", version="1.1")
     provider = ET.SubElement(root, "emailProvider", id=domain)
     _text(provider, "domain", domain)
@@ -154,6 +155,9 @@ def thunderbird_config(domain: str, endpoints: ClientEndpoints) -> ET.Element:
         _text(server, "socketType", socket)
         _text(server, "authentication", "password-cleartext")
         _text(server, "username", "%EMAILADDRESS%")  # the primary address logs in
+    if endpoints.webmail_url is not None:  # the groupware's web UI
+        web = ET.SubElement(provider, "webMail")
+        ET.SubElement(web, "loginPage", url=endpoints.webmail_url)
     return root
 
 

@@ -62,6 +62,9 @@ def status(options: GlobalOptions, as_json: bool) -> None:
                 )
         sys.exit(STATUS_NOT_RUNNING)
     info = {"running": True, "data_dir": str(settings.data_dir), **info}
+    if isinstance(info.get("postgresql"), dict):  # the private cluster: still running?
+        running = leftover_postgresql(settings.data_dir) is not None
+        info["postgresql"] = {**info["postgresql"], "running": running}
     if "web" in info:  # the groupware runs: which of its daemons are down
         info["groupware_down"] = groupware_down(settings.data_dir)
     if as_json:
@@ -93,9 +96,10 @@ def database_line(info: dict[str, object]) -> str:
     """What the node's database is: its (password-less) URL, or the private cluster."""
     cluster = info.get("postgresql")
     if isinstance(cluster, dict):
+        state = "running" if cluster.get("running", True) else "DOWN"
         return (
             f"private PostgreSQL, socket {cluster['socket']}, "
-            f"{cluster['host']}:{cluster['port']}, running"
+            f"{cluster['host']}:{cluster['port']}, {state}"
         )
     return str(info.get("database", "?"))
 

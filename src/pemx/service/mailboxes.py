@@ -324,6 +324,7 @@ def _create_mailbox(
         tx.mailboxes.add_address(
             address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=index == 0
         )
+    outbox.share_resources_with(tx, subscription.account_id, mailbox_id)  # it may book rooms
     tx.audit.note("mailbox", mailbox_id, subscription.account_id)
     tx.audit.note("user", user.id, user.account_id)
     return mailbox_id

@@ -34,6 +34,7 @@ class TaskKind(StrEnum):
     FORGET_LOGINS = "forget_logins"
     LOCALIZE_FOLDERS = "localize_folders"
     REMOVE_MAILBOX = "remove_mailbox"
+    SHARE_RESOURCE = "share_resource"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,16 @@ class RemoveMailbox:
     logins: tuple[str, ...] = ()  # its login name, for the groupware's cache
 
 
-TaskPayload = CloseSessions | ForgetLogins | LocalizeFolders | RemoveMailbox
+@dataclass(frozen=True)
+class ShareResource:
+    """Only the groupware: the customer's users may book a resource mailbox (see its
+    calendar's busy times), nobody else. ``bookers``: user mailboxes to add; empty: all
+    the customer's, replacing whoever could before (a new resource)."""
+
+    bookers: tuple[int, ...] = ()
+
+
+TaskPayload = CloseSessions | ForgetLogins | LocalizeFolders | RemoveMailbox | ShareResource
 
 
 def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
@@ -77,6 +87,8 @@ def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
             return TaskKind.LOCALIZE_FOLDERS, {"from": old, "to": new}
         case RemoveMailbox(username, logins):
             return TaskKind.REMOVE_MAILBOX, {"username": username, **_logins(logins)}
+        case ShareResource(bookers):
+            return TaskKind.SHARE_RESOURCE, {"bookers": list(bookers)}
         case _:
             assert_never(payload)
 
@@ -102,6 +114,10 @@ def loaded(kind: str, payload: Mapping[str, object]) -> TaskPayload:
         return LocalizeFolders(str(payload["from"]), str(payload["to"]))
     if kind == TaskKind.REMOVE_MAILBOX:
         return RemoveMailbox(str(payload["username"]), _names(payload, "logins"))
+    if kind == TaskKind.SHARE_RESOURCE:
+        bookers = payload.get("bookers", [])
+        assert isinstance(bookers, list)
+        return ShareResource(tuple(int(b) for b in bookers))
     raise ValueError(f"unknown task kind {kind!r}")
 
 
@@ -121,6 +137,38 @@ def forget_logins(tx: Tx, mailbox: Mailbox) -> None:
     mailbox's status stays as it is."""
     kind, payload = stored(ForgetLogins(login_names(tx, mailbox)))
     tx.outbox.enqueue(kind.value, mailbox.id, payload)
+
+
+def share_resource(tx: Tx, resource_id: int) -> None:
+    """A new resource mailbox: the customer's users may book it in the groupware."""
+    kind, payload = stored(ShareResource())
+    tx.outbox.enqueue(kind.value, resource_id, payload)
+
+
+def share_resources_with(tx: Tx, account_id: int, user_mailbox_id: int) -> None:
+    """A new user mailbox: it may book each of its customer's resource mailboxes."""
+    kind, payload = stored(ShareResource((user_mailbox_id,)))
+    for resource_id in _resources_of(tx, account_id):
+        tx.outbox.enqueue(kind.value, resource_id, payload)
+
+
+def _resources_of(tx: Tx, account_id: int) -> list[int]:
+    return [
+        m.id
+        for subscription in tx.subscriptions.of_account(account_id)
+        for m in tx.mailboxes.of_subscription(subscription.id)
+        if m.kind.is_resource
+    ]
+
+
+def _bookers(tx: Tx, account_id: int) -> tuple[int, ...]:
+    """The live user mailboxes of the customer: who may book its resources."""
+    return tuple(
+        m.id
+        for subscription in tx.subscriptions.of_account(account_id)
+        for m in tx.mailboxes.of_subscription(subscription.id)
+        if not m.kind.is_resource
+    )
 
 
 def login_names(tx: Tx, mailbox: Mailbox) -> tuple[str, ...]:
@@ -172,7 +220,10 @@ def run(
     with uow.read() as tx:
         mailbox = tx.mailboxes.get(task.mailbox_id) if task.mailbox_id is not None else None
         logins = login_names(tx, mailbox) if mailbox is not None else ()
-    perform(task, mailbox, mail, groupware, logins)
+        everyone: tuple[int, ...] = ()
+        if mailbox is not None and task.kind == TaskKind.SHARE_RESOURCE:
+            everyone = _bookers(tx, mailbox.account_id)
+    perform(task, mailbox, mail, groupware, logins, everyone)
 
 
 def perform(
@@ -181,13 +232,15 @@ def perform(
     mail: MailBackend,
     groupware: GroupwareCache | None = None,
     logins: Sequence[str] = (),
+    bookers: Sequence[int] = (),
 ) -> None:
     """Do the task's work on the mailbox's store; raises when the backend fails (retried).
 
     Every task belongs to a mailbox whose row outlives its tasks (a removal deletes the
     row once its files are gone), so ``mailbox`` names the store; None means there is
     nothing left to act on. ``logins``: the mailbox's names now (``login_names``), which
-    the groupware forgets with those the task names.
+    the groupware forgets with those the task names; ``bookers``: the customer's user
+    mailboxes now (a resource shared with all of them).
     """
     payload = loaded(task.kind, task.payload)
     if isinstance(payload, ForgetLogins):
@@ -209,6 +262,9 @@ def perform(
             ]
             if renames:
                 mail.localize_folders(mailbox.store_id, mailbox.primary_email_address, renames)
+        case ShareResource(added):
+            if groupware is not None and not mailbox.deleting:
+                groupware.share_calendar(mailbox.id, added or bookers, replace=not added)
         case RemoveMailbox(username, old_logins):
             mail.close_sessions(mailbox.store_id, [username])
             _forget(groupware, mailbox.id, [username], old_logins, logins)

@@ -21,6 +21,7 @@ from pemx.domain.model import (
     Subscription,
 )
 from pemx.domain.rules import check_alias
+from pemx.service import outbox
 from pemx.service.access import ensure_enabled, sees_owner, visible_subscription
 from pemx.service.address_rules import check_address
 from pemx.service.mailbox_queries import live_mailbox
@@ -142,6 +143,7 @@ def add_resource_mailbox(
             tx.mailboxes.add_address(
                 address=address, mailbox_id=mailbox_id, domain_id=domain_id, is_primary=index == 0
             )
+        outbox.share_resource(tx, mailbox_id)  # the customer's users may book it
         tx.audit.note("mailbox", mailbox_id, subscription.account_id)
     return mailbox_id
 

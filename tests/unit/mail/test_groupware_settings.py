@@ -52,8 +52,35 @@ def test_sogo_reads_pemx_as_the_mail_role_and_keeps_its_own_tables_beside() -> N
 
 
 def test_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
+    sqlite = {"data_dir": tmp_path, "database_url": f"sqlite:///{tmp_path}/pemx.db"}
     with pytest.raises(GroupwareError, match=r"^groupware needs a PostgreSQL database_url"):
-        sogo_databases(load_settings({"data_dir": tmp_path}, environ={}))
+        sogo_databases(load_settings(sqlite, environ={}))
+
+
+def test_groupware_without_a_url_runs_the_private_postgresql(tmp_path: Path) -> None:
+    plain = load_settings({"data_dir": tmp_path}, environ={})
+    assert not plain.runs_private_postgresql and plain.database.startswith("sqlite:")
+    groupware = load_settings({"data_dir": tmp_path, "groupware": "1"}, environ={})
+    assert groupware.runs_private_postgresql and not groupware.private_postgresql
+    with pytest.raises(RuntimeError, match="private PostgreSQL"):
+        groupware.database  # noqa: B018 - known once the cluster runs
+    on_url = load_settings({"data_dir": tmp_path, "groupware": "1", "database_url": PG},
+                           environ={})  # fmt: skip
+    assert not on_url.runs_private_postgresql
+    with pytest.raises(SettingsError, match="mail_db_user: not with groupware without"):
+        load_settings({"data_dir": tmp_path, "groupware": "1", "mail_db_user": "x"}, environ={})
+    # a data directory a `pemx serve --groupware` made: the commands find its cluster
+    (tmp_path / "postgresql" / "data").mkdir(parents=True)
+    (tmp_path / "postgresql" / "data" / "PG_VERSION").write_text("15\n")
+    assert load_settings({"data_dir": tmp_path}, environ={}).runs_private_postgresql
+    (tmp_path / "pemx.db").write_bytes(b"")  # moved away from SQLite: SQLite stays named
+    assert not load_settings({"data_dir": tmp_path}, environ={}).runs_private_postgresql
+
+
+def test_the_web_url_defaults_to_the_groupware_front_end(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path, "public_mail_host": "mx.example"},
+                             environ={})  # fmt: skip
+    assert settings.groupware_web_url(10080) == "http://mx.example:10080"
 
 
 def test_the_cache_is_the_private_stacks_or_a_system_ones(tmp_path: Path) -> None:

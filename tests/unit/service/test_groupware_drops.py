@@ -12,9 +12,17 @@ import pytest
 from pemx.bootstrap import Application
 from pemx.domain.model import Task
 from pemx.service import outbox
-from pemx.service.outbox import CloseSessions, ForgetLogins, RemoveMailbox, loaded, stored
+from pemx.service.outbox import (
+    CloseSessions,
+    ForgetLogins,
+    RemoveMailbox,
+    ShareResource,
+    loaded,
+    stored,
+)
 from pemx.service.ports import MailBackendUnavailable
 from pemx.worker import Worker
+from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.fake_mail import FakeMailBackend
 from tests.support.inprocess import ok
 
@@ -25,6 +33,7 @@ class RecordingCache:
     def __init__(self) -> None:
         self.forgotten: list[list[str]] = []
         self.removed: list[int] = []
+        self.shared: list[tuple[int, list[int], bool]] = []
         self.down = False
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
@@ -36,6 +45,9 @@ class RecordingCache:
     def remove_user(self, mailbox_id: int) -> None:
         self.removed.append(mailbox_id)
 
+    def share_calendar(self, mailbox_id: int, viewers: Sequence[int], *, replace: bool) -> None:
+        self.shared.append((mailbox_id, sorted(viewers), replace))
+
 
 @pytest.fixture
 def cache(worker: Worker) -> RecordingCache:
@@ -46,7 +58,8 @@ def cache(worker: Worker) -> RecordingCache:
 
 def test_payloads_with_logins_round_trip_and_old_rows_still_load() -> None:
     for payload in (CloseSessions(("a@x.example",), ("old",)), ForgetLogins(("a", "b")),
-                    RemoveMailbox("a@x.example", ("a",))):  # fmt: skip
+                    RemoveMailbox("a@x.example", ("a",)), ShareResource(),
+                    ShareResource((4,))):  # fmt: skip
         kind, stored_payload = stored(payload)
         assert loaded(kind, stored_payload) == payload
     assert loaded("close_sessions", {"usernames": ["a"]}) == CloseSessions(("a",), ())
@@ -130,3 +143,24 @@ def test_a_removed_address_is_forgotten_and_the_status_stays(
     assert mailbox_status(api, mailbox.id) == 0
     assert worker.run_once() == 1
     assert cache.forgotten == [sorted([mailbox.address, alias, mailbox.login])]
+
+
+def test_a_resource_is_shared_with_its_customers_users_only(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache, mailbox: Mailbox
+) -> None:
+    limits = {1: 10, 2: 1_000_000, 3: 10, 4: 5, 5: 5}  # with resource mailboxes
+    tenant = make_tenant(api, limits=limits)
+    alice = new_user_mailbox(api, tenant, "Share-Pass-1")[0]
+    room = ok(api.pem.exchange.addResourceMailbox({
+        "subscription_id": tenant.subscription_id, "display_name": "Room", "type": 0,
+        "alias": "room", "primary_email_address": f"room@{tenant.domain}",
+        "size_limit": 10_240,
+    }))["mailbox_id"]  # fmt: skip
+    assert [t.kind for t in task_rows(app)] == ["share_resource"]
+    assert mailbox_status(api, room) == 0
+    assert worker.run_once() == 1
+    assert cache.shared == [(room, [alice], True)]  # not `mailbox`: another customer's
+    bob = new_user_mailbox(api, tenant, "Share-Pass-1")[0]
+    assert worker.run_once() == 1
+    assert cache.shared[-1] == (room, [bob], False)  # added, the others kept
+    assert worker.run_once() == 0 and task_rows(app)[-1].state == "done"

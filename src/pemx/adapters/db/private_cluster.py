@@ -251,6 +251,27 @@ class PrivateCluster:
             for statement in statements:
                 conn.execute(statement)
 
+    def ensure_database(self, name: str, *, owner: str) -> None:
+        """A database ``name`` owned by the role ``owner`` (made if missing): SOGo's own
+        tables beside pemx's, which only pemx's roles may reach."""
+        import psycopg
+        from psycopg import sql
+
+        dsn = f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname=postgres"
+        database = sql.Identifier(name)
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if found.fetchone() is None:
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            database, sql.Identifier(owner)
+                        )
+                    )
+                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+        except psycopg.Error as exc:
+            raise PrivateClusterError(f"cannot create the database {name}: {exc}") from None
+
     # --- steps
     def _prepare_directories(self) -> None:
         as_root = os.geteuid() == 0

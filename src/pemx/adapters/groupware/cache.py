@@ -6,13 +6,19 @@ entry makes the next request read pemx's view again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from pemx.adapters.groupware.tool import SogoTool
 from pemx.service.ports import MailBackendUnavailable
 
-__all__ = ["SogoCache"]
+__all__ = ["BOOKING_ROLE", "SogoCache"]
+
+PERSONAL_CALENDAR = "Calendar/personal"
+#: What a customer's user holds on its resources' calendars: the date and time of their
+#: (public) bookings, which SOGo needs to accept or decline an invitation by availability.
+BOOKING_ROLE = "PublicDAndTViewer"
 
 
 def cache_key(login: str) -> str:
@@ -27,7 +33,8 @@ def sogo_uid(mailbox_id: int) -> str:
 
 class SogoCache:
     """Implements service.ports.GroupwareCache over the instances' memcached sockets,
-    and removes a user's data with sogo-tool (``tool``; None: left to the operator)."""
+    and removes a user's data and shares a resource's calendar with sogo-tool
+    (``tool``; None: left to the operator)."""
 
     def __init__(
         self, sockets: Sequence[Path], *, tool: SogoTool | None = None, timeout_s: float = 2.0
@@ -40,12 +47,30 @@ class SogoCache:
         if self.tool is not None:  # "remove": the user's folders, ACLs and settings
             self.tool.run("remove", sogo_uid(mailbox_id))
 
+    def share_calendar(self, mailbox_id: int, viewers: Sequence[int], *, replace: bool) -> None:
+        """SOGo's ACL on the resource's personal calendar (sogo-tool manage-acl, as SOGo's
+        user; None: left to the operator), then its cached ACL dropped."""
+        if self.tool is None:
+            return
+        owner, folder = sogo_uid(mailbox_id), PERSONAL_CALENDAR
+        # "subscribe" makes the personal calendar of a user who never logged in (a
+        # resource never does); "add" needs it to exist
+        self.tool.run("manage-acl", "subscribe", owner, folder, owner)
+        if replace:
+            self.tool.run("manage-acl", "remove", owner, folder, "ALL")
+        role = json.dumps([BOOKING_ROLE])
+        for viewer in viewers:
+            self.tool.run("manage-acl", "add", owner, folder, sogo_uid(viewer), role)
+        self._delete([f"{owner}/{folder}+acl"])  # SOGo's key for a folder's ACL
+
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
+        names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]
+        self._delete([cache_key(name) for name in names if name and " " not in name])
+
+    def _delete(self, keys: Sequence[str]) -> None:
         from pymemcache.client.base import Client  # only a groupware node needs it
         from pymemcache.exceptions import MemcacheError
 
-        names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]
-        keys = [cache_key(name) for name in names if name and " " not in name]
         if not keys:
             return
         for path in self.sockets:

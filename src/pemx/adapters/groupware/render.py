@@ -12,10 +12,11 @@ __all__ = ["AUTHENTICATION_FILTERS", "instance_files", "stack_files"]
 _env = config_environment("pemx.adapters.groupware", "templates")
 
 #: Who may log in to each instance (SOGo's authenticationFilter on sogo_users): the web
-#: instance admits owa = 1 only; ActiveSync is gated by ModulesConstraints in both.
+#: instance admits owa = 1 only; ActiveSync is gated by ModulesConstraints in both. A
+#: resource (c_kind 'location' or 'thing': a room, equipment) never logs in.
 AUTHENTICATION_FILTERS = {
-    "web": "active = '1' AND enable_owa = '1'",
-    "sync": "active = '1'",
+    "web": "active = '1' AND enable_owa = '1' AND c_kind = ''",
+    "sync": "active = '1' AND c_kind = ''",
 }
 PURPOSES = {"web": "browsers: webmail, owa = 1 only", "sync": "ActiveSync, CalDAV, CardDAV"}
 

@@ -16,6 +16,12 @@ class GroupwareCache(Protocol):
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None: ...
 
+    def share_calendar(self, mailbox_id: int, viewers: Sequence[int], *, replace: bool) -> None:
+        """A resource mailbox's calendar: ``viewers`` (user mailboxes) may see its busy
+        times, so their invitations are accepted or declined by its availability;
+        ``replace``: they alone (raises ``MailBackendFailure``: retried)."""
+        ...
+
     def remove_user(self, mailbox_id: int) -> None:
         """Delete a removed mailbox's calendars, contacts and settings in the groupware
         (raises ``MailBackendFailure``: retried)."""
