@@ -1,4 +1,4 @@
--- v2 (migration 0015): v1's mailboxes (resource mailboxes too, by their own name), and
+-- v2 (migration 0016): v1's mailboxes (resource mailboxes too, by their own name), and
 -- the customer's distribution lists and mail contacts with show_in_address_book (a
 -- contact's mail is its target address, where mail to it goes). Each entry carries its
 -- customer as tenant: SOGo's searches never leave the searching user's customer. c_uid

@@ -1,4 +1,4 @@
--- v2 (migration 0015): v1, and resource mailboxes (rooms, equipment) as SOGo resources
+-- v2 (migration 0016): v1, and resource mailboxes (rooms, equipment) as SOGo resources
 -- (docs/groupware.md#rooms-and-equipment). A resource has no user (user_id NULL: the
 -- view left-joins service_users), no password (c_password '', which no login matches;
 -- the instances' authenticationFilter also admits c_kind = '' only), no webmail and no

@@ -1,7 +1,7 @@
 """Groupware: rooms and equipment in SOGo, lists and contacts in the address list
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30
 
 sogo_users v2 adds resource mailboxes as SOGo resources (c_kind, multiple_bookings;
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pemx.adapters.db.migrations.views import create_view, drop_view
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
