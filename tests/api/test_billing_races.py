@@ -8,7 +8,6 @@ many is registered once."""
 from __future__ import annotations
 
 import imaplib
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,10 +41,7 @@ from tests.support.mailclient import imap_login
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 CLIENTS = 16
@@ -55,14 +51,8 @@ PASSWORD = "Race-Pass-1"
 @pytest.fixture(scope="module")
 def busy_server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     """A server with a request thread per client, so the calls really overlap."""
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"), env={"PEMX_THREADS": str(CLIENTS + 8)}
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database, env={"PEMX_THREADS": str(CLIENTS + 8)}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

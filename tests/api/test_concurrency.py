@@ -8,7 +8,6 @@ no address or login created twice, nothing left behind by a rolled-back transact
 
 from __future__ import annotations
 
-import shutil
 import threading
 import xmlrpc.client
 from collections import Counter
@@ -41,10 +40,7 @@ from tests.support.errors import (
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 CLIENTS = 40
@@ -53,14 +49,8 @@ CLIENTS = 40
 @pytest.fixture(scope="module")
 def busy_server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     """A server with a request thread per client, so the calls really overlap."""
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"), env={"PEMX_THREADS": str(CLIENTS + 8)}
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database, env={"PEMX_THREADS": str(CLIENTS + 8)}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
