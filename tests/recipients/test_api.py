@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.recipients.conftest import CONTACTS, LISTS
 from tests.support.builders import (
+    CONTACTS,
+    LISTS,
     Reseller,
     Tenant,
     add_contact,

@@ -13,18 +13,22 @@ import pytest
 
 from tests.sending.conftest import Front
 from tests.sending.test_rules import PASSWORD, Box, make_box, message, refused, subjects
-from tests.support.builders import Tenant, add_contact, add_list, make_tenant, unique
+from tests.support.builders import (
+    RECIPIENT_LIMITS,
+    Tenant,
+    add_contact,
+    add_list,
+    make_tenant,
+    unique,
+)
 from tests.support.calls import ok
 from tests.support.server import Server
 from tests.support.smarthost import FakeSmarthost, Received
 
-LISTS, CONTACTS = 6, 7
-LIMITS = {1: 50, 2: 10_000_000, 3: 100, 4: 10, LISTS: 20, CONTACTS: 20}
-
 
 @pytest.fixture
 def tenant(sending_api: Any) -> Tenant:
-    return make_tenant(sending_api, limits=LIMITS)
+    return make_tenant(sending_api, limits=RECIPIENT_LIMITS)
 
 
 @pytest.fixture(params=["embedded", "postfix"])
@@ -220,7 +224,7 @@ def test_a_mailbox_sends_to_its_list_through_submission(
     assert subjects(front.server, member.address, 1) == ["team news"]
     assert len(at_smarthost(smarthost, target)) == 1
     # another customer's mailbox is not the organization
-    stranger = make_box(sending_api, make_tenant(sending_api, limits=LIMITS))
+    stranger = make_box(sending_api, make_tenant(sending_api, limits=RECIPIENT_LIMITS))
     with front.login(stranger.address, PASSWORD) as smtp:
         code, text = refused(
             lambda: smtp.sendmail(

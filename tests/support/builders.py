@@ -12,6 +12,10 @@ from .server import Server
 
 # The Hosted Exchange resource types of a service template (OA's resource_type_id).
 MAILBOXES, STORAGE, USERS, DOMAINS = 1, 2, 3, 4
+# ... and the recipients' (lists and contacts), and a tenant's limits with room for them.
+LISTS, CONTACTS = 6, 7
+RECIPIENT_LIMITS = {MAILBOXES: 50, STORAGE: 10_000_000, USERS: 100, DOMAINS: 10, LISTS: 20,
+                    CONTACTS: 20}  # fmt: skip
 
 
 def unique(prefix: str = "t") -> str:
