@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_concurrency import outcomes, race
 from tests.support.builders import (
     DOMAINS,
     MAILBOXES,
@@ -29,6 +28,7 @@ from tests.support.builders import (
     unique,
 )
 from tests.support.calls import ok
+from tests.support.concurrency import outcomes, race
 from tests.support.errors import (
     DOMAIN_IN_USE,
     DOMAIN_NOT_EMPTY,
