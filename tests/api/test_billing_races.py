@@ -7,7 +7,6 @@ many is registered once."""
 
 from __future__ import annotations
 
-import imaplib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,7 +36,7 @@ from tests.support.errors import (
     OBJECT_NOT_FOUND,
     RESOURCE_LIMIT_EXCEEDED,
 )
-from tests.support.mailclient import imap_login
+from tests.support.mailclient import imap_login_refused
 from tests.support.server import (
     Server,
     ServerDatabase,
@@ -71,11 +70,7 @@ def new_mailbox(subscription_id: int, domain: str, login: str) -> Callable[[Any]
 
 
 def imap_refused(server: Server, login: str) -> bool:
-    try:
-        imap_login(*server.mail("imap"), login, PASSWORD).logout()
-    except imaplib.IMAP4.error:
-        return True
-    return False
+    return imap_login_refused(*server.mail("imap"), login, PASSWORD)
 
 
 @pytest.mark.parametrize("suspended", ["customer", "reseller"])
