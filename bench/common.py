@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,12 +180,14 @@ def profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
     return spy
 
 
-def customer_subscription(api: Any, domain: str) -> tuple[int, int]:
-    """(account_id, subscription_id) of a new customer with unlimited Hosted Exchange
-    and the domain."""
+def customer_subscription(
+    api: Any, domain: str, resource_types: Iterable[int] = (1, 2, 3, 4)
+) -> tuple[int, int]:
+    """(account_id, subscription_id) of a new customer with the domain and the resource
+    types unlimited (Hosted Exchange's by default)."""
     account = ok(api.pem.addAccount({"account_type": "C", "person": {"first_name": "B"}}))
     template = ok(api.pem.addServiceTemplate({"name": "bench", "resource_types": [
-        {"resource_type_id": r, "resource_limit": -1} for r in (1, 2, 3, 4)]}))  # fmt: skip
+        {"resource_type_id": r, "resource_limit": -1} for r in resource_types]}))  # fmt: skip
     subscription = ok(
         api.pem.activateSubscription(
             {

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from common import database, mailbox_fields, ok, server
+from common import customer_subscription, database, mailbox_fields, ok, server
 
 from pemx.adapters.db.database import Database
 from pemx.adapters.db.senders import SqlSendingReads
@@ -31,23 +31,6 @@ from pemx.adapters.mail.submission.inbound import InboundSmtp
 
 MEMBERS_PER_CALL = 500
 TYPES = (1, 2, 3, 4, 6)  # ... and 6: distribution lists
-
-
-def customer_subscription(api: Any, domain: str) -> int:
-    """A new customer's subscription, without limits, with the domain."""
-    account = ok(api.pem.addAccount({"account_type": "C", "person": {"first_name": "B"}}))
-    template = ok(api.pem.addServiceTemplate({"name": "bench", "resource_types": [
-        {"resource_type_id": r, "resource_limit": -1} for r in TYPES]}))  # fmt: skip
-    subscription = ok(
-        api.pem.activateSubscription(
-            {
-                "account_id": account["account_id"],
-                "service_template_id": template["service_template_id"],
-            }
-        )
-    )["subscription_id"]
-    ok(api.pem.addDomain({"subscription_id": subscription, "domain_name": domain}))
-    return int(subscription)
 
 
 def new_mailboxes(api: Any, subscription_id: int, domain: str, logins: list[str]) -> list[int]:
@@ -141,7 +124,7 @@ def main() -> None:
         with server(data_dir, env, rounds=4) as running:
             api = running.proxy()
             domain = f"bench{uuid.uuid4().hex[:6]}.example"
-            subscription = customer_subscription(api, domain)
+            _, subscription = customer_subscription(api, domain, TYPES)
             started = time.perf_counter()
             logins = [f"m{uuid.uuid4().hex[:10]}" for _ in range(max(sizes))]
             pool = new_mailboxes(api, subscription, domain, logins)

@@ -6,7 +6,6 @@ The support code they use (and the tests and bench/ use) lives in tests/support/
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,10 +17,7 @@ from tests.support.server import (
     IN_CI,
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 
@@ -94,12 +90,8 @@ def new_database(
 
 @pytest.fixture(scope="session")
 def server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
-    require_dovecot()
-    base = server_base()
-    running = start_server(new_database().configure(base / "data"))
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

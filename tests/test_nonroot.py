@@ -63,55 +63,20 @@ def test_serve_as_an_unprivileged_user() -> None:
         try:
             pid = running.runtime["pid"]
             assert Path(f"/proc/{pid}").stat().st_uid == 65534  # pemx itself is nobody
-            provider = running.proxy()
-            customer = ok(
-                provider.pem.addAccount(
-                    {"account_type": "C", "person": {"first_name": "A", "last_name": "B"}}
-                )
-            )["account_id"]
-            template = ok(
-                provider.pem.addServiceTemplate(
-                    {"name": "t", "resource_types": [{"resource_type_id": 1, "resource_limit": 5}]}
-                )
-            )["service_template_id"]
-            subscription = ok(
-                provider.pem.activateSubscription(
-                    {"account_id": customer, "service_template_id": template}
-                )
-            )["subscription_id"]
-            ok(
-                provider.pem.addDomain(
-                    {"subscription_id": subscription, "domain_name": "np.example"}
-                )
-            )
-            result = ok(
-                provider.pem.exchange.addMailbox(
-                    {
-                        "new_user": {"subscription_id": subscription, "login": "np"},
-                        "alias": "np",
-                        "primary_email_address": "np@np.example",
-                        "owa": True,
-                        "mapi": True,
-                        "active_sync": True,
-                        "imap4": True,
-                        "pop3": True,
-                        "size_limit": 1000,
-                    }
-                )
-            )
+            password = _one_mailbox(running, "np")
             assert lmtp_deliver(*running.mail("lmtp"), "np@np.example", "unprivileged") == (
                 250,
                 250,
             )
             # sending works unprivileged too: Dovecot's submission and pemx's relay
             with smtplib.SMTP(*running.mail("submission"), timeout=20) as smtp:
-                smtp.login("np", result["password"])
+                smtp.login("np", password)
                 smtp.sendmail(
                     "np@np.example",
                     ["np@np.example"],
                     b"From: np@np.example\r\nSubject: sent unprivileged\r\n\r\nhi\r\n",
                 )
-            imap = imap_login(*running.mail("imap"), "np", result["password"])
+            imap = imap_login(*running.mail("imap"), "np", password)
             assert inbox_subjects(imap) == ["unprivileged", "sent unprivileged"]
             imap.logout()
             homes = list((data / "mail").iterdir())
@@ -121,6 +86,37 @@ def test_serve_as_an_unprivileged_user() -> None:
         _private_postgresql_as_nobody(base, venv)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _one_mailbox(running: Server, name: str) -> str:
+    """A customer with the domain ``name``.example and the mailbox ``name``@ it (login
+    ``name``, every protocol on): its generated password."""
+    provider = running.proxy()
+    customer = ok(provider.pem.addAccount({"account_type": "C", "person": {"first_name": name}}))[
+        "account_id"
+    ]
+    template = ok(
+        provider.pem.addServiceTemplate(
+            {"name": "t", "resource_types": [{"resource_type_id": 1, "resource_limit": 5}]}
+        )
+    )["service_template_id"]
+    subscription = ok(
+        provider.pem.activateSubscription({"account_id": customer, "service_template_id": template})
+    )["subscription_id"]
+    domain = f"{name}.example"
+    ok(provider.pem.addDomain({"subscription_id": subscription, "domain_name": domain}))
+    result = ok(
+        provider.pem.exchange.addMailbox(
+            {
+                "new_user": {"subscription_id": subscription, "login": name},
+                "alias": name,
+                "primary_email_address": f"{name}@{domain}",
+                **dict.fromkeys(("owa", "mapi", "active_sync", "imap4", "pop3"), True),
+                "size_limit": 1000,
+            }
+        )
+    )
+    return str(result["password"])
 
 
 def _private_postgresql_as_nobody(base: Path, venv: Path) -> None:
@@ -142,34 +138,9 @@ def _private_postgresql_as_nobody(base: Path, venv: Path) -> None:
     try:
         postmaster = int((data / "postgresql/data/postmaster.pid").read_text().split()[0])
         assert Path(f"/proc/{postmaster}").stat().st_uid == 65534
-        provider = running.proxy()
-        customer = ok(
-            provider.pem.addAccount({"account_type": "C", "person": {"first_name": "P"}})
-        )["account_id"]
-        template = ok(
-            provider.pem.addServiceTemplate(
-                {"name": "t", "resource_types": [{"resource_type_id": 1, "resource_limit": 5}]}
-            )
-        )["service_template_id"]
-        subscription = ok(
-            provider.pem.activateSubscription(
-                {"account_id": customer, "service_template_id": template}
-            )
-        )["subscription_id"]
-        ok(provider.pem.addDomain({"subscription_id": subscription, "domain_name": "pg.example"}))
-        result = ok(
-            provider.pem.exchange.addMailbox(
-                {
-                    "new_user": {"subscription_id": subscription, "login": "pg"},
-                    "alias": "pg",
-                    "primary_email_address": "pg@pg.example",
-                    **dict.fromkeys(("owa", "mapi", "active_sync", "imap4", "pop3"), True),
-                    "size_limit": 1000,
-                }
-            )
-        )
+        password = _one_mailbox(running, "pg")
         assert lmtp_deliver(*running.mail("lmtp"), "pg@pg.example", "on postgresql") == (250, 250)
-        imap = imap_login(*running.mail("imap"), "pg", result["password"])
+        imap = imap_login(*running.mail("imap"), "pg", password)
         assert inbox_subjects(imap) == ["on postgresql"]
         imap.logout()
     finally:

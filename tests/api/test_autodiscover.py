@@ -5,7 +5,6 @@ address and password alone (IMAP and submission logins with what the answer says
 from __future__ import annotations
 
 import imaplib
-import shutil
 import smtplib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 from tests.api.helpers import HttpResult, basic, raw_request
 from tests.support.builders import Tenant, make_tenant, new_user_mailbox, unique
 from tests.support.postgres import free_port
-from tests.support.server import Server, require_dovecot, server_base, start_server, stop_server
+from tests.support.server import Server, served
 
 PASSWORD = "Client-Pass-1"
 WEB_URL = "https://groupware.provider.test"
@@ -32,11 +31,9 @@ MOBILE_REQUEST = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/
 def clients_server(new_database: Any) -> Iterator[Server]:
     """A server whose listeners are on known ports, and whose public settings name them:
     what autoconfig answers is what a client can really use."""
-    require_dovecot()
-    base = server_base()
     imap, pop3, submission = free_port(), free_port(), free_port()
-    running = start_server(
-        new_database().configure(base / "data"),
+    with served(
+        new_database,
         env={
             "PEMX_IMAP_PORT": str(imap),
             "PEMX_POP3_PORT": str(pop3),
@@ -44,10 +41,8 @@ def clients_server(new_database: Any) -> Iterator[Server]:
             "PEMX_PUBLIC_MAIL_HOST": "127.0.0.1",
             "PEMX_PUBLIC_WEB_URL": WEB_URL + "/",
         },
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,11 @@ many is registered once."""
 
 from __future__ import annotations
 
-import imaplib
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.test_concurrency import outcomes, race
 from tests.support.builders import (
     DOMAINS,
     MAILBOXES,
@@ -30,6 +27,7 @@ from tests.support.builders import (
     unique,
 )
 from tests.support.calls import ok
+from tests.support.concurrency import outcomes, race
 from tests.support.errors import (
     DOMAIN_IN_USE,
     DOMAIN_NOT_EMPTY,
@@ -38,14 +36,11 @@ from tests.support.errors import (
     OBJECT_NOT_FOUND,
     RESOURCE_LIMIT_EXCEEDED,
 )
-from tests.support.mailclient import imap_login
+from tests.support.mailclient import imap_login_refused
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 CLIENTS = 16
@@ -55,14 +50,8 @@ PASSWORD = "Race-Pass-1"
 @pytest.fixture(scope="module")
 def busy_server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     """A server with a request thread per client, so the calls really overlap."""
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"), env={"PEMX_THREADS": str(CLIENTS + 8)}
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database, env={"PEMX_THREADS": str(CLIENTS + 8)}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +70,7 @@ def new_mailbox(subscription_id: int, domain: str, login: str) -> Callable[[Any]
 
 
 def imap_refused(server: Server, login: str) -> bool:
-    try:
-        imap_login(*server.mail("imap"), login, PASSWORD).logout()
-    except imaplib.IMAP4.error:
-        return True
-    return False
+    return imap_login_refused(*server.mail("imap"), login, PASSWORD)
 
 
 @pytest.mark.parametrize("suspended", ["customer", "reseller"])

@@ -8,12 +8,7 @@ no address or login created twice, nothing left behind by a rolled-back transact
 
 from __future__ import annotations
 
-import shutil
-import threading
-import xmlrpc.client
-from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -31,20 +26,17 @@ from tests.support.builders import (
     unique,
 )
 from tests.support.calls import ok
+from tests.support.concurrency import outcomes, race
 from tests.support.errors import (
     ADDRESS_IN_USE,
     LOGIN_IN_USE,
     RESOURCE_LIMIT_EXCEEDED,
     USER_HAS_MAILBOX,
-    wire_error,
 )
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 CLIENTS = 40
@@ -53,37 +45,13 @@ CLIENTS = 40
 @pytest.fixture(scope="module")
 def busy_server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
     """A server with a request thread per client, so the calls really overlap."""
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"), env={"PEMX_THREADS": str(CLIENTS + 8)}
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database, env={"PEMX_THREADS": str(CLIENTS + 8)}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def api(busy_server: Server) -> Any:
     return busy_server.proxy()
-
-
-def race(url: str, calls: list[Callable[[Any], dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Run every call from its own client, all released at once; the OA envelopes."""
-    barrier = threading.Barrier(len(calls))
-
-    def client(call: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        proxy = xmlrpc.client.ServerProxy(url)
-        barrier.wait()
-        return call(proxy)
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(client, calls))
-
-
-def outcomes(responses: list[dict[str, Any]]) -> Counter[Any]:
-    """How many calls succeeded (key "ok") and how many failed with each OA error."""
-    return Counter("ok" if r["status"] == 0 else wire_error(r) for r in responses)
 
 
 def users_of(api: Any, subscription_id: int, count: int) -> list[int]:

@@ -5,7 +5,6 @@ authorization id, and a relay that is down failing the session temporarily."""
 from __future__ import annotations
 
 import smtplib
-import socket
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -20,6 +19,8 @@ from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.sending import Sender
 from pemx.service.ports import LocalRecipient
 from pemx.service.sending import check_submission
+from tests.support.postgres import free_port
+from tests.support.sending_reads import BatchedFromSingle
 from tests.support.smarthost import FakeSmarthost
 
 from .contract import Mailbox, add_mailbox, create_contract_db
@@ -31,7 +32,7 @@ JOHN = Mailbox(
 INES = Mailbox(202, "ines@example.com", "1nes-secret", active=False)
 
 
-class Reads:
+class Reads(BatchedFromSingle):
     """Every mailbox may send as itself; no domain is local (all mail to the smarthost)."""
 
     def __init__(self) -> None:
@@ -52,12 +53,6 @@ class Reads:
 
     def hosted_recipient(self, address: str) -> None:
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +81,7 @@ def test_submission_relays_as_the_mailbox_through_the_master_user(
     smarthost_at = Smarthost("127.0.0.1", smarthost.port, tls="none")
     relay = SubmissionRelay(partial(check_submission, reads), reads, smarthost_at)
     relay.start()
-    link = SubmissionLink(_free_port(), relay.port, relay.secret)
+    link = SubmissionLink(free_port(), relay.port, relay.secret)
     dovecot = _dovecot(scratch, "up", link)
     dovecot.start()
     try:
@@ -120,7 +115,7 @@ def test_submission_relays_as_the_mailbox_through_the_master_user(
 
 def test_a_relay_that_is_down_fails_the_session_temporarily(scratch: Path) -> None:
     require_dovecot()
-    link = SubmissionLink(_free_port(), _free_port(), "nobody-listens")
+    link = SubmissionLink(free_port(), free_port(), "nobody-listens")
     dovecot = _dovecot(scratch, "down", link)
     dovecot.start()
     try:

@@ -30,7 +30,13 @@ from tests.support.errors import (
     PERMISSION_DENIED,
     SUBSCRIPTION_DISABLED,
 )
-from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver, pop3_login
+from tests.support.mailclient import (
+    imap_login,
+    imap_login_refused,
+    inbox_subjects,
+    lmtp_deliver,
+    pop3_login,
+)
 from tests.support.server import Server
 
 PASSWORD = "Billing-Pass-1"
@@ -39,11 +45,7 @@ MAILBOXES, STORAGE, USERS, DOMAINS = 1, 2, 3, 4
 
 
 def imap_refused(server: Server, login: str, password: str = PASSWORD) -> bool:
-    try:
-        imap_login(*server.mail("imap"), login, password).logout()
-    except imaplib.IMAP4.error:
-        return True
-    return False
+    return imap_login_refused(*server.mail("imap"), login, password)
 
 
 def pop3_refused(server: Server, login: str) -> bool:

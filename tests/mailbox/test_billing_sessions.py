@@ -5,13 +5,12 @@ keeps arriving throughout."""
 
 from __future__ import annotations
 
-import imaplib
 import poplib
 from typing import Any
 
 from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.calls import eventually, ok
-from tests.support.mailclient import imap_login, lmtp_deliver, pop3_login
+from tests.support.mailclient import imap_login_refused, lmtp_deliver, pop3_login
 from tests.support.server import Server
 
 PASSWORD = "Session-Pass-1"
@@ -26,11 +25,7 @@ def pop3_closed(session: poplib.POP3) -> bool:
 
 
 def imap_refused(server: Server, login: str) -> bool:
-    try:
-        imap_login(*server.mail("imap"), login, PASSWORD).logout()
-    except imaplib.IMAP4.error:
-        return True
-    return False
+    return imap_login_refused(*server.mail("imap"), login, PASSWORD)
 
 
 def test_a_suspended_subscriptions_open_pop3_session_is_closed(

@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.builders import Reseller, Tenant, make_reseller_with_pool, make_tenant
+from tests.support.builders import (
+    RECIPIENT_LIMITS,
+    Reseller,
+    Tenant,
+    make_reseller_with_pool,
+    make_tenant,
+)
 from tests.support.server import Server
-
-# The recipients' resource types (OA's resource_type_id), beside builders' four.
-LISTS, CONTACTS = 6, 7
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,4 @@ def other_reseller(provider: Any, server: Server) -> Reseller:
 
 @pytest.fixture
 def tenant(provider: Any) -> Tenant:
-    return make_tenant(
-        provider, limits={1: 50, 2: 10_000_000, 3: 100, 4: 10, LISTS: 20, CONTACTS: 20}
-    )
+    return make_tenant(provider, limits=RECIPIENT_LIMITS)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.recipients.conftest import CONTACTS, LISTS
 from tests.support.builders import (
+    CONTACTS,
+    LISTS,
     Reseller,
     Tenant,
+    add_contact,
+    add_list,
     make_estate,
     make_tenant,
     missing_id,
@@ -25,31 +28,6 @@ from tests.support.errors import (
 )
 
 PASSWORD = "Recipient-Pass-1"
-
-
-def add_list(api: Any, tenant: Tenant, **extra: Any) -> tuple[int, str]:
-    address = f"{unique('dl')}@{tenant.domain}"
-    params = {
-        "subscription_id": tenant.subscription_id,
-        "alias": address.split("@")[0],
-        "display_name": "Team",
-        "primary_email_address": address,
-        "accept_mail_from": 1,
-        **extra,
-    }
-    return ok(api.pem.exchange.addDistributionList(params))["distribution_list_id"], address
-
-
-def add_contact(api: Any, tenant: Tenant, **extra: Any) -> tuple[int, str]:
-    target = f"{unique('ext')}@elsewhere.example"
-    params = {
-        "subscription_id": tenant.subscription_id,
-        "alias": unique("c"),
-        "display_name": "Someone Outside",
-        "target_email_address": target,
-        **extra,
-    }
-    return ok(api.pem.exchange.addContact(params))["mail_contact_id"], target
 
 
 def mailbox(api: Any, tenant: Tenant) -> tuple[int, str]:

@@ -11,7 +11,6 @@ The rule tests take ``front`` and run once against each.
 
 from __future__ import annotations
 
-import shutil
 import smtplib
 import subprocess
 from collections.abc import Callable, Iterator
@@ -24,10 +23,7 @@ import pytest
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 from tests.support.smarthost import FakeSmarthost
 
@@ -70,20 +66,16 @@ def smarthost() -> Iterator[FakeSmarthost]:
 def sending_server(
     new_database: Callable[[], ServerDatabase], smarthost: FakeSmarthost
 ) -> Iterator[Server]:
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"),
+    with served(
+        new_database,
         env={
             "PEMX_SMARTHOST_HOST": "127.0.0.1",
             "PEMX_SMARTHOST_PORT": str(smarthost.port),
             "PEMX_SMARTHOST_TLS": "none",
             "PEMX_SMARTHOST_TIMEOUT": str(SMARTHOST_TIMEOUT_S),
         },
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

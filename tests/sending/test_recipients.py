@@ -13,18 +13,22 @@ import pytest
 
 from tests.sending.conftest import Front
 from tests.sending.test_rules import PASSWORD, Box, make_box, message, refused, subjects
-from tests.support.builders import Tenant, make_tenant, unique
+from tests.support.builders import (
+    RECIPIENT_LIMITS,
+    Tenant,
+    add_contact,
+    add_list,
+    make_tenant,
+    unique,
+)
 from tests.support.calls import ok
 from tests.support.server import Server
 from tests.support.smarthost import FakeSmarthost, Received
 
-LISTS, CONTACTS = 6, 7
-LIMITS = {1: 50, 2: 10_000_000, 3: 100, 4: 10, LISTS: 20, CONTACTS: 20}
-
 
 @pytest.fixture
 def tenant(sending_api: Any) -> Tenant:
-    return make_tenant(sending_api, limits=LIMITS)
+    return make_tenant(sending_api, limits=RECIPIENT_LIMITS)
 
 
 @pytest.fixture(params=["embedded", "postfix"])
@@ -37,43 +41,16 @@ def inbound(request: pytest.FixtureRequest, sending_server: Server) -> Front:
     return Front("postfix", "127.0.0.1", ports.smtp, sending_server)
 
 
-def add_list(api: Any, tenant: Tenant, accept: int = 1) -> tuple[int, str]:
-    address = f"{unique('dl')}@{tenant.domain}"
-    list_id = ok(
-        api.pem.exchange.addDistributionList(
-            {
-                "subscription_id": tenant.subscription_id,
-                "alias": address.split("@")[0],
-                "display_name": "Team",
-                "primary_email_address": address,
-                "accept_mail_from": accept,
-            }
-        )
-    )["distribution_list_id"]
-    return list_id, address
-
-
-def add_contact(api: Any, tenant: Tenant) -> tuple[int, str]:
-    target = f"{unique('ext')}@elsewhere.example"
-    contact_id = ok(
-        api.pem.exchange.addContact(
-            {
-                "subscription_id": tenant.subscription_id,
-                "alias": unique("c"),
-                "display_name": "Outside",
-                "target_email_address": target,
-            }
-        )
-    )["mail_contact_id"]
-    return contact_id, target
-
-
 def add_members(api: Any, list_id: int, *items: dict[str, int]) -> None:
     ok(
         api.pem.exchange.addDistributionListMembers(
             {"distribution_list_id": list_id, "members": list(items)}
         )
     )
+
+
+def forward(api: Any, mailbox_id: int, to: str, **extra: bool) -> None:
+    ok(api.pem.exchange.enableForwarding({"mailbox_id": mailbox_id, "forward_to": to, **extra}))
 
 
 def send_in(front: Front, sender: str, to: str, subject: str, extra: str = "") -> None:
@@ -137,20 +114,12 @@ def test_forwarding_with_and_without_a_copy(
 ) -> None:
     box = make_box(sending_api, tenant)
     target = f"{unique('fwd')}@elsewhere.example"
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": target, "deliver_to_mailbox": True}
-        )
-    )
+    forward(sending_api, box.mailbox_id, target, deliver_to_mailbox=True)
     send_in(inbound, "someone@outside.example", box.alternative, "kept and forwarded")
     (copy,) = at_smarthost(smarthost, target)
     assert copy.sender == box.alternative or copy.sender == box.address
     assert subjects(inbound.server, box.address, 1) == ["kept and forwarded"]
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": target, "deliver_to_mailbox": False}
-        )
-    )
+    forward(sending_api, box.mailbox_id, target, deliver_to_mailbox=False)
     send_in(inbound, "someone@outside.example", box.address, "forwarded only")
     assert len(at_smarthost(smarthost, target, 2)) == 2
     assert settled(lambda: subjects(inbound.server, box.address)) == ["kept and forwarded"]
@@ -164,11 +133,7 @@ def test_forwarding_to_another_mailbox_of_the_customer(
     inbound: Front, sending_api: Any, tenant: Tenant
 ) -> None:
     box, other = make_box(sending_api, tenant), make_box(sending_api, tenant)
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": other.alternative}
-        )
-    )
+    forward(sending_api, box.mailbox_id, other.alternative)
     send_in(inbound, "someone@outside.example", box.address, "for the colleague")
     assert subjects(inbound.server, other.address, 1) == ["for the colleague"]
     assert settled(lambda: subjects(inbound.server, box.address)) == []
@@ -190,11 +155,7 @@ def test_a_contacts_own_address_and_a_forward_to_a_list(
     box, member = make_box(sending_api, tenant), make_box(sending_api, tenant)
     list_id, address = add_list(sending_api, tenant)
     add_members(sending_api, list_id, {"mailbox_id": member.mailbox_id})
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": address}
-        )
-    )
+    forward(sending_api, box.mailbox_id, address)
     send_in(inbound, "someone@outside.example", box.address, "via the list")
     assert subjects(inbound.server, member.address, 1) == ["via the list"]
     assert settled(lambda: subjects(inbound.server, box.address)) == []
@@ -205,11 +166,11 @@ def test_accept_mail_from_refuses_senders_it_should(
 ) -> None:
     member = make_box(sending_api, tenant)
     contact_id, target = add_contact(sending_api, tenant)
-    members_id, members_only = add_list(sending_api, tenant, accept=2)
+    members_id, members_only = add_list(sending_api, tenant, accept_mail_from=2)
     add_members(
         sending_api, members_id, {"mailbox_id": member.mailbox_id}, {"mail_contact_id": contact_id}
     )
-    org_id, org_only = add_list(sending_api, tenant, accept=3)
+    org_id, org_only = add_list(sending_api, tenant, accept_mail_from=3)
     add_members(sending_api, org_id, {"mailbox_id": member.mailbox_id})
     with smtplib.SMTP(inbound.host, inbound.port, timeout=20) as smtp:
         smtp.ehlo("outside.test")
@@ -234,11 +195,7 @@ def test_a_loop_through_outside_ends_at_its_second_pass(
 ) -> None:
     box = make_box(sending_api, tenant)
     target = f"{unique('loop')}@elsewhere.example"
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": target, "deliver_to_mailbox": True}
-        )
-    )
+    forward(sending_api, box.mailbox_id, target, deliver_to_mailbox=True)
     send_in(inbound, "someone@outside.example", box.address, "first pass")
     (copy,) = at_smarthost(smarthost, target)
     assert f"X-Pemx-Forwarded: {box.address}".encode() in copy.data
@@ -258,7 +215,7 @@ def test_a_mailbox_sends_to_its_list_through_submission(
 ) -> None:
     sender, member = make_box(sending_api, tenant), make_box(sending_api, tenant)
     contact_id, target = add_contact(sending_api, tenant)
-    list_id, address = add_list(sending_api, tenant, accept=3)
+    list_id, address = add_list(sending_api, tenant, accept_mail_from=3)
     add_members(
         sending_api, list_id, {"mailbox_id": member.mailbox_id}, {"mail_contact_id": contact_id}
     )
@@ -267,7 +224,7 @@ def test_a_mailbox_sends_to_its_list_through_submission(
     assert subjects(front.server, member.address, 1) == ["team news"]
     assert len(at_smarthost(smarthost, target)) == 1
     # another customer's mailbox is not the organization
-    stranger = make_box(sending_api, make_tenant(sending_api, limits=LIMITS))
+    stranger = make_box(sending_api, make_tenant(sending_api, limits=RECIPIENT_LIMITS))
     with front.login(stranger.address, PASSWORD) as smtp:
         code, text = refused(
             lambda: smtp.sendmail(

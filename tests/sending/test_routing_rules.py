@@ -14,15 +14,14 @@ from typing import Any
 from tests.sending import test_recipients as recipients
 from tests.sending.conftest import Front
 from tests.sending.test_recipients import (
-    add_contact,
-    add_list,
     add_members,
     at_smarthost,
+    forward,
     send_in,
     settled,
 )
 from tests.sending.test_rules import PASSWORD, make_box, message, subjects
-from tests.support.builders import Tenant, unique
+from tests.support.builders import Tenant, add_contact, add_list, unique
 from tests.support.calls import ok
 from tests.support.smarthost import FakeSmarthost, Received
 
@@ -65,11 +64,11 @@ def nested_lists(api: Any, tenant: Tenant) -> tuple[Any, ...]:
     organization-only list (a mailbox)."""
     first, second, third = (make_box(api, tenant) for _ in range(3))
     contact_id, target = add_contact(api, tenant)
-    members_id, members_only = add_list(api, tenant, accept=2)
+    members_id, members_only = add_list(api, tenant, accept_mail_from=2)
     add_members(api, members_id, {"mailbox_id": second.mailbox_id}, {"mail_contact_id": contact_id})
-    org_id, org_only = add_list(api, tenant, accept=3)
+    org_id, org_only = add_list(api, tenant, accept_mail_from=3)
     add_members(api, org_id, {"mailbox_id": third.mailbox_id})
-    open_id, open_list = add_list(api, tenant, accept=1)
+    open_id, open_list = add_list(api, tenant, accept_mail_from=1)
     add_members(
         api,
         open_id,
@@ -165,11 +164,7 @@ def test_a_failed_forward_is_reported_to_the_forwarding_mailbox_once(
     box = make_box(sending_api, tenant)
     target = f"{unique('gone')}@elsewhere.example"
     smarthost.refuse(target)
-    ok(
-        sending_api.pem.exchange.enableForwarding(
-            {"mailbox_id": box.mailbox_id, "forward_to": target, "deliver_to_mailbox": True}
-        )
-    )
+    forward(sending_api, box.mailbox_id, target, deliver_to_mailbox=True)
     sender = f"{unique('writer')}@outside.example"
     send_in(inbound, sender, box.address, "kept, not forwarded")
     assert subjects(inbound.server, box.address, 2) == ["kept, not forwarded", UNDELIVERED]

@@ -3,7 +3,6 @@ submission_save_sent the embedded relay saves one in the sender's Sent folder.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,10 +15,7 @@ from tests.support.mailclient import imap_login, list_folders
 from tests.support.server import (
     Server,
     ServerDatabase,
-    require_dovecot,
-    server_base,
-    start_server,
-    stop_server,
+    served,
 )
 
 
@@ -46,14 +42,8 @@ def sent_subjects(server: Server, address: str, name: str | None = None) -> list
 
 @pytest.fixture(scope="module")
 def saving_server(new_database: Callable[[], ServerDatabase]) -> Iterator[Server]:
-    require_dovecot()
-    base = server_base()
-    running = start_server(
-        new_database().configure(base / "data"), env={"PEMX_SUBMISSION_SAVE_SENT": "1"}
-    )
-    yield running
-    stop_server(running)
-    shutil.rmtree(base, ignore_errors=True)
+    with served(new_database, env={"PEMX_SUBMISSION_SAVE_SENT": "1"}) as running:
+        yield running
 
 
 def _send(front: Front, api: Any, subject: str, locale: str | None = None) -> str:

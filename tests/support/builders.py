@@ -12,6 +12,10 @@ from .server import Server
 
 # The Hosted Exchange resource types of a service template (OA's resource_type_id).
 MAILBOXES, STORAGE, USERS, DOMAINS = 1, 2, 3, 4
+# ... and the recipients' (lists and contacts), and a tenant's limits with room for them.
+LISTS, CONTACTS = 6, 7
+RECIPIENT_LIMITS = {MAILBOXES: 50, STORAGE: 10_000_000, USERS: 100, DOMAINS: 10, LISTS: 20,
+                    CONTACTS: 20}  # fmt: skip
 
 
 def unique(prefix: str = "t") -> str:
@@ -287,3 +291,30 @@ def make_estate(owner: Reseller) -> Estate:
         address,
         owner.template_id,
     )
+
+
+def add_list(api: Any, tenant: Tenant, **extra: Any) -> tuple[int, str]:
+    """A distribution list on the tenant's domain (accepting everyone): (id, address)."""
+    address = f"{unique('dl')}@{tenant.domain}"
+    params = {
+        "subscription_id": tenant.subscription_id,
+        "alias": address.split("@")[0],
+        "display_name": "Team",
+        "primary_email_address": address,
+        "accept_mail_from": 1,
+        **extra,
+    }
+    return ok(api.pem.exchange.addDistributionList(params))["distribution_list_id"], address
+
+
+def add_contact(api: Any, tenant: Tenant, **extra: Any) -> tuple[int, str]:
+    """A mail contact for an address outside: (id, target address)."""
+    target = f"{unique('ext')}@elsewhere.example"
+    params = {
+        "subscription_id": tenant.subscription_id,
+        "alias": unique("c"),
+        "display_name": "Someone Outside",
+        "target_email_address": target,
+        **extra,
+    }
+    return ok(api.pem.exchange.addContact(params))["mail_contact_id"], target

@@ -93,6 +93,15 @@ def imap_login(
     return conn
 
 
+def imap_login_refused(host: str, port: int, user: str, password: str) -> bool:
+    """Whether the IMAP login is refused (one that works is logged out again)."""
+    try:
+        imap_login(host, port, user, password).logout()
+    except imaplib.IMAP4.error:
+        return True
+    return False
+
+
 def _unquote(raw: bytes) -> str:
     s = raw.decode().strip()
     if s.startswith('"') and s.endswith('"'):

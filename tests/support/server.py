@@ -13,6 +13,8 @@ import sys
 import time
 import tomllib
 import xmlrpc.client
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -187,6 +189,22 @@ def stop_server(server: Server, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait()
+
+
+@contextmanager
+def served(
+    new_database: Callable[[], ServerDatabase], env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A `pemx serve` with its mail side (Dovecot needed) on a new database, in a directory
+    of its own; stopped and removed afterwards."""
+    require_dovecot()
+    base = server_base()
+    running = start_server(new_database().configure(base / "data"), env=env)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def server_base() -> Path:

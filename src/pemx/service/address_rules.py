@@ -53,7 +53,13 @@ def owned_domain(tx: Tx, subscription: Subscription, address: str) -> Domain | N
 def addresses_given(emails: list[str], field: str = "emails") -> list[str]:
     if not emails:
         raise invalid(field, "give at least one address")
-    result: list[str] = []
+    return distinct_addresses(emails, field)
+
+
+def distinct_addresses(emails: list[str], field: str, before: tuple[str, ...] = ()) -> list[str]:
+    """``before`` (normalized already), then each of ``emails`` (the list ``field``)
+    normalized; an address given twice is refused."""
+    result = list(before)
     for index, raw in enumerate(emails):
         address = normalize_address(raw, f"{field}[{index}]")
         if address in result:

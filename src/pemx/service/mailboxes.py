@@ -35,7 +35,7 @@ from pemx.service.access import (
     visible_subscription,
     visible_user,
 )
-from pemx.service.address_rules import check_address
+from pemx.service.address_rules import check_address, distinct_addresses
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.placement import place_mailbox
 from pemx.service.ports import Context, Tx
@@ -362,10 +362,6 @@ def _checked(new_user: NewUser) -> NewUser:
 def mailbox_addresses(primary: str, alternatives: list[str], field: str) -> list[str]:
     """The primary address first, then the alternative ones (the list ``field``); no
     address twice."""
-    result = [normalize_address(primary, "primary_email_address")]
-    for index, address in enumerate(alternatives):
-        value = normalize_address(address, f"{field}[{index}]")
-        if value in result:
-            raise invalid(f"{field}[{index}]", f'"{value}" is given twice')
-        result.append(value)
-    return result
+    return distinct_addresses(
+        alternatives, field, (normalize_address(primary, "primary_email_address"),)
+    )

@@ -3,14 +3,13 @@ envelope, the loop header, and what a failing copy does to the reply."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from pemx.adapters.mail.submission.delivery import Delivery
 from pemx.adapters.mail.submission.routed import deliver_routed
 from pemx.adapters.mail.submission.smarthost import Smarthost
 from pemx.domain.routing import HostedRecipient
 from pemx.domain.sending import Sender
 from pemx.service.ports import LocalRecipient, SendingReads
+from tests.support.sending_reads import BatchedFromSingle
 
 MAILBOXES = {"ann@c.example", "bob@c.example"}
 ROUTES = {
@@ -19,7 +18,7 @@ ROUTES = {
 }
 
 
-class Reads:
+class Reads(BatchedFromSingle):
     def sender(self, login: str) -> Sender | None:
         return None
 
@@ -31,21 +30,6 @@ class Reads:
 
     def routes(self, address: str) -> list[str]:
         return ROUTES.get(address, [])
-
-    # the batched reads, as the adapter answers them, from the single ones
-    def routes_of(self, addresses: Collection[str]) -> dict[str, list[str]]:
-        return {a: self.routes(a) for a in addresses if self.routes(a)}
-
-    def hosted_recipients(self, addresses: Collection[str]) -> dict[str, HostedRecipient]:
-        found = {a: self.hosted_recipient(a) for a in addresses}
-        return {a: h for a, h in found.items() if h is not None}
-
-    def local_recipients(self, addresses: Collection[str]) -> dict[str, LocalRecipient]:
-        found = {a: self.local_recipient(a) for a in addresses}
-        return {a: r for a, r in found.items() if r is not None}
-
-    def hosted_domains(self, domains: Collection[str]) -> set[str]:
-        return {d for d in domains if self.hosts_domain(d)}
 
     def hosted_recipient(self, address: str) -> HostedRecipient | None:
         return None

@@ -7,7 +7,6 @@ import base64
 import smtplib
 import socket
 import struct
-from collections.abc import Collection
 from functools import partial
 
 import pytest
@@ -20,13 +19,14 @@ from pemx.domain.routing import HostedRecipient
 from pemx.domain.sending import Sender
 from pemx.service.ports import LocalRecipient
 from pemx.service.sending import check_submission
+from tests.support.sending_reads import BatchedFromSingle
 
 JOHN = Sender("john@example.com", True, frozenset({"john@example.com"}), 0, max_message_kb=1)
 # a members-only list: john, and a contact outside
 ROUTES = {"team@example.com": ["john@example.com", "ann@outside.example"]}
 
 
-class Reads:
+class Reads(BatchedFromSingle):
     def sender(self, login: str) -> Sender | None:
         return JOHN if login in ("john", "john@example.com") else None
 
@@ -38,21 +38,6 @@ class Reads:
 
     def routes(self, address: str) -> list[str]:
         return ROUTES.get(address, [])
-
-    # the batched reads, as the adapter answers them, from the single ones
-    def routes_of(self, addresses: Collection[str]) -> dict[str, list[str]]:
-        return {a: self.routes(a) for a in addresses if self.routes(a)}
-
-    def hosted_recipients(self, addresses: Collection[str]) -> dict[str, HostedRecipient]:
-        found = {a: self.hosted_recipient(a) for a in addresses}
-        return {a: h for a, h in found.items() if h is not None}
-
-    def local_recipients(self, addresses: Collection[str]) -> dict[str, LocalRecipient]:
-        found = {a: self.local_recipient(a) for a in addresses}
-        return {a: r for a, r in found.items() if r is not None}
-
-    def hosted_domains(self, domains: Collection[str]) -> set[str]:
-        return {d for d in domains if self.hosts_domain(d)}
 
     def hosted_recipient(self, address: str) -> HostedRecipient | None:
         if address in ROUTES:

@@ -16,7 +16,14 @@ from pemx.api.methods.exchange_wire import (
     resource_kind,
     resource_mailbox_list,
 )
-from pemx.api.methods.fields import convert_after_checks, object_id, optional_id
+from pemx.api.methods.fields import (
+    ADDRESS,
+    ADDRESS_LENGTH,
+    ALIAS_LENGTH,
+    convert_after_checks,
+    object_id,
+    optional_id,
+)
 from pemx.api.schema import INT32_MAX, array, none_if_zero, opt, req, struct
 from pemx.service import addresses, mailbox_queries, mailboxes, resource_mailboxes, stores
 from pemx.service.mailboxes import MailboxChanges, NewUser
@@ -25,8 +32,7 @@ from pemx.service.resource_mailboxes import ResourceChanges
 _SIZE_KB = {"minimum": 1, "maximum": INT32_MAX}
 # OA's further limits: 0 on the wire means "no limit", None to the use case.
 _KB = {"minimum": 0, "maximum": INT32_MAX, "into": none_if_zero}
-_ADDRESS = opt("string", max_length=254)
-_EMAILS = array(_ADDRESS, required=True, max_items=100)
+_EMAILS = array(ADDRESS, required=True, max_items=100)
 # A resource's capacity: 0 on the wire means "not given"; the range is the use case's.
 _CAPACITY = {"minimum": 0, "maximum": INT32_MAX, "into": none_if_zero}
 _LIMITS = {
@@ -56,15 +62,15 @@ METHODS: tuple[Method, ...] = (
                 doc="a new service user (xor user_id)",
                 into=lambda fields: NewUser(**fields),
             ),
-            "alias": req("string", max_length=64),
-            "primary_email_address": req("string", max_length=254),
+            "alias": req("string", max_length=ALIAS_LENGTH),
+            "primary_email_address": req("string", max_length=ADDRESS_LENGTH),
             "owa": req("boolean"),
             "mapi": req("boolean"),
             "active_sync": req("boolean"),
             "imap4": req("boolean"),
             "pop3": req("boolean"),
             "size_limit": req("int", "KB", **_SIZE_KB),
-            "alt_email_addresses": array(_ADDRESS, max_items=100),
+            "alt_email_addresses": array(ADDRESS, max_items=100),
             "skip_initialization": opt("boolean"),
             "mark_migrated": opt("boolean"),
         },
@@ -103,7 +109,7 @@ METHODS: tuple[Method, ...] = (
     ),
     Method(
         "pem.exchange.getMailboxByEmailAddress",
-        {"email_address": req("string", max_length=254)},
+        {"email_address": req("string", max_length=ADDRESS_LENGTH)},
         mailbox_queries.get_mailbox_by_email_address,
         doc="Find a mailbox by any of its addresses (same fields as getMailboxInfo).",
         reseller=True,
@@ -114,7 +120,7 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.modifyMailbox",
         {
             "mailbox_id": object_id(),
-            "alias": opt("string", max_length=64),
+            "alias": opt("string", max_length=ALIAS_LENGTH),
             "owa": opt("boolean"),
             "mapi": opt("boolean"),
             "active_sync": opt("boolean"),
@@ -146,9 +152,9 @@ METHODS: tuple[Method, ...] = (
             "type": req(
                 "int", "0 = room, 1 = equipment (pemx's numbers)", minimum=0, maximum=INT32_MAX
             ),
-            "alias": req("string", max_length=64),
-            "primary_email_address": req("string", max_length=254),
-            "emails": array(_ADDRESS, max_items=100, doc="further addresses"),
+            "alias": req("string", max_length=ALIAS_LENGTH),
+            "primary_email_address": req("string", max_length=ADDRESS_LENGTH),
+            "emails": array(ADDRESS, max_items=100, doc="further addresses"),
             "size_limit": req("int", "KB", **_SIZE_KB),
             "capacity": opt("int", "seats of a room (1 to 100000), 0 = not given", **_CAPACITY),
         },
@@ -174,7 +180,7 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.modifyResourceMailbox",
         {
             "mailbox_id": object_id(),
-            "alias": opt("string", max_length=64),
+            "alias": opt("string", max_length=ALIAS_LENGTH),
             "location": opt("string", '"" = none', max_length=255),
             "display_name": opt("string", max_length=255),
             "size_limit": opt("int", "KB", **_SIZE_KB),
@@ -218,7 +224,7 @@ METHODS: tuple[Method, ...] = (
             "mailbox_id": optional_id("exactly one of mailbox_id, distribution_list_id, ..."),
             "distribution_list_id": optional_id(),
             "mail_contact_id": optional_id(),
-            "email_address": req("string", max_length=254),
+            "email_address": req("string", max_length=ADDRESS_LENGTH),
         },
         addresses.change_primary_email_address,
         doc="Make an address primary (added if new); the old primary stays an alternative. "

@@ -7,6 +7,11 @@ from typing import Any
 
 from pemx.api.schema import INT32_MAX, Field, opt, req
 
+# An alias is an address's local part (RFC 5321: at most 64); an address at most 254.
+ALIAS_LENGTH = 64
+ADDRESS_LENGTH = 254
+ADDRESS = opt("string", max_length=ADDRESS_LENGTH)  # one item of an array of addresses
+
 
 def object_id(doc: str = "") -> Field:
     """A required object id: a positive XML-RPC int."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pemx.api.method import Method
-from pemx.api.methods.fields import object_id, optional_id
+from pemx.api.methods.fields import ADDRESS, ADDRESS_LENGTH, ALIAS_LENGTH, object_id, optional_id
 from pemx.api.schema import array, opt, req, struct
 from pemx.domain.errors import invalid
 from pemx.domain.recipients import (
@@ -22,7 +22,6 @@ from pemx.service import distribution_lists, forwarding, mail_contacts
 from pemx.service.distribution_lists import ListChanges
 from pemx.service.mail_contacts import ContactChanges
 
-_ADDRESS = opt("string", max_length=254)
 _ACCEPT = {"minimum": 0, "maximum": 3, "into": AcceptMailFrom}
 _ACCEPT_DOC = "0 system only, 1 everyone, 2 list members, 3 the organization"
 _MEMBER_IDS = {
@@ -157,7 +156,9 @@ METHODS: tuple[Method, ...] = (
         {
             "mailbox_id": object_id(),
             "forward_to": req(
-                "string", "an address outside, or of a recipient of the customer", max_length=254
+                "string",
+                "an address outside, or of a recipient of the customer",
+                max_length=ADDRESS_LENGTH,
             ),
             "deliver_to_mailbox": opt("boolean", "keep a copy in the mailbox (default false)"),
         },
@@ -178,12 +179,12 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.addDistributionList",
         {
             "subscription_id": object_id(),
-            "alias": req("string", max_length=64),
+            "alias": req("string", max_length=ALIAS_LENGTH),
             "display_name": req("string"),
-            "primary_email_address": req("string", max_length=254),
+            "primary_email_address": req("string", max_length=ADDRESS_LENGTH),
             "show_in_address_book": opt("boolean", "default true (stored for address books)"),
             "accept_mail_from": req("int", _ACCEPT_DOC, **_ACCEPT),
-            "additional_emails": array(_ADDRESS, max_items=100),
+            "additional_emails": array(ADDRESS, max_items=100),
         },
         distribution_lists.add_distribution_list,
         doc="Create a distribution list: {distribution_list_id}. Its addresses take mail at once.",
@@ -214,12 +215,12 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.modifyDistributionList",
         {
             "distribution_list_id": object_id(),
-            "alias": opt("string", max_length=64),
+            "alias": opt("string", max_length=ALIAS_LENGTH),
             "display_name": opt("string"),
             "show_in_address_book": opt("boolean"),
             "accept_mail_from": opt("int", _ACCEPT_DOC, **_ACCEPT),
             "additional_emails": array(
-                _ADDRESS, max_items=100, doc="replaces the alternative addresses ([] removes all)"
+                ADDRESS, max_items=100, doc="replaces the alternative addresses ([] removes all)"
             ),
         },
         distribution_lists.modify_distribution_list,
@@ -261,13 +262,15 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.addContact",
         {
             "subscription_id": object_id(),
-            "alias": req("string", max_length=64),
+            "alias": req("string", max_length=ALIAS_LENGTH),
             "display_name": req("string"),
-            "target_email_address": req("string", "an address outside", max_length=254),
+            "target_email_address": req("string", "an address outside", max_length=ADDRESS_LENGTH),
             "show_in_address_book": opt("boolean", "default true (stored for address books)"),
             "contact_info": _CONTACT_INFO,
             "primary_email_address": opt(
-                "string", "pemx: an address on the customer's domains (optional)", max_length=254
+                "string",
+                "pemx: an address on the customer's domains (optional)",
+                max_length=ADDRESS_LENGTH,
             ),
         },
         mail_contacts.add_contact,
@@ -280,9 +283,9 @@ METHODS: tuple[Method, ...] = (
         "pem.exchange.modifyContact",
         {
             "mail_contact_id": object_id(),
-            "alias": opt("string", max_length=64),
+            "alias": opt("string", max_length=ALIAS_LENGTH),
             "display_name": opt("string"),
-            "target_email_address": opt("string", max_length=254),
+            "target_email_address": opt("string", max_length=ADDRESS_LENGTH),
             "show_in_address_book": opt("boolean"),
             "contact_info": _CONTACT_INFO,
         },

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Final
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from pemx.adapters.mail.submission.listener import SmtpListener
 from pemx.adapters.mail.submission.logins import SubmittedLogins
 from pemx.adapters.mail.submission.routed import (
     deliver_routed,
@@ -163,13 +163,7 @@ class _Controller(Controller):
         )
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-class InboundSmtp:
+class InboundSmtp(SmtpListener):
     """The listener, served by its own thread (aiosmtpd's Controller) on ``host:port``."""
 
     def __init__(
@@ -182,14 +176,7 @@ class InboundSmtp:
         check_senders: bool = True,
         logins: SubmittedLogins | None = None,
     ) -> None:
-        self.host = host
-        self.port = port or _free_port(host)
         handler = _Handler(reads, smarthost, check_senders=check_senders, logins=logins)
-        self._controller = _Controller(handler, hostname=host, port=self.port)
-
-    def start(self) -> None:
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
+        super().__init__(
+            host, port, lambda chosen: _Controller(handler, hostname=host, port=chosen)
+        )

@@ -1,12 +1,25 @@
-"""A threaded TCP listener on loopback, for the Postfix policy service and the milter."""
+"""The listeners on loopback: a threaded TCP one for the Postfix policy service and the
+milter, an aiosmtpd one for the submission relay and the inbound SMTP listener."""
 
 from __future__ import annotations
 
+import logging
+import socket
 import socketserver
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Listener"]
+from aiosmtpd.controller import Controller
+
+__all__ = ["Listener", "SmtpListener", "free_port"]
+
+
+def free_port(host: str) -> int:
+    """A port free on ``host`` now (another process may still take it before it is bound)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -51,3 +64,23 @@ class Listener:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class SmtpListener:
+    """An aiosmtpd server on ``host:port`` (0: a free port), served by its own thread
+    (aiosmtpd's Controller, which ``controller`` builds for the chosen port)."""
+
+    def __init__(self, host: str, port: int, controller: Callable[[int], Controller]) -> None:
+        self.host = host
+        # aiosmtpd's Controller checks its own port with a connection: it needs the number.
+        self.port = port or free_port(host)
+        self._controller = controller(self.port)
+
+    def start(self) -> None:
+        # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
+        # (intended on loopback), under "mail.log"; pemx logs its own.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()

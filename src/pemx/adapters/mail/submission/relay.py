@@ -20,7 +20,6 @@ import asyncio
 import hmac
 import logging
 import secrets
-import socket
 import warnings
 from base64 import b64decode
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any, Final
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from pemx.adapters.mail.submission.listener import SmtpListener
 from pemx.adapters.mail.submission.routed import (
     deliver_routed,
     is_known,
@@ -231,13 +231,7 @@ class _Controller(Controller):
         )
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-class SubmissionRelay:
+class SubmissionRelay(SmtpListener):
     """The relay, served by its own thread (aiosmtpd's Controller) on ``host:port``."""
 
     def __init__(
@@ -251,21 +245,11 @@ class SubmissionRelay:
         secret: str | None = None,
     ) -> None:
         self.secret = secret or secrets.token_hex(24)
-        self.host = host
-        # aiosmtpd's Controller checks its own port with a connection: it needs the number.
-        self.port = port or _free_port(host)
         self._handler = _Handler(check, reads, smarthost)
-        self._controller = _Controller(self._handler, host, self.port, self.secret)
-
-    def start(self) -> None:
-        # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
-        # (intended on loopback), under "mail.log"; pemx logs its own.
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
-        self._controller.start()
+        super().__init__(
+            host, port, lambda chosen: _Controller(self._handler, host, chosen, self.secret)
+        )
 
     def save_sent_copies(self, copies: SentCopies) -> None:
         """From now on, save a copy of each sent message in the sender's Sent folder."""
         self._handler.sent_copies = copies
-
-    def stop(self) -> None:
-        self._controller.stop()

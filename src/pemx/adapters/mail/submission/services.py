@@ -4,13 +4,13 @@ inbound listener (mail from outside, with lists, contacts and forwarding expande
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from typing import Any, cast
 
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.submission.inbound import InboundSmtp
+from pemx.adapters.mail.submission.listener import free_port
 from pemx.adapters.mail.submission.logins import SubmittedLogins
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
@@ -36,12 +36,6 @@ def smarthost_of(settings: Settings) -> Smarthost | None:
         password=settings.smarthost_password,
         timeout_s=settings.smarthost_timeout,
     )
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -90,7 +84,7 @@ class SendingServices:
         """What the private Dovecot's submission service needs (after ``start``)."""
         if self.relay is None:
             return None
-        port = self.submission_port or _free_port(mail_host)
+        port = self.submission_port or free_port(mail_host)
         self.submission_port = port
         return SubmissionLink(port, self.relay.port, self.relay.secret, LOOPBACK, MASTER_USER)
 
