@@ -125,6 +125,22 @@ PROVISIONING: dict[str, Call] = {
             {"distribution_list_id": s.list_id, "members": [{"mailbox_id": s.mailbox_id}]}
         )
     ),
+    "pem.exchange.modifyDistributionList (new address)": lambda api, s: (
+        api.pem.exchange.modifyDistributionList(
+            {
+                "distribution_list_id": s.list_id,
+                "additional_emails": [f"{unique('la')}@{s.tenant.domain}"],
+            }
+        )
+    ),
+    "pem.exchange.changePrimaryEmailAddress (list, new address)": lambda api, s: (
+        api.pem.exchange.changePrimaryEmailAddress(
+            {
+                "distribution_list_id": s.list_id,
+                "email_address": f"{unique('lp')}@{s.tenant.domain}",
+            }
+        )
+    ),
     "pem.exchange.addContact": lambda api, s: api.pem.exchange.addContact(
         {
             "subscription_id": s.tenant.subscription_id,

@@ -219,7 +219,8 @@ def _replace_alternatives(tx: Tx, found: DistributionList, wanted: list[str]) ->
         if address != found.primary_email_address and address not in wanted:
             tx.recipients.delete_address(address)
     for address in wanted:
-        if address not in found.addresses:
+        if address not in found.addresses:  # a new address: provisioning
+            ensure_enabled(tx, subscription)
             recipient_addresses.attach(tx, subscription, holder, address, primary=False)
 
 
