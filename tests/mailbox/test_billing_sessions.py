@@ -1,15 +1,16 @@
 """Suspension and open sessions, from the mail side: an open POP3 session of a suspended
-subscription is closed (as IMAP's are, tests/mailbox/test_billing.py), a mailbox added
-while its account is suspended cannot log in until the account is resumed, and mail
-keeps arriving throughout."""
+subscription is closed (as IMAP's are, tests/mailbox/test_billing.py), a mailbox is
+refused while its account is suspended (as while its subscription is) and made once the
+account is resumed, and mail keeps arriving throughout."""
 
 from __future__ import annotations
 
 import poplib
 from typing import Any
 
-from tests.support.builders import make_tenant, new_user_mailbox
-from tests.support.calls import eventually, ok
+from tests.support.builders import mailbox_params, make_tenant, new_user_mailbox, unique
+from tests.support.calls import err, eventually, ok
+from tests.support.errors import SUBSCRIPTION_DISABLED
 from tests.support.mailclient import imap_login_refused, lmtp_deliver, pop3_login
 from tests.support.server import Server
 
@@ -44,13 +45,28 @@ def test_a_suspended_subscriptions_open_pop3_session_is_closed(
     resumed.quit()
 
 
-def test_a_mailbox_added_under_a_suspended_account_logs_in_only_once_it_is_resumed(
+def test_a_mailbox_is_refused_under_a_suspended_account_and_made_once_it_is_resumed(
     server: Server, provider: Any
 ) -> None:
     tenant = make_tenant(provider)
     ok(provider.pem.disableAccount({"account_id": tenant.customer_id}))
-    _, _, login, address = new_user_mailbox(provider, tenant, PASSWORD, "late")
+    login = unique("late")
+    refused = provider.pem.exchange.addMailbox(
+        {
+            "new_user": {
+                "subscription_id": tenant.subscription_id,
+                "login": login,
+                "password": PASSWORD,
+            },
+            **mailbox_params(f"{login}@{tenant.domain}"),
+        }
+    )
+    err(refused, SUBSCRIPTION_DISABLED)  # as under a suspended subscription
+    sid = {"subscription_id": tenant.subscription_id}
+    assert ok(provider.pem.exchange.getMailboxes(sid)) == []
+    assert ok(provider.pem.getUsers(sid)) == []  # nor its user
     assert imap_refused(server, login)
-    assert lmtp_deliver(*server.mail("lmtp"), address, "early mail")[0] == 250
     ok(provider.pem.enableAccount({"account_id": tenant.customer_id}))
+    _, _, login, address = new_user_mailbox(provider, tenant, PASSWORD, "late")
+    assert lmtp_deliver(*server.mail("lmtp"), address, "first mail")[0] == 250
     assert not imap_refused(server, login)

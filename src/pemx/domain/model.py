@@ -220,6 +220,10 @@ class MailboxSettings:
             for name in ("owa", "mapi", "active_sync", "imap4", "pop3")
         )
 
+    def opens_access(self, new: MailboxSettings) -> bool:
+        """True when ``new`` switches on a protocol that is off now."""
+        return new.closes_access(self)
+
     def opens_groupware(self, new: MailboxSettings) -> bool:
         """True when ``new`` turns on a switch the groupware (SOGo) caches per login."""
         return any(

@@ -116,12 +116,34 @@ def user_counting_subscription(tx: Tx, user: ServiceUser) -> Subscription | None
     return account_wide_exchange(tx, user.account_id)
 
 
-def ensure_enabled(subscription: Subscription) -> None:
+def ensure_enabled(tx: Tx, subscription: Subscription) -> None:
+    """Provisioning under a suspended subscription, a suspended account or a customer of a
+    suspended reseller is refused alike (the same code): nothing new is made or switched
+    on there until billing resumes it. Reads, removals and password changes stay open."""
     if not subscription.enabled:
         raise PemxError(
             ErrorCode.SUBSCRIPTION_DISABLED,
             f'Subscription with ID "{subscription.id}" is disabled.',
             {"subscription_id": str(subscription.id)},
+        )
+    ensure_account_enabled(tx, subscription.account_id)
+
+
+def ensure_enabled_under(tx: Tx, subscription_id: int) -> None:
+    """``ensure_enabled`` for an object found by its own id (a mailbox, a list)."""
+    ensure_enabled(tx, tx.subscriptions.require(subscription_id))
+
+
+def ensure_account_enabled(tx: Tx, account_id: int) -> None:
+    """Refuse provisioning under a suspended account (or a customer of a suspended
+    reseller). The rows are read with a shared lock, so a pem.disableAccount racing with
+    this call commits either before (and this call sees it) or after this call's commit."""
+    suspended = tx.accounts.suspended_among(account_id)
+    if suspended is not None:
+        raise PemxError(
+            ErrorCode.SUBSCRIPTION_DISABLED,
+            f'Account with ID "{suspended}" is suspended.',
+            {"account_id": str(suspended)},
         )
 
 

@@ -8,7 +8,12 @@ from pemx.domain.contact import AccountContact, ContactData, Person
 from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, Account, AccountType, Member
 from pemx.domain.rules import check_password, normalize_login
-from pemx.service.access import ensure_id_free, visible_account, visible_member_by_login
+from pemx.service.access import (
+    ensure_account_enabled,
+    ensure_id_free,
+    visible_account,
+    visible_member_by_login,
+)
 from pemx.service.ports import Context, Tx
 
 
@@ -67,6 +72,7 @@ def add_account(
             )
         if not caller.is_provider and parent.id != caller.account_id:
             raise not_found("Account", parent.id)
+        ensure_account_enabled(tx, parent.id)  # no new customer under a suspended reseller
         ensure_id_free(caller, tx.accounts.get, account_id, "Account", "account_id")
         new_id = tx.accounts.add(
             account_id=account_id,

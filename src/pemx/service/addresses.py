@@ -6,7 +6,7 @@ from pemx.domain.errors import ErrorCode, PemxError, invalid
 from pemx.domain.model import Domain, ExchangeMode, Mailbox
 from pemx.domain.rules import normalize_address
 from pemx.service import outbox, recipient_addresses
-from pemx.service.access import visible_mailbox, visible_subscription
+from pemx.service.access import ensure_enabled_under, visible_mailbox, visible_subscription
 from pemx.service.address_rules import addresses_given, check_address
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.ports import Context, Tx
@@ -23,6 +23,7 @@ def add_email_addresses(ctx: Context, *, mailbox_id: int, emails: list[str]) -> 
     addresses = addresses_given(emails)
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
+        ensure_enabled_under(tx, mailbox.subscription_id)
         for address in addresses:
             _attach(tx, mailbox, address, primary=False)
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
@@ -76,7 +77,8 @@ def change_primary_email_address(
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
         if address == mailbox.primary_email_address:
             return
-        if address not in mailbox.addresses:
+        if address not in mailbox.addresses:  # a new address: provisioning
+            ensure_enabled_under(tx, mailbox.subscription_id)
             _attach(tx, mailbox, address, primary=False)
         tx.mailboxes.set_primary_address(mailbox.id, address)
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)

@@ -21,6 +21,7 @@ from pemx.domain.rules import check_alias, normalize_address
 from pemx.service import recipient_addresses
 from pemx.service.access import (
     ensure_enabled,
+    ensure_enabled_under,
     visible_contact,
     visible_list,
     visible_mailbox,
@@ -142,6 +143,7 @@ def add_distribution_list_members(
         raise invalid("members", "give at least one member")
     with ctx.uow.write() as tx:
         found = visible_list(tx, ctx.caller, distribution_list_id)
+        ensure_enabled_under(tx, found.subscription_id)
         for index, member in enumerate(members):
             _check_member(tx, ctx.caller, found, member, f"members[{index}]")
         nested = [m.id for m in members if m.kind is RecipientKind.LIST]
@@ -217,7 +219,8 @@ def _replace_alternatives(tx: Tx, found: DistributionList, wanted: list[str]) ->
         if address != found.primary_email_address and address not in wanted:
             tx.recipients.delete_address(address)
     for address in wanted:
-        if address not in found.addresses:
+        if address not in found.addresses:  # a new address: provisioning
+            ensure_enabled(tx, subscription)
             recipient_addresses.attach(tx, subscription, holder, address, primary=False)
 
 
@@ -226,5 +229,5 @@ def exchange_subscription(tx: Tx, caller: Caller, subscription_id: int) -> Subsc
     subscription = visible_subscription(tx, caller, subscription_id)
     if not subscription.has_exchange:
         raise invalid("subscription_id", "the subscription has no Hosted Exchange service")
-    ensure_enabled(subscription)
+    ensure_enabled(tx, subscription)
     return subscription

@@ -15,6 +15,7 @@ from pemx.domain.errors import ErrorCode, PemxError, invalid, not_found
 from pemx.domain.model import AccountType, Caller, Domain, ResourceType
 from pemx.domain.rules import normalize_domain
 from pemx.service.access import (
+    ensure_account_enabled,
     ensure_id_free,
     sees_owner,
     visible_account,
@@ -45,6 +46,7 @@ def add_domain_to_account(
         account = visible_account(tx, ctx.caller, account_id)
         if account.type is not AccountType.CUSTOMER:
             raise invalid("account_id", "domains are registered on customer accounts")
+        ensure_account_enabled(tx, account.id)
         existing = tx.domains.by_name(name)
         if existing is not None:
             if force and existing.account_id == account.id:

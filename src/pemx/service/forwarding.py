@@ -7,6 +7,7 @@ from __future__ import annotations
 from pemx.domain.errors import invalid
 from pemx.domain.recipients import RecipientKind, RecipientRef
 from pemx.domain.rules import domain_of, normalize_address
+from pemx.service.access import ensure_enabled_under
 from pemx.service.mailbox_queries import live_mailbox
 from pemx.service.ports import Context, Tx
 
@@ -24,6 +25,7 @@ def enable_forwarding(
     target = normalize_address(forward_to, "forward_to")
     with ctx.uow.write() as tx:
         mailbox = live_mailbox(tx, ctx.caller, mailbox_id)
+        ensure_enabled_under(tx, mailbox.subscription_id)
         if target in mailbox.addresses:
             raise invalid("forward_to", f'"{target}" is an address of mailbox {mailbox.id} itself')
         domain = tx.domains.by_name(domain_of(target))

@@ -189,6 +189,8 @@ def modify_mailbox(ctx: Context, *, mailbox_id: int, changes: MailboxChanges) ->
         if mailbox.kind.is_resource:
             refuse_logins(new)
         subscription = tx.subscriptions.require(mailbox.subscription_id)
+        if current.opens_access(new):  # switching a protocol on is provisioning
+            ensure_enabled(tx, subscription)
         consume(tx, subscription, ResourceType.MAILBOX_STORAGE, new.size_limit - current.size_limit)
         tx.mailboxes.save_settings(mailbox.id, new)
         tx.audit.note("mailbox", mailbox.id, mailbox.account_id)
@@ -221,7 +223,7 @@ def _user_for_new_user(
     subscription = visible_subscription(tx, caller, request.subscription_id)
     if not subscription.has_exchange:
         raise invalid("new_user.subscription_id", "the subscription has no Hosted Exchange service")
-    ensure_enabled(subscription)
+    ensure_enabled(tx, subscription)
     existing = _reusable_user(tx, caller, request)
     if existing is not None:
         # OA: an existing login is reused when it is this customer's user. Anyone else's
@@ -294,7 +296,7 @@ def _create_mailbox(
     settings: MailboxSettings,
     skip_initialization: bool,
 ) -> int:
-    ensure_enabled(subscription)
+    ensure_enabled(tx, subscription)
     if tx.mailboxes.of_user(user.id) is not None:
         raise PemxError(
             ErrorCode.USER_HAS_MAILBOX,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pemx.domain.model import Subscription
 from pemx.domain.recipients import RecipientKind, RecipientRef
-from pemx.service.access import visible_contact, visible_list
+from pemx.service.access import ensure_enabled, visible_contact, visible_list
 from pemx.service.address_rules import check_address
 from pemx.service.ports import Context, Tx
 
@@ -39,8 +39,9 @@ def change_primary(
             subscription_id, account_id = contact.subscription_id, contact.account_id
         if address == current:
             return
-        if address not in addresses:
+        if address not in addresses:  # a new address: provisioning
             subscription = tx.subscriptions.require(subscription_id)
+            ensure_enabled(tx, subscription)
             attach(tx, subscription, holder, address, primary=False)
         tx.recipients.set_primary_address(holder, address)
         tx.audit.note(holder.kind.value, holder.id, account_id)

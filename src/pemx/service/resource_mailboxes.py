@@ -120,7 +120,7 @@ def add_resource_mailbox(
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
         if not subscription.has_exchange:
             raise invalid("subscription_id", "the subscription has no Hosted Exchange service")
-        ensure_enabled(subscription)
+        ensure_enabled(tx, subscription)
         _ensure_offers_resources(subscription)
         domain_ids = [check_address(tx, None, subscription, a) for a in addresses]
         consume(tx, subscription, ResourceType.RESOURCE_MAILBOXES, 1)

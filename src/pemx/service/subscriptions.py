@@ -21,6 +21,7 @@ from pemx.domain.resource_limits import ResourceLimit, ResourceLimits, limits_by
 from pemx.domain.rules import normalize_domain
 from pemx.service.access import (
     account_wide_exchange,
+    ensure_account_enabled,
     ensure_enabled,
     ensure_id_free,
     visible_account,
@@ -115,6 +116,7 @@ def activate_subscription(
     with ctx.uow.write() as tx:
         account = visible_account(tx, ctx.caller, account_id)
         template = visible_template(tx, ctx.caller, service_template_id)
+        ensure_account_enabled(tx, account.id)
         if not template.active:
             raise invalid("service_template_id", "the service template is not active")
         if template.owner_account_id not in (PROVIDER_ACCOUNT_ID, account.parent_id):
@@ -233,7 +235,7 @@ def add_domain(
     name = normalize_domain(domain_name)
     with ctx.uow.write() as tx:
         subscription = visible_subscription(tx, ctx.caller, subscription_id)
-        ensure_enabled(subscription)
+        ensure_enabled(tx, subscription)
         existing = tx.domains.by_name(name)
         if existing is not None:
             if existing.subscription_id is not None or (

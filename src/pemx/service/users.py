@@ -13,6 +13,7 @@ from pemx.domain.user_properties import UserProperties, UserProperty
 from pemx.service import outbox
 from pemx.service.access import (
     account_wide_exchange,
+    ensure_account_enabled,
     ensure_enabled,
     user_counting_subscription,
     user_mailbox,
@@ -63,7 +64,7 @@ def add_user(
                     "subscription_id",
                     "the subscription is in account-wide mode; use owner_account_id",
                 )
-            ensure_enabled(subscription)
+            ensure_enabled(tx, subscription)
             user_id = create_user(
                 tx,
                 account_id=subscription.account_id,
@@ -77,6 +78,7 @@ def add_user(
             account = visible_account(tx, ctx.caller, owner_account_id)
             if account.type is not AccountType.CUSTOMER:
                 raise invalid("owner_account_id", "service users belong to customer accounts")
+            ensure_account_enabled(tx, account.id)
             user_id = create_user(
                 tx,
                 account_id=account.id,
@@ -200,6 +202,8 @@ def _set_enabled(ctx: Context, user_id: int, enabled: bool) -> None:
         user = visible_user(tx, ctx.caller, user_id)
         if user.enabled == enabled:
             return
+        if enabled:  # disabling stays open: billing may lock users of a suspended account
+            ensure_user_enabled_under(tx, user)
         tx.users.set_enabled(user.id, enabled)
         tx.audit.note("user", user.id, user.account_id)
         if not enabled:
@@ -292,7 +296,7 @@ def bind_user(tx: Tx, user: ServiceUser, subscription: Subscription) -> None:
         )
     if tx.mailboxes.of_user(user.id) is not None:
         raise _cannot_bind(user, subscription, "the user has services (a mailbox) already")
-    ensure_enabled(subscription)
+    ensure_enabled(tx, subscription)
     previous = user_counting_subscription(tx, user)
     consume(tx, subscription, ResourceType.SERVICE_USERS, 1)
     if previous is not None:
@@ -300,6 +304,15 @@ def bind_user(tx: Tx, user: ServiceUser, subscription: Subscription) -> None:
     tx.users.bind(user.id, subscription.id)
     tx.audit.note("user", user.id, user.account_id)
     tx.audit.note("subscription", subscription.id, subscription.account_id)
+
+
+def ensure_user_enabled_under(tx: Tx, user: ServiceUser) -> None:
+    """Switching a user on under a suspended subscription or account is refused."""
+    subscription = user_counting_subscription(tx, user)
+    if subscription is not None:
+        ensure_enabled(tx, subscription)
+    else:
+        ensure_account_enabled(tx, user.account_id)
 
 
 def _cannot_bind(user: ServiceUser, subscription: Subscription, why: str) -> PemxError:

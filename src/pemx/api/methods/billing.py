@@ -79,7 +79,10 @@ METHODS: tuple[Method, ...] = (
         {"account_id": object_id()},
         lifecycle.disable_account,
         doc="Suspend an account: every mailbox of its subscriptions (a reseller's: and of its "
-        "customers') refuses logins; mail is still accepted. Refused if suspended already.",
+        "customers') refuses logins; mail is still accepted. Until it is resumed, nothing new "
+        "is provisioned under it (SUBSCRIPTION_DISABLED, as for a suspended subscription); "
+        "reads, removals, password changes and termination stay open. "
+        "Refused if suspended already.",
         reseller=True,
         changes_state=True,
     ),

@@ -65,6 +65,12 @@ class Accounts(Protocol):
         """Ids of a reseller's customer accounts."""
         ...
 
+    def suspended_among(self, account_id: int) -> int | None:
+        """The account, or its parent (a customer's reseller), if it is suspended: its id.
+        Reads both rows under a shared lock (PostgreSQL FOR SHARE) that holds until the
+        transaction ends, so a suspension waits for provisioning in flight."""
+        ...
+
 
 class Members(Protocol):
     """The staff logins of the API (provider and reseller members)."""

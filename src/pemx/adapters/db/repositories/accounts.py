@@ -94,6 +94,24 @@ class SqlAccounts:
         )
         return list(self.conn.scalars(query.order_by(accounts.c.id)))
 
+    def suspended_among(self, account_id: int) -> int | None:
+        account = self._shared(account_id)
+        if account is None:
+            return None
+        if not account.enabled:
+            return account.id
+        parent = self._shared(account.parent_id) if account.parent_id is not None else None
+        return parent.id if parent is not None and not parent.enabled else None
+
+    def _shared(self, account_id: int) -> Account | None:
+        # FOR SHARE (not rendered on SQLite, whose BEGIN IMMEDIATE serializes writes):
+        # pem.disableAccount's UPDATE waits for this transaction, or this read waits for
+        # its commit and then sees the account suspended.
+        row = self.conn.execute(
+            st.ACCOUNT.with_for_update(read=True), {"value": account_id}
+        ).first()
+        return rows.account(row) if row else None
+
     def contact(self, account_id: int) -> AccountContact:
         value = self.conn.scalar(sa.select(accounts.c.contact).where(accounts.c.id == account_id))
         return rows.contact(value)
