@@ -80,7 +80,15 @@ class SmtpListener:
         # aiosmtpd logs every session at INFO, and a warning about AUTH without TLS
         # (intended on loopback), under "mail.log"; pemx logs its own.
         logging.getLogger("mail.log").setLevel(logging.ERROR)
-        self._controller.start()
+        try:
+            self._controller.start()
+        except BaseException:
+            # A failed bind leaves the Controller's event loop open; closed at exit
+            # instead, its finalizer meets sockets already gone and prints a traceback.
+            loop = self._controller.loop
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+            raise
 
     def stop(self) -> None:
         self._controller.stop()
