@@ -52,7 +52,7 @@ class ErrorCode(Enum):
     MODE_IRREVERSIBLE = Code("pemx", 1203, "Account-wide mode cannot be switched back")
     BIND_NOT_ALLOWED = Code("pemx", 1204, "The user cannot be bound to this subscription")
     USER_HAS_MAILBOX = Code("pemx", 1205, "The service user has a mailbox already")
-    SUBSCRIPTION_DISABLED = Code("pemx", 1206, "The subscription is disabled")
+    SUBSCRIPTION_DISABLED = Code("pemx", 1206, "The subscription or its account is suspended")
     MAILBOX_DELETING = Code("pemx", 1207, "The mailbox is being deleted")
     PRIMARY_ADDRESS_REQUIRED = Code(
         "pemx", 1208, "The primary address cannot be removed (change it first)"
