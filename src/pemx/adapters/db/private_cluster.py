@@ -21,7 +21,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any, Final
 
 from pemx.adapters.mail.dovecot.logfile import rotate_if_large
 from pemx.adapters.mail.jinja import config_environment
+from pemx.adapters.net import free_port
 
 __all__ = [
     "DATABASE",
@@ -173,7 +173,7 @@ class PrivateCluster:
         major = (self.data / "PG_VERSION").read_text().strip()
         bindir = find_bindir(major)
         if self.port == 0:
-            self.port = _free_port()
+            self.port = free_port(HOST)
         if len(str(self.socket_path)) > _SOCKET_PATH_MAX:
             raise PrivateClusterError(
                 f"the socket path {self.socket_path} is longer than {_SOCKET_PATH_MAX} "
@@ -437,12 +437,6 @@ def _shut_down(pid: int, timeout: float, wait: Any) -> None:
         os.killpg(pid, signal.SIGKILL)  # its own session: the pid is its group's id
     with contextlib.suppress(subprocess.TimeoutExpired):
         wait(5.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _current_user() -> str:

@@ -26,6 +26,7 @@ from pemx.adapters.groupware.processes import (
 )
 from pemx.adapters.groupware.render import stack_files
 from pemx.adapters.groupware.tool import SogoTool
+from pemx.adapters.net import free_port
 
 __all__ = ["SOGOD", "GroupwareError", "PrivateGroupware", "leftover_processes"]
 
@@ -38,12 +39,6 @@ _DIRS = ("run", "log", "nginx", "sogo-web/Defaults", "sogo-web/spool", "sogo-syn
 
 class GroupwareError(Exception):
     """The groupware could not start; the message is one line that says why."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def leftover_processes(work_dir: Path) -> list[int]:
@@ -91,9 +86,9 @@ class PrivateGroupware:
         host = cfg.host
         self.config = cfg = replace(
             cfg,
-            front_port=cfg.front_port or _free_port(host),
-            web_port=cfg.web_port or _free_port(host),
-            sync_port=cfg.sync_port or _free_port(host),
+            front_port=cfg.front_port or free_port(host),
+            web_port=cfg.web_port or free_port(host),
+            sync_port=cfg.sync_port or free_port(host),
         )
         self._prepare(run_as)
         for name in INSTANCES:

@@ -4,7 +4,6 @@ milter, an aiosmtpd one for the submission relay and the inbound SMTP listener."
 from __future__ import annotations
 
 import logging
-import socket
 import socketserver
 import threading
 from collections.abc import Callable
@@ -12,14 +11,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-__all__ = ["Listener", "SmtpListener", "free_port"]
+from pemx.adapters.net import free_port
 
-
-def free_port(host: str) -> int:
-    """A port free on ``host`` now (another process may still take it before it is bound)."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+__all__ = ["Listener", "SmtpListener"]
 
 
 class _Server(socketserver.ThreadingTCPServer):

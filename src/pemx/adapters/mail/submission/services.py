@@ -10,7 +10,7 @@ from typing import Any, cast
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.submission.inbound import InboundSmtp
-from pemx.adapters.mail.submission.listener import free_port
+from pemx.adapters.net import free_port
 from pemx.adapters.mail.submission.logins import SubmittedLogins
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
