@@ -10,13 +10,13 @@ from typing import Any, cast
 from pemx.adapters.mail.dovecot.config import SubmissionLink
 from pemx.adapters.mail.dovecot.doveadm import DoveadmHttp
 from pemx.adapters.mail.submission.inbound import InboundSmtp
-from pemx.adapters.net import free_port
 from pemx.adapters.mail.submission.logins import SubmittedLogins
 from pemx.adapters.mail.submission.milter import FromMilter
 from pemx.adapters.mail.submission.policy import PolicyService
 from pemx.adapters.mail.submission.relay import MASTER_USER, SubmissionRelay
 from pemx.adapters.mail.submission.sent import SentCopies
 from pemx.adapters.mail.submission.smarthost import Smarthost, TlsMode
+from pemx.adapters.net import free_port
 from pemx.config import Settings
 from pemx.service.ports import SendingReads, SubmissionCheck
 
