@@ -233,7 +233,8 @@ mailboxes = sa.Table(
     sa.Column(
         "user_id",
         sa.Integer,
-        # NULL only for a mailbox being deleted whose user was removed meanwhile
+        # NULL for a resource mailbox (no user, no login), and for a mailbox being deleted
+        # whose user was removed meanwhile
         sa.ForeignKey("service_users.id", ondelete="SET NULL"),
         nullable=True,
     ),
