@@ -32,6 +32,7 @@ from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.groupware import GroupwareConfig, GroupwareError, SogoCache, SogoDatabase
 from pemx.adapters.groupware.config import INSTANCES, memcached_socket
+from pemx.adapters.groupware.folders import SogoFolders
 from pemx.adapters.groupware.processes import RunAs
 from pemx.adapters.groupware.tool import SogoTool
 from pemx.adapters.mail import deploy
@@ -205,6 +206,7 @@ def build_application(
             unit_of_work=unit_of_work,
             audit_failure=audit_failure,
             mail=mail,
+            groupware=settings.groupware,
             # txn.Commit and pem.batchRequest commit outside a unit of work: same callback
             changed=tasks_committed,
             max_body_bytes=settings.max_body_bytes,
@@ -450,7 +452,12 @@ def groupware_cache(settings: Settings) -> SogoCache | None:
         owner = ensure_mail_owner()
         run_as = RunAs(owner, grp.getgrgid(pwd.getpwnam(owner).pw_gid).gr_name, ("sogo",))
     tool = SogoTool(work_dir / "sogo-sync" / "GNUstep.conf", run_as)
-    return SogoCache([memcached_socket(work_dir, name) for name in INSTANCES], tool=tool)
+    try:  # SOGo's own tables; a node resolves the private PostgreSQL's URL first
+        folders: SogoFolders | None = SogoFolders(sogo_databases(settings)[1])
+    except (RuntimeError, GroupwareError):  # settings alone, not a node's
+        folders = None
+    sockets = [memcached_socket(work_dir, name) for name in INSTANCES]
+    return SogoCache(sockets, tool=tool, folders=folders)
 
 
 def sogo_databases(settings: Settings) -> tuple[SogoDatabase, SogoDatabase]:

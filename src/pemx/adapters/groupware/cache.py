@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pemx.adapters.groupware.tool import SogoTool
 from pemx.service.ports import MailBackendUnavailable
+
+if TYPE_CHECKING:
+    from pemx.adapters.groupware.folders import SogoFolders
 
 __all__ = ["BOOKING_ROLE", "SogoCache"]
 
@@ -31,17 +35,37 @@ def sogo_uid(mailbox_id: int) -> str:
     return f"Mailbox{mailbox_id}"
 
 
+def calendar_path(mailbox_id: int) -> str:
+    """A user's personal calendar as SOGo's ACL rows (with a leading /) and its cache
+    (``<path>+acl``, the folder's ACL) name it."""
+    return f"{sogo_uid(mailbox_id)}/{PERSONAL_CALENDAR}"
+
+
 class SogoCache:
     """Implements service.ports.GroupwareCache over the instances' memcached sockets,
-    and removes a user's data and shares a resource's calendar with sogo-tool
-    (``tool``; None: left to the operator)."""
+    removes a user's data and shares a resource's calendar with sogo-tool (``tool``), and
+    opens a user's calendar in SOGo's database (``folders``); None: left to the operator."""
 
     def __init__(
-        self, sockets: Sequence[Path], *, tool: SogoTool | None = None, timeout_s: float = 2.0
+        self,
+        sockets: Sequence[Path],
+        *,
+        tool: SogoTool | None = None,
+        folders: SogoFolders | None = None,
+        timeout_s: float = 2.0,
     ) -> None:
         self.sockets = tuple(sockets)
         self.tool = tool
+        self.folders = folders
         self.timeout_s = timeout_s
+
+    def open_calendar(self, mailbox_id: int, colleagues: Sequence[int]) -> None:
+        """The user's calendar exists and shows its free/busy to the colleagues (and
+        theirs to the user); then SOGo's cached ACLs of those calendars are dropped."""
+        if self.folders is None:
+            return
+        self.folders.open_calendar(mailbox_id, colleagues)
+        self._delete([f"{calendar_path(m)}+acl" for m in sorted({mailbox_id, *colleagues})])
 
     def remove_user(self, mailbox_id: int) -> None:
         if self.tool is not None:  # "remove": the user's folders, ACLs and settings
@@ -61,7 +85,7 @@ class SogoCache:
         role = json.dumps([BOOKING_ROLE])
         for viewer in viewers:
             self.tool.run("manage-acl", "add", owner, folder, sogo_uid(viewer), role)
-        self._delete([f"{owner}/{folder}+acl"])  # SOGo's key for a folder's ACL
+        self._delete([f"{calendar_path(mailbox_id)}+acl"])
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
         names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]
