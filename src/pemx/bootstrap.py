@@ -55,6 +55,7 @@ from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.autodiscover import hosted_domain_of
+from pemx.service.outbox import open_missing_calendars
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 from pemx.service.sending import check_submission
 from pemx.service.stores import record_store_health
@@ -91,6 +92,13 @@ class Application:
         if self.autodiscover is not None and self.autodiscover.endpoints.web_url is None:
             endpoints = replace(self.autodiscover.endpoints, web_url=url.rstrip("/"))
             self.autodiscover.endpoints = endpoints
+
+    def open_missing_calendars(self) -> int:
+        """The groupware opens the calendars of user mailboxes added while it was off
+        (outbox tasks; raises MailBackendFailure when SOGo's database cannot tell)."""
+        if self.worker is None or self.worker.groupware is None:
+            return 0
+        return open_missing_calendars(self.worker.uow, self.worker.groupware)
 
     def start(self) -> None:
         """Start the outbox worker (once the mail stores' rows say where they listen)."""

@@ -8,9 +8,13 @@ details), and nobody of another customer."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
+
+import psycopg
+import pytest
 
 from tests.groupware.test_invitations import (
     PASSWORD,
@@ -22,9 +26,10 @@ from tests.groupware.test_invitations import (
     use_calendar,
 )
 from tests.support.builders import make_tenant, new_user_mailbox
-from tests.support.calls import eventually
-from tests.support.groupware import dav
-from tests.support.server import Server
+from tests.support.calls import eventually, ok
+from tests.support.groupware import dav, start_groupware_server
+from tests.support.postgres import PostgresCluster
+from tests.support.server import Server, server_base, start_server, stop_server
 
 PRIVATE_EVENT = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -135,3 +140,55 @@ def test_a_calendar_is_opened_in_a_customer_of_fifty_users_in_a_second_or_two(
     assert put_event(gw_server, first, soon(4, 8))[0] == 201
     status, text = free_busy(gw_server, newest, first)
     assert status == 200 and busy(soon(4, 8)) in text, text
+
+
+def sogo_rows(server: Server, query: str) -> list[tuple[Any, ...]]:
+    """Rows of SOGo's own database, as SOGo's instances reach it."""
+    plist = (server.data_dir / "groupware/sogo-sync/Defaults/sogod.plist").read_text()
+    found = re.search(r'OCSAclURL = "([^"]+)/sogo_acl"', plist)
+    assert found is not None
+    with psycopg.connect(found.group(1)) as db:
+        return db.execute(query).fetchall()
+
+
+def test_a_removed_users_roles_go_with_it(gw_server: Server, gw_provider: Any) -> None:
+    tenant = make_tenant(gw_provider)
+    alice = new_user_mailbox(gw_provider, tenant, PASSWORD)[3]
+    bob_id = new_user_mailbox(gw_provider, tenant, PASSWORD)[0]
+    calendars_opened(gw_server)
+    roles = f"SELECT count(*) FROM sogo_acl WHERE c_uid = 'Mailbox{int(bob_id)}'"
+    assert sogo_rows(gw_server, roles) == [(3,)]  # on alice's calendar, 3 classes
+    ok(gw_provider.pem.exchange.removeMailbox({"mailbox_id": bob_id}))
+    gone = f"SELECT count(*) FROM mailboxes WHERE id = {int(bob_id)}"
+    eventually(lambda: gw_server.rows(gone)[0][0] == 0, what="mailbox removed")
+    assert sogo_rows(gw_server, roles) == [(0,)]
+    assert free_busy(gw_server, alice, alice)[0] == 200
+
+
+def test_mailboxes_added_while_the_groupware_was_off_get_calendars_at_its_start(
+    gw_server: Server, request: pytest.FixtureRequest
+) -> None:
+    """``gw_server`` only makes sure the groupware can run here (a skip otherwise)."""
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    first = start_groupware_server(cluster, server_base())  # SOGo's tables exist
+    stop_server(first)
+    plain = start_server(first.data_dir)  # the same node, groupware off
+    try:
+        tenant = make_tenant(plain.proxy())
+        alice = new_user_mailbox(plain.proxy(), tenant, PASSWORD)[3]
+        bob = new_user_mailbox(plain.proxy(), tenant, PASSWORD)[3]
+        assert plain.rows("SELECT count(*) FROM tasks WHERE kind = 'open_calendar'") == [(0,)]
+    finally:
+        stop_server(plain)
+    env = {"PEMX_GROUPWARE_PORT": "0", "PEMX_SOGO_WORKERS": "2"}
+    again = start_server(first.data_dir, "--groupware", env=env, timeout=120)
+    try:
+        calendars_opened(again)
+        assert again.rows("SELECT count(*) FROM tasks WHERE kind = 'open_calendar'") == [(2,)]
+        status, _, name = put_event(again, alice, "20261222T090000Z", bob)
+        assert status == 201 and stored(again, bob, name)
+        assert put_event(again, bob, soon(2, 17))[0] == 201
+        status, text = free_busy(again, alice, bob)
+        assert status == 200 and busy(soon(2, 17)) in text, text
+    finally:
+        stop_server(again)

@@ -172,6 +172,19 @@ def open_calendar(tx: Tx, user_mailbox_id: int) -> None:
     tx.outbox.enqueue(kind.value, user_mailbox_id, payload)
 
 
+def open_missing_calendars(uow: UnitOfWork, groupware: GroupwareCache) -> int:
+    """At the groupware's start: an ``open_calendar`` task for each user mailbox added
+    while it was off (or before it opened calendars); how many were queued."""
+    with uow.read() as tx:
+        users = tx.mailboxes.live_user_mailboxes()
+    missing = groupware.unopened(users)
+    if missing:
+        with uow.write() as tx:
+            for mailbox_id in missing:
+                open_calendar(tx, mailbox_id)
+    return len(missing)
+
+
 def _resources_of(tx: Tx, account_id: int) -> list[int]:
     return [
         m.id

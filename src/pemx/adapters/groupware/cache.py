@@ -70,6 +70,8 @@ class SogoCache:
     def remove_user(self, mailbox_id: int) -> None:
         if self.tool is not None:  # "remove": the user's folders, ACLs and settings
             self.tool.run("remove", sogo_uid(mailbox_id))
+        if self.folders is not None:  # and its free/busy roles on its colleagues' calendars
+            self.folders.forget_user(mailbox_id)
 
     def share_calendar(self, mailbox_id: int, viewers: Sequence[int], *, replace: bool) -> None:
         """SOGo's ACL on the resource's personal calendar (sogo-tool manage-acl, as SOGo's
@@ -86,6 +88,9 @@ class SogoCache:
         for viewer in viewers:
             self.tool.run("manage-acl", "add", owner, folder, sogo_uid(viewer), role)
         self._delete([f"{calendar_path(mailbox_id)}+acl"])
+
+    def unopened(self, mailbox_ids: Sequence[int]) -> list[int]:
+        return [] if self.folders is None else self.folders.unopened(mailbox_ids)
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
         names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]

@@ -78,6 +78,33 @@ class SogoFolders:
         except psycopg.Error as exc:  # SOGo's database down: the outbox retries
             raise MailBackendUnavailable(f"SOGo's database: {exc}") from exc
 
+    def unopened(self, mailbox_ids: Sequence[int]) -> list[int]:
+        """The users without a personal calendar, or holding no free/busy role (one
+        alone in its customer, too: its task is then short)."""
+        import psycopg
+
+        uids = [sogo_uid(m) for m in mailbox_ids]
+        try:
+            with psycopg.connect(self._dsn(), connect_timeout=int(self.timeout_s)) as db:
+                opened = {
+                    row[0]
+                    for row in db.execute(_OPENED, {"uids": uids, "role": FREE_BUSY_ROLES[1]})
+                }
+        except psycopg.Error as exc:
+            raise MailBackendUnavailable(f"SOGo's database: {exc}") from exc
+        return [m for m, uid in zip(mailbox_ids, uids, strict=True) if uid not in opened]
+
+    def forget_user(self, mailbox_id: int) -> None:
+        """A removed user's roles on the others' folders go (``sogo-tool remove`` deletes
+        the user's own folders and settings only)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self._dsn(), connect_timeout=int(self.timeout_s)) as db:
+                db.execute("DELETE FROM sogo_acl WHERE c_uid = %s", (sogo_uid(mailbox_id),))
+        except psycopg.Error as exc:
+            raise MailBackendUnavailable(f"SOGo's database: {exc}") from exc
+
     def _dsn(self) -> str:
         return self.storage.url("x").removesuffix("/x")  # SOGo's URL less its table
 
@@ -106,6 +133,13 @@ INSERT INTO sogo_folder_info (c_path, c_path1, c_path2, c_path3, c_path4, c_fold
 VALUES (%(path)s, 'Users', %(uid)s, %(module)s, 'personal', %(name)s,
     %(location)s, %(quick)s, %(acl)s, %(kind)s)
 ON CONFLICT (c_path) DO NOTHING
+"""
+
+# Users with a personal calendar who hold a role only open_calendar grants
+_OPENED = """
+SELECT f.c_path2 FROM sogo_folder_info f
+WHERE f.c_path2 = ANY(%(uids)s) AND f.c_path3 = 'Calendar' AND f.c_path4 = 'personal'
+  AND EXISTS (SELECT 1 FROM sogo_acl a WHERE a.c_uid = f.c_path2 AND a.c_role = %(role)s)
 """
 
 _GRANT = """

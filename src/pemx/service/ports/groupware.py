@@ -29,6 +29,11 @@ class GroupwareCache(Protocol):
         ``MailBackendFailure``: retried)."""
         ...
 
+    def unopened(self, mailbox_ids: Sequence[int]) -> list[int]:
+        """Those of these user mailboxes whose calendar or free/busy roles the groupware
+        lacks (added while it was off); raises ``MailBackendFailure``."""
+        ...
+
     def remove_user(self, mailbox_id: int) -> None:
         """Delete a removed mailbox's calendars, contacts and settings in the groupware
         (raises ``MailBackendFailure``: retried)."""
