@@ -65,7 +65,11 @@ class SogoCache:
         if self.folders is None:
             return
         self.folders.open_calendar(mailbox_id, colleagues)
-        self._delete([f"{calendar_path(m)}+acl" for m in sorted({mailbox_id, *colleagues})])
+        # A memcached that is not running holds nothing stale when it starts again, so
+        # only one that runs must answer (else a new user's calendar would wait, and its
+        # later tasks behind it, for a cache that cannot hold its ACLs)
+        keys = [f"{calendar_path(m)}+acl" for m in sorted({mailbox_id, *colleagues})]
+        self._delete(keys, down_is_empty=True)
 
     def remove_user(self, mailbox_id: int) -> None:
         if self.tool is not None:  # "remove": the user's folders, ACLs and settings
@@ -96,7 +100,7 @@ class SogoCache:
         names = [*logins, *([sogo_uid(mailbox_id)] if mailbox_id is not None else [])]
         self._delete([cache_key(name) for name in names if name and " " not in name])
 
-    def _delete(self, keys: Sequence[str]) -> None:
+    def _delete(self, keys: Sequence[str], *, down_is_empty: bool = False) -> None:
         from pymemcache.client.base import Client  # only a groupware node needs it
         from pymemcache.exceptions import MemcacheError
 
@@ -107,6 +111,9 @@ class SogoCache:
             try:
                 for key in keys:
                     client.delete(key, noreply=False)
+            except (ConnectionRefusedError, FileNotFoundError) as exc:  # not running
+                if not down_is_empty:
+                    raise MailBackendUnavailable(f"SOGo's cache {path.name}: {exc}") from exc
             except (OSError, MemcacheError) as exc:  # down or not started yet: the outbox retries
                 raise MailBackendUnavailable(f"SOGo's cache {path.name}: {exc}") from exc
             finally:
