@@ -64,14 +64,20 @@ def test_an_invitation_to_a_colleague_who_never_logged_in_lands_in_the_calendar(
 ) -> None:
     tenant = make_tenant(gw_provider)
     alice = new_user_mailbox(gw_provider, tenant, PASSWORD)[3]
-    bob = new_user_mailbox(gw_provider, tenant, PASSWORD)[3]
+    bob_id, _, _, bob = new_user_mailbox(gw_provider, tenant, PASSWORD)
     calendars_opened(gw_server)
+    book = f"/Users/Mailbox{int(bob_id)}/Contacts/personal"
+    folders = f"SELECT c_foldername FROM sogo_folder_info WHERE c_path = '{book}'"
+    assert sogo_rows(gw_server, folders) == [("Personal Address Book",)]
     # bob has never used any channel of the groupware
     status, _, name = put_event(gw_server, alice, "20261221T090000Z", bob)
     assert status == 201
     assert stored(gw_server, bob, name)  # SOGo wrote it into bob's calendar at the PUT
     ics = dav("GET", calendar(gw_server, bob) + name, (bob, PASSWORD)).text
     assert "PARTSTAT=NEEDS-ACTION" in ics  # his to accept or decline
+    # the address book made with the calendar is SOGo's own to use
+    contacts = calendar(gw_server, bob).replace("/Calendar/", "/Contacts/")
+    assert dav("PROPFIND", contacts, (bob, PASSWORD), Depth="1").status_code == 207
 
 
 def test_colleagues_see_each_others_busy_times_and_no_details(
