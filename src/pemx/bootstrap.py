@@ -32,6 +32,7 @@ from pemx.adapters.db.transactions import TransactionRegistry
 from pemx.adapters.db.unit_of_work import SqlUnitOfWork
 from pemx.adapters.groupware import GroupwareConfig, GroupwareError, SogoCache, SogoDatabase
 from pemx.adapters.groupware.config import INSTANCES, memcached_socket
+from pemx.adapters.groupware.folders import SogoFolders
 from pemx.adapters.groupware.processes import RunAs
 from pemx.adapters.groupware.tool import SogoTool
 from pemx.adapters.mail import deploy
@@ -54,6 +55,7 @@ from pemx.config import Settings
 from pemx.domain.errors import PemxError
 from pemx.domain.model import LOCAL_STORE_ID, Account, Member
 from pemx.service.autodiscover import hosted_domain_of
+from pemx.service.outbox import open_missing_calendars
 from pemx.service.ports import MailBackend, Operation, PasswordHasher, UnitOfWork
 from pemx.service.sending import check_submission
 from pemx.service.stores import record_store_health
@@ -90,6 +92,13 @@ class Application:
         if self.autodiscover is not None and self.autodiscover.endpoints.web_url is None:
             endpoints = replace(self.autodiscover.endpoints, web_url=url.rstrip("/"))
             self.autodiscover.endpoints = endpoints
+
+    def open_missing_calendars(self) -> int:
+        """The groupware opens the calendars of user mailboxes added while it was off
+        (outbox tasks; raises MailBackendFailure when SOGo's database cannot tell)."""
+        if self.worker is None or self.worker.groupware is None:
+            return 0
+        return open_missing_calendars(self.worker.uow, self.worker.groupware)
 
     def start(self) -> None:
         """Start the outbox worker (once the mail stores' rows say where they listen)."""
@@ -205,6 +214,7 @@ def build_application(
             unit_of_work=unit_of_work,
             audit_failure=audit_failure,
             mail=mail,
+            groupware=settings.groupware,
             # txn.Commit and pem.batchRequest commit outside a unit of work: same callback
             changed=tasks_committed,
             max_body_bytes=settings.max_body_bytes,
@@ -450,7 +460,12 @@ def groupware_cache(settings: Settings) -> SogoCache | None:
         owner = ensure_mail_owner()
         run_as = RunAs(owner, grp.getgrgid(pwd.getpwnam(owner).pw_gid).gr_name, ("sogo",))
     tool = SogoTool(work_dir / "sogo-sync" / "GNUstep.conf", run_as)
-    return SogoCache([memcached_socket(work_dir, name) for name in INSTANCES], tool=tool)
+    try:  # SOGo's own tables; a node resolves the private PostgreSQL's URL first
+        folders: SogoFolders | None = SogoFolders(sogo_databases(settings)[1])
+    except (RuntimeError, GroupwareError):  # settings alone, not a node's
+        folders = None
+    sockets = [memcached_socket(work_dir, name) for name in INSTANCES]
+    return SogoCache(sockets, tool=tool, folders=folders)
 
 
 def sogo_databases(settings: Settings) -> tuple[SogoDatabase, SogoDatabase]:

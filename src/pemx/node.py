@@ -64,6 +64,7 @@ from pemx.runtime import (
     write_runtime,
 )
 from pemx.service import setup
+from pemx.service.ports import MailBackendFailure
 
 #: How often the private Dovecot's and PostgreSQL's log sizes are looked at
 LOG_ROTATION_CHECK_SECONDS = 2.0
@@ -268,6 +269,19 @@ class Node:
         if self.app is not None and not self.settings.public_web_url:
             # mail clients are told the front end (Outlook, phones: ActiveSync)
             self.app.announce_web(self.settings.groupware_web_url(groupware.config.front_port))
+        if self.app is not None:
+            self._open_missing_calendars(self.app)
+
+    def _open_missing_calendars(self, app: Application) -> None:
+        """Mailboxes added while the groupware was off get their calendars now."""
+        log = logging.getLogger("pemx.groupware")
+        try:
+            queued = app.open_missing_calendars()
+        except MailBackendFailure as exc:  # not fatal: the next start tries again
+            log.warning("groupware: cannot look for unopened calendars: %s", exc)
+            return
+        if queued:
+            log.info("groupware: opening the calendars of %d mailboxes", queued)
 
     def _expire_sessions(self, groupware: PrivateGroupware, log: logging.Logger) -> None:
         """At the first health check, then hourly: SOGo's idle web sessions go."""

@@ -187,8 +187,9 @@ def test_another_customers_active_user_is_an_outside_attendee(
 
 def test_another_customers_free_busy_is_empty(gw_server: Server, gw_provider: Any) -> None:
     """SOGo answers a user's free/busy to any logged-in user, but fills it only from the
-    calendars the asker has a role on (SOGo's calendar ACL; pemx grants none between
-    people): another customer's user gets the same empty answer as for a stranger."""
+    calendars the asker has a role on (SOGo's calendar ACL; pemx grants free/busy roles
+    within a customer only, test_calendars.py): another customer's user gets the same
+    empty answer as for a stranger."""
     alice = new_user_mailbox(gw_provider, make_tenant(gw_provider), PASSWORD)[3]
     carol = new_user_mailbox(gw_provider, make_tenant(gw_provider), PASSWORD)[3]
     use_calendar(gw_server, carol)

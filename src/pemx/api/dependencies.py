@@ -33,6 +33,7 @@ class ApiDependencies:
     # writes the audit entry of a refused call, in a transaction of its own
     audit_failure: Callable[[Operation, PemxError], None]
     mail: MailBackend | None = None
+    groupware: bool = False  # use cases queue the groupware's tasks (Context.groupware)
     changed: Callable[[], None] = lambda: None  # committed work queued tasks: run them now
     max_body_bytes: int = 1024 * 1024
     allowed_networks: Sequence[Network] = ()

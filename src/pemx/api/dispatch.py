@@ -175,6 +175,7 @@ class Dispatcher:
             uow=self.deps.unit_of_work(connection, operation),
             hasher=self.deps.hasher,
             mail=self.deps.mail,
+            groupware=self.deps.groupware,
         )
         return method.call(ctx, params)
 

@@ -172,6 +172,8 @@ def add_mailbox(
         mailbox_id = _create_mailbox(
             tx, user, subscription, addresses, settings, skip_initialization
         )
+        if ctx.groupware:  # invitations land in its calendar; colleagues see its free/busy
+            outbox.open_calendar(tx, mailbox_id)
     # Returned once, on this call only; pemx never stores or logs it in clear.
     password = generated if created else None
     return AddedMailbox(mailbox_id=mailbox_id, user_id=user.id, password=password)

@@ -35,6 +35,7 @@ class TaskKind(StrEnum):
     LOCALIZE_FOLDERS = "localize_folders"
     REMOVE_MAILBOX = "remove_mailbox"
     SHARE_RESOURCE = "share_resource"
+    OPEN_CALENDAR = "open_calendar"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,16 @@ class ShareResource:
     bookers: tuple[int, ...] = ()
 
 
-TaskPayload = CloseSessions | ForgetLogins | LocalizeFolders | RemoveMailbox | ShareResource
+@dataclass(frozen=True)
+class OpenCalendar:
+    """Only the groupware: a new user mailbox's calendar exists before its first login,
+    and it and its customer's other users (as they are when the task runs) see each
+    other's free/busy."""
+
+
+TaskPayload = (
+    CloseSessions | ForgetLogins | LocalizeFolders | RemoveMailbox | ShareResource | OpenCalendar
+)
 
 
 def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
@@ -89,6 +99,8 @@ def stored(payload: TaskPayload) -> tuple[TaskKind, dict[str, object]]:
             return TaskKind.REMOVE_MAILBOX, {"username": username, **_logins(logins)}
         case ShareResource(bookers):
             return TaskKind.SHARE_RESOURCE, {"bookers": list(bookers)}
+        case OpenCalendar():
+            return TaskKind.OPEN_CALENDAR, {}
         case _:
             assert_never(payload)
 
@@ -118,6 +130,8 @@ def loaded(kind: str, payload: Mapping[str, object]) -> TaskPayload:
         bookers = payload.get("bookers", [])
         assert isinstance(bookers, list)
         return ShareResource(tuple(int(b) for b in bookers))
+    if kind == TaskKind.OPEN_CALENDAR:
+        return OpenCalendar()
     raise ValueError(f"unknown task kind {kind!r}")
 
 
@@ -150,6 +164,25 @@ def share_resources_with(tx: Tx, account_id: int, user_mailbox_id: int) -> None:
     kind, payload = stored(ShareResource((user_mailbox_id,)))
     for resource_id in _resources_of(tx, account_id):
         tx.outbox.enqueue(kind.value, resource_id, payload)
+
+
+def open_calendar(tx: Tx, user_mailbox_id: int) -> None:
+    """A new user mailbox: its calendar, and free/busy within its customer."""
+    kind, payload = stored(OpenCalendar())
+    tx.outbox.enqueue(kind.value, user_mailbox_id, payload)
+
+
+def open_missing_calendars(uow: UnitOfWork, groupware: GroupwareCache) -> int:
+    """At the groupware's start: an ``open_calendar`` task for each user mailbox added
+    while it was off (or before it opened calendars); how many were queued."""
+    with uow.read() as tx:
+        users = tx.mailboxes.live_user_mailboxes()
+    missing = groupware.unopened(users)
+    if missing:
+        with uow.write() as tx:
+            for mailbox_id in missing:
+                open_calendar(tx, mailbox_id)
+    return len(missing)
 
 
 def _resources_of(tx: Tx, account_id: int) -> list[int]:
@@ -221,7 +254,7 @@ def run(
         mailbox = tx.mailboxes.get(task.mailbox_id) if task.mailbox_id is not None else None
         logins = login_names(tx, mailbox) if mailbox is not None else ()
         everyone: tuple[int, ...] = ()
-        if mailbox is not None and task.kind == TaskKind.SHARE_RESOURCE:
+        if mailbox is not None and task.kind in (TaskKind.SHARE_RESOURCE, TaskKind.OPEN_CALENDAR):
             everyone = _bookers(tx, mailbox.account_id)
     perform(task, mailbox, mail, groupware, logins, everyone)
 
@@ -265,6 +298,9 @@ def perform(
         case ShareResource(added):
             if groupware is not None and not mailbox.deleting:
                 groupware.share_calendar(mailbox.id, added or bookers, replace=not added)
+        case OpenCalendar():
+            if groupware is not None and not mailbox.deleting:
+                groupware.open_calendar(mailbox.id, [b for b in bookers if b != mailbox.id])
         case RemoveMailbox(username, old_logins):
             mail.close_sessions(mailbox.store_id, [username])
             _forget(groupware, mailbox.id, [username], old_logins, logins)

@@ -15,6 +15,7 @@ from pemx.service import outbox
 from pemx.service.outbox import (
     CloseSessions,
     ForgetLogins,
+    OpenCalendar,
     RemoveMailbox,
     ShareResource,
     loaded,
@@ -34,6 +35,8 @@ class RecordingCache:
         self.forgotten: list[list[str]] = []
         self.removed: list[int] = []
         self.shared: list[tuple[int, list[int], bool]] = []
+        self.opened: list[tuple[int, list[int]]] = []
+        self.without_calendar: set[int] = set()
         self.down = False
 
     def forget(self, mailbox_id: int | None, logins: Sequence[str]) -> None:
@@ -48,6 +51,12 @@ class RecordingCache:
     def share_calendar(self, mailbox_id: int, viewers: Sequence[int], *, replace: bool) -> None:
         self.shared.append((mailbox_id, sorted(viewers), replace))
 
+    def open_calendar(self, mailbox_id: int, colleagues: Sequence[int]) -> None:
+        self.opened.append((mailbox_id, sorted(colleagues)))
+
+    def unopened(self, mailbox_ids: Sequence[int]) -> list[int]:
+        return [m for m in mailbox_ids if m in self.without_calendar]
+
 
 @pytest.fixture
 def cache(worker: Worker) -> RecordingCache:
@@ -59,7 +68,7 @@ def cache(worker: Worker) -> RecordingCache:
 def test_payloads_with_logins_round_trip_and_old_rows_still_load() -> None:
     for payload in (CloseSessions(("a@x.example",), ("old",)), ForgetLogins(("a", "b")),
                     RemoveMailbox("a@x.example", ("a",)), ShareResource(),
-                    ShareResource((4,))):  # fmt: skip
+                    ShareResource((4,)), OpenCalendar()):  # fmt: skip
         kind, stored_payload = stored(payload)
         assert loaded(kind, stored_payload) == payload
     assert loaded("close_sessions", {"usernames": ["a"]}) == CloseSessions(("a",), ())
@@ -164,3 +173,50 @@ def test_a_resource_is_shared_with_its_customers_users_only(
     assert worker.run_once() == 1
     assert cache.shared[-1] == (room, [bob], False)  # added, the others kept
     assert worker.run_once() == 0 and task_rows(app)[-1].state == "done"
+
+
+def test_with_groupware_a_new_user_opens_its_calendar_to_its_colleagues_only(
+    make_app: Any, mail: FakeMailBackend
+) -> None:
+    from tests.support.inprocess import ADMIN_LOGIN, ADMIN_PASSWORD, WsgiClient, proxy
+
+    url = make_app(mail=mail).settings.database  # named: groupware implies PostgreSQL
+    app = make_app(mail=mail, worker=True, groupware=True, database_url=url)
+    assert app.worker is not None
+    cache = RecordingCache()
+    app.worker.groupware = cache
+    api = proxy(WsgiClient(app.api), ADMIN_LOGIN, ADMIN_PASSWORD)
+    tenant = make_tenant(api, limits={1: 10, 2: 1_000_000, 3: 10, 4: 5, 5: 5})
+    alice = new_user_mailbox(api, tenant, "Open-Pass-1")[0]
+    assert app.worker.run_once() == 1
+    assert cache.opened == [(alice, [])]  # alone in its customer
+    new_user_mailbox(api, make_tenant(api), "Open-Pass-1")  # another customer's
+    ok(api.pem.exchange.addResourceMailbox({
+        "subscription_id": tenant.subscription_id, "display_name": "Room", "type": 0,
+        "alias": "room", "primary_email_address": f"room@{tenant.domain}",
+        "size_limit": 10_240,
+    }))  # fmt: skip
+    bob = new_user_mailbox(api, tenant, "Open-Pass-1")[0]
+    while app.worker.run_once():  # share_resource, open_calendar
+        pass
+    assert cache.opened[-1] == (bob, [alice])  # not the room, not the other customer
+    assert "open_calendar" not in [t.kind for t in task_rows(app) if t.state != "done"]
+
+
+def test_without_groupware_no_calendar_is_opened(
+    api: Any, app: Application, cache: RecordingCache
+) -> None:
+    new_user_mailbox(api, make_tenant(api), "Open-Pass-1")
+    assert "open_calendar" not in [t.kind for t in task_rows(app)]
+
+
+def test_at_the_groupwares_start_unopened_calendars_are_queued(
+    api: Any, app: Application, worker: Worker, cache: RecordingCache
+) -> None:
+    tenant = make_tenant(api)
+    alice = new_user_mailbox(api, tenant, "Open-Pass-1")[0]
+    bob = new_user_mailbox(api, tenant, "Open-Pass-1")[0]
+    cache.without_calendar = {bob}
+    assert app.open_missing_calendars() == 1
+    assert worker.run_once() == 1
+    assert cache.opened == [(bob, [alice])]

@@ -41,3 +41,5 @@ class Context:
     uow: UnitOfWork
     hasher: PasswordHasher
     mail: MailBackend | None = None
+    # The node runs the groupware: a new user mailbox gets its calendar there at once.
+    groupware: bool = False

@@ -22,6 +22,18 @@ class GroupwareCache(Protocol):
         ``replace``: they alone (raises ``MailBackendFailure``: retried)."""
         ...
 
+    def open_calendar(self, mailbox_id: int, colleagues: Sequence[int]) -> None:
+        """A user mailbox's personal calendar exists before its first login (an invitation
+        lands in it), and it and each of ``colleagues`` (its customer's other user
+        mailboxes) see each other's free/busy, nothing more (raises
+        ``MailBackendFailure``: retried)."""
+        ...
+
+    def unopened(self, mailbox_ids: Sequence[int]) -> list[int]:
+        """Those of these user mailboxes whose calendar or free/busy roles the groupware
+        lacks (added while it was off); raises ``MailBackendFailure``."""
+        ...
+
     def remove_user(self, mailbox_id: int) -> None:
         """Delete a removed mailbox's calendars, contacts and settings in the groupware
         (raises ``MailBackendFailure``: retried)."""

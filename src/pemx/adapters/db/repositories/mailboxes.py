@@ -145,6 +145,15 @@ class SqlMailboxes:
                 .values(mailbox_count=mailbox_stores.c.mailbox_count - 1)
             )
 
+    def live_user_mailboxes(self) -> list[int]:
+        query = (
+            sa.select(mailboxes.c.id)
+            .where(mailboxes.c.kind == MailboxKind.USER.value)
+            .where(st.LIVE_MAILBOX)
+            .order_by(mailboxes.c.id)
+        )
+        return [int(row.id) for row in self.conn.execute(query)]
+
     def of_subscription(self, subscription_id: int) -> list[MailboxListing]:
         query = (
             sa.select(
