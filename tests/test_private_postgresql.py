@@ -24,7 +24,7 @@ import pytest
 from tests.support.builders import add_user, make_tenant, new_user_mailbox, unique
 from tests.support.calls import eventually, ok
 from tests.support.mailclient import imap_login, inbox_subjects, lmtp_deliver
-from tests.support.postgres import PostgresCluster, pg_bindir
+from tests.support.postgres import PostgresCluster, pg_bindir, private_postmaster
 from tests.support.server import (
     IN_CI,
     Server,
@@ -64,16 +64,6 @@ def base() -> Iterator[Path]:
     path = server_base()
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _postmaster(data_dir: Path) -> int | None:
-    """The pid of the cluster's postmaster if one runs on this data directory."""
-    try:
-        pid = int((data_dir / "postgresql" / "data" / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid
 
 
 def _login_sees(server: Server, address: str, subject: str | None = None) -> None:
@@ -129,21 +119,21 @@ def test_serve_on_a_private_postgresql_survives_a_kill_9(base: Path) -> None:
                            ("data", 0o700), ("run", 0o700)]:  # fmt: skip
             assert (cluster_dir / path).stat().st_mode & 0o777 == mode, path
         # as root the cluster runs as pemx's own user, never as root
-        postmaster = _postmaster(data_dir)
+        postmaster = private_postmaster(data_dir)
         assert postmaster is not None
         owner = Path(f"/proc/{postmaster}").stat().st_uid
         assert owner == os.geteuid() if os.geteuid() else owner != 0
 
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
-        assert _postmaster(data_dir) == postmaster  # it outlives the killed serve
+        assert private_postmaster(data_dir) == postmaster  # it outlives the killed serve
         status = _pemx(data_dir, "status", env=PRIVATE)
         assert status.returncode == 3 and "left its private PostgreSQL" in status.stdout
 
         started = time.monotonic()
         again = start_server(data_dir, env=PRIVATE, timeout=90)
         restart = time.monotonic() - started
-        assert _postmaster(data_dir) not in (None, postmaster)  # stopped, a new one runs
+        assert private_postmaster(data_dir) not in (None, postmaster)  # stopped, a new one runs
         found = ok(again.proxy().pem.exchange.getMailboxInfo({"mailbox_id": mailbox_id}))
         assert found["primary_email_address"] == address
         _login_sees(again, address, "before the crash")
@@ -151,7 +141,7 @@ def test_serve_on_a_private_postgresql_survives_a_kill_9(base: Path) -> None:
               f"restart after kill -9 {restart:.2f} s (whole pemx serve)")  # fmt: skip
     finally:
         stop_server(again or server)
-    assert _postmaster(data_dir) is None  # stopped with the node
+    assert private_postmaster(data_dir) is None  # stopped with the node
 
 
 def test_migrate_starts_the_private_cluster_for_itself(base: Path) -> None:
@@ -159,7 +149,7 @@ def test_migrate_starts_the_private_cluster_for_itself(base: Path) -> None:
     result = _pemx(data_dir, "migrate", env=PRIVATE)
     assert result.returncode == 0, result.stderr
     assert (data_dir / "postgresql" / "data" / "PG_VERSION").exists()
-    assert _postmaster(data_dir) is None  # stopped again
+    assert private_postmaster(data_dir) is None  # stopped again
     refused = _pemx(data_dir, "tasks", env=PRIVATE)
     assert refused.returncode != 0
     assert "private PostgreSQL is not running" in refused.stderr
@@ -178,7 +168,7 @@ def test_a_port_in_use_is_reported_with_postgresql_s_own_reason(base: Path) -> N
         "cannot start the private PostgreSQL: PostgreSQL exited with status 1 at start: " in first
     )
     assert "Address already in use" in first, first
-    assert _postmaster(base / "data") is None
+    assert private_postmaster(base / "data") is None
 
 
 # --- the move
@@ -254,7 +244,7 @@ def test_an_sqlite_installation_moves_to_the_private_postgresql(base: Path) -> N
     assert "start pemx serve" in moved.stderr
     config = tomllib.loads((data_dir / "pemx.toml").read_text())
     assert config["private_postgresql"] is True
-    assert _postmaster(data_dir) is None
+    assert private_postmaster(data_dir) is None
     again = _pemx(data_dir, "database", "move-to-postgresql")
     assert again.returncode != 0 and "does not use SQLite" in again.stderr
     # and back on the old SQLite file by mistake: refused too

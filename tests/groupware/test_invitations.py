@@ -18,27 +18,10 @@ import pytest
 
 from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.calls import eventually, ok
-from tests.support.groupware import Web, dav, front
+from tests.support.groupware import Web, dav, front, meeting
 from tests.support.server import Server
 
 PASSWORD = "Invite-Them-1"
-EVENT = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//pemx//tests//EN
-BEGIN:VEVENT
-UID:{uid}
-DTSTAMP:20261130T120000Z
-DTSTART:{start}
-DTEND:{end}
-SUMMARY:Meeting {uid}
-ORGANIZER:mailto:{organizer}
-ATTENDEE;CN=Organizer;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:{organizer}
-{attendees}END:VEVENT
-END:VCALENDAR
-"""
-ATTENDEE = (
-    "ATTENDEE;CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{}\n"
-)
 CACHE_LEAK = (
     "SOGo 5.8 resolves an attendee from its memcached entry '<address>+attributes', which "
     "is keyed by the address alone and shared by all customers, and never compares the "
@@ -76,10 +59,9 @@ def put_event(server: Server, organizer: str, start: str, *guests: str) -> tuple
     """PUT an event of the organizer's, inviting ``guests``: (status, reply, file name)."""
     uid = uuid.uuid4().hex
     end = start[:9] + f"{int(start[9:11]) + 1:02d}" + start[11:]
-    body = EVENT.format(uid=uid, start=start, end=end, organizer=organizer,
-                        attendees="".join(ATTENDEE.format(g) for g in guests))  # fmt: skip
+    body = meeting(uid, start, end, organizer, dict.fromkeys(guests, "INDIVIDUAL"))
     put = dav("PUT", calendar(server, organizer) + f"{uid}.ics", (organizer, PASSWORD),
-              body.replace("\n", "\r\n"), **{"Content-Type": "text/calendar"})  # fmt: skip
+              body, **{"Content-Type": "text/calendar"})  # fmt: skip
     return put.status_code, str(put.text), f"{uid}.ics"
 
 

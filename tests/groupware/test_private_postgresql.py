@@ -31,7 +31,7 @@ from tests.api.test_autodiscover import (
 from tests.support.builders import make_tenant, new_user_mailbox
 from tests.support.calls import ok
 from tests.support.groupware import ActiveSync, Web, front, require_groupware
-from tests.support.postgres import pg_bindir
+from tests.support.postgres import pg_bindir, private_postmaster
 from tests.support.server import IN_CI, require_dovecot, server_base, start_server, stop_server
 
 PASSWORD = "Private-Groupware-1"
@@ -45,15 +45,6 @@ def _pemx(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, timeout=180, check=False,
         env={**os.environ, **GROUPWARE},
     )  # fmt: skip
-
-
-def _postmaster(data_dir: Path) -> int | None:
-    try:
-        pid = int((data_dir / "postgresql" / "data" / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid
 
 
 @pytest.fixture
@@ -119,7 +110,7 @@ def test_groupware_on_a_fresh_data_dir_runs_the_private_postgresql(base: Path) -
         stop_server(server)
         took = time.monotonic() - stopped
     assert marked_processes(marker) == []  # every SOGo worker, memcached, nginx
-    assert _postmaster(data_dir) is None
+    assert private_postmaster(data_dir) is None
     assert took < 15, took
     print(f"\ngroupware on a fresh data dir: first start {first_start:.1f} s, stop {took:.1f} s")
 
@@ -142,7 +133,7 @@ def test_an_sqlite_installation_is_refused_then_moved_and_served_with_groupware(
         "move-to-postgresql` (groupware needs PostgreSQL; a new private PostgreSQL would "
         "start empty)"
     ]
-    assert _postmaster(data_dir) is None
+    assert private_postmaster(data_dir) is None
     moved = _pemx(data_dir, "database", "move-to-postgresql")
     assert moved.returncode == 0, moved.stderr
     server = start_server(data_dir, env=GROUPWARE, timeout=180)  # groupware from pemx.toml

@@ -14,28 +14,13 @@ from typing import Any
 
 from tests.support.builders import make_tenant, new_user_mailbox, unique
 from tests.support.calls import eventually, ok
-from tests.support.groupware import ActiveSync, Web, dav, front
+from tests.support.groupware import ActiveSync, Web, dav, front, meeting
 from tests.support.server import Server
 
 PASSWORD = "Room-Booker-1"
 RESOURCES = 5  # "Exchange resource mailboxes"
 ROOM, EQUIPMENT = 0, 1
 LIMITS = {1: 10, 2: 1_000_000, 3: 10, 4: 5, RESOURCES: 5}
-INVITATION = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//pemx//tests//EN
-BEGIN:VEVENT
-UID:{uid}
-DTSTAMP:20261130T120000Z
-DTSTART:{start}
-DTEND:{end}
-SUMMARY:Meeting {uid}
-ORGANIZER:mailto:{organizer}
-ATTENDEE;CN=Organizer;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:{organizer}
-ATTENDEE;CUTYPE={cutype};PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{resource}
-END:VEVENT
-END:VCALENDAR
-"""
 
 
 def add_resource(api: Any, tenant: Any, kind: int) -> tuple[int, str]:
@@ -67,8 +52,7 @@ def invite(server: Server, organizer: str, resource: str, start: str, end: str,
     or the refusal's text, the event's file name)."""
     uid = uuid.uuid4().hex
     url = f"{front(server)}/SOGo/dav/{organizer}/Calendar/personal/{uid}.ics"
-    body = INVITATION.format(uid=uid, start=start, end=end, organizer=organizer,
-                             resource=resource, cutype=cutype).replace("\n", "\r\n")  # fmt: skip
+    body = meeting(uid, start, end, organizer, {resource: cutype})
     put = dav("PUT", url, (organizer, PASSWORD), body, **{"Content-Type": "text/calendar"})
     if put.status_code not in (201, 204):
         assert dav("GET", url, (organizer, PASSWORD)).status_code == 404  # nothing stored

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,21 @@ def dav(method: str, url: str, auth: tuple[str, str], body: str = "", **headers:
 
     return requests.request(method, url, data=body.encode(), auth=auth, headers=headers,
                             timeout=60)  # fmt: skip
+
+
+def meeting(uid: str, start: str, end: str, organizer: str, attendees: Mapping[str, str]) -> str:
+    """An iCalendar event of ``organizer``'s inviting ``attendees`` ({address: CUTYPE,
+    e.g. INDIVIDUAL or ROOM}), with CRLF line ends as CalDAV clients send it."""
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//pemx//tests//EN", "BEGIN:VEVENT",
+        f"UID:{uid}", "DTSTAMP:20261130T120000Z", f"DTSTART:{start}", f"DTEND:{end}",
+        f"SUMMARY:Meeting {uid}", f"ORGANIZER:mailto:{organizer}",
+        f"ATTENDEE;CN=Organizer;PARTSTAT=ACCEPTED;ROLE=CHAIR:mailto:{organizer}",
+        *(f"ATTENDEE;CUTYPE={cutype};PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:"
+          f"mailto:{address}" for address, cutype in attendees.items()),
+        "END:VEVENT", "END:VCALENDAR",
+    ]  # fmt: skip
+    return "\r\n".join(lines) + "\r\n"
 
 
 def sogo_log_text(server: Server) -> str:

@@ -44,6 +44,16 @@ def pg_bindir() -> Path | None:
         return None
 
 
+def private_postmaster(data_dir: Path) -> int | None:
+    """The pid of the postmaster of ``data_dir``'s private PostgreSQL, if one runs."""
+    try:
+        pid = int((data_dir / "postgresql" / "data" / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
