@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pemx.domain.errors import invalid
+from pemx.domain.errors import ErrorCode, PemxError, invalid
 from pemx.domain.model import UNLIMITED, ResourceType
 
 # A limit per resource type: a count (or KB of storage), or UNLIMITED.
@@ -46,3 +46,16 @@ def limits_by_type(items: Iterable[ResourceLimit], field: str, id_field: str) ->
             raise invalid(f"{where}.resource_limit", "must be -1 (unlimited) or at least 0")
         limits[resource] = item.limit
     return limits
+
+
+def with_overrides(template: ResourceLimits, overrides: ResourceLimits) -> dict[ResourceType, int]:
+    """A service template's limits with a caller's overrides (``resource_limits``) over
+    them; refuses an override of a resource the template does not have."""
+    unknown = set(overrides) - set(template)
+    if unknown:
+        raise PemxError(
+            ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
+            f"resource_limits: resource {min(unknown)} is not in the service template",
+            {"field": "resource_limits", "resource_id": str(min(unknown))},
+        )
+    return {**template, **overrides}

@@ -24,6 +24,7 @@ from pemx.domain.resource_limits import (
     ResourceLimit,
     ResourceLimits,
     limits_by_type,
+    with_overrides,
 )
 from pemx.service.access import visible_account, visible_subscription
 from pemx.service.ports import Context, Tx
@@ -125,14 +126,7 @@ def upgrade_subscription(
             raise invalid("service_template_id", "the service template is not active")
         if template.source_subscription_id != subscription.parent_subscription_id:
             raise invalid("service_template_id", "the template draws on another reseller's pool")
-        unknown = set(overrides) - set(template.limits)
-        if unknown:
-            raise PemxError(
-                ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
-                f"resource_limits: resource {min(unknown)} is not in the service template",
-                {"field": "resource_limits", "resource_id": str(min(unknown))},
-            )
-        limits = {**template.limits, **overrides}
+        limits = with_overrides(template.limits, overrides)
         if (
             subscription.exchange_mode is ExchangeMode.ACCOUNT_WIDE
             and ResourceType.MAILBOXES not in limits

@@ -17,7 +17,12 @@ from pemx.domain.model import (
     ServiceTemplate,
     Subscription,
 )
-from pemx.domain.resource_limits import ResourceLimit, ResourceLimits, limits_by_type
+from pemx.domain.resource_limits import (
+    ResourceLimit,
+    ResourceLimits,
+    limits_by_type,
+    with_overrides,
+)
 from pemx.domain.rules import normalize_domain
 from pemx.service.access import (
     account_wide_exchange,
@@ -121,14 +126,7 @@ def activate_subscription(
             raise invalid("service_template_id", "the service template is not active")
         if template.owner_account_id not in (PROVIDER_ACCOUNT_ID, account.parent_id):
             raise not_found("Service template", service_template_id)
-        unknown = set(overrides) - set(template.limits)
-        if unknown:
-            raise PemxError(
-                ErrorCode.RESOURCE_NOT_IN_TEMPLATE,
-                f"resource_limits: resource {min(unknown)} is not in the service template",
-                {"field": "resource_limits", "resource_id": str(min(unknown))},
-            )
-        limits = {**template.limits, **overrides}
+        limits = with_overrides(template.limits, overrides)
         parent: Subscription | None = None
         if template.source_subscription_id is not None:
             parent = tx.subscriptions.get(template.source_subscription_id)
