@@ -8,7 +8,7 @@ from pemx.domain.contact import AccountContact
 from pemx.domain.errors import ErrorCode, PemxError, not_found
 from pemx.domain.model import PROVIDER_ACCOUNT_ID, AccountType
 from pemx.domain.rules import check_password, generate_password, normalize_login
-from pemx.service.ports import PasswordHasher, UnitOfWork
+from pemx.service.ports import PasswordHasher, Tx, UnitOfWork
 
 
 def ensure_provider(
@@ -23,12 +23,9 @@ def ensure_provider(
         if tx.accounts.get(PROVIDER_ACCOUNT_ID) is not None:
             return None
     login = normalize_login(environ.get("PEMX_ADMIN_LOGIN") or "admin", "PEMX_ADMIN_LOGIN")
-    password = environ.get("PEMX_ADMIN_PASSWORD") or ""
-    generated = not password
-    if generated:
-        password = generate_password()
-    check_password(password, "PEMX_ADMIN_PASSWORD")
-    password_hash = hasher.hash(password)
+    password_hash, generated = _hashed_password(
+        hasher, environ.get("PEMX_ADMIN_PASSWORD"), "PEMX_ADMIN_PASSWORD"
+    )
     with uow.write() as tx:
         if tx.accounts.get(PROVIDER_ACCOUNT_ID) is not None:
             return None
@@ -44,17 +41,8 @@ def ensure_provider(
             contact=AccountContact(),
         )
         tx.audit.note("account", PROVIDER_ACCOUNT_ID, PROVIDER_ACCOUNT_ID)
-        member_id = tx.members.add(
-            member_id=None,
-            account_id=PROVIDER_ACCOUNT_ID,
-            login=login,
-            password_hash=password_hash,
-            first_name=None,
-            last_name=None,
-            email=None,
-        )
-        tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
-    return (login, password) if generated else None
+        _add_provider_member(tx, login, password_hash)
+    return (login, generated) if generated else None
 
 
 # An operator's recovery (`pemx members`): provider staff on the data directory, audited
@@ -65,10 +53,7 @@ def add_provider_member(
     """A new provider staff member (`pemx members add`). Returns the password when it
     was generated, to be shown once."""
     login = normalize_login(login)
-    generated = None if password else generate_password()
-    password = password or generated or ""
-    check_password(password)
-    password_hash = hasher.hash(password)
+    password_hash, generated = _hashed_password(hasher, password)
     with uow.write() as tx:
         if tx.members.by_login(login) is not None:
             raise PemxError(
@@ -76,16 +61,7 @@ def add_provider_member(
                 f'The login "{login}" is in use by another staff member.',
                 {"field": "login"},
             )
-        member_id = tx.members.add(
-            member_id=None,
-            account_id=PROVIDER_ACCOUNT_ID,
-            login=login,
-            password_hash=password_hash,
-            first_name=None,
-            last_name=None,
-            email=None,
-        )
-        tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
+        _add_provider_member(tx, login, password_hash)
     return generated
 
 
@@ -95,10 +71,7 @@ def reset_member_password(
     """A new password for a staff member (`pemx members password`): a lost admin
     password is recoverable. Returns the password when it was generated."""
     login = normalize_login(login)
-    generated = None if password else generate_password()
-    password = password or generated or ""
-    check_password(password)
-    password_hash = hasher.hash(password)
+    password_hash, generated = _hashed_password(hasher, password)
     with uow.write() as tx:
         member = tx.members.by_login(login)
         if member is None or member.removed:
@@ -106,3 +79,27 @@ def reset_member_password(
         tx.members.set_password_hash(member.id, password_hash)
         tx.audit.note("member", member.id, member.account_id)
     return generated
+
+
+def _hashed_password(
+    hasher: PasswordHasher, password: str | None, field: str = "password"
+) -> tuple[str, str | None]:
+    """The hash of the given password (checked), or of a generated one: (hash, the
+    generated password to show once, or None)."""
+    generated = None if password else generate_password()
+    chosen = password or generated or ""
+    check_password(chosen, field)
+    return hasher.hash(chosen), generated
+
+
+def _add_provider_member(tx: Tx, login: str, password_hash: str) -> None:
+    member_id = tx.members.add(
+        member_id=None,
+        account_id=PROVIDER_ACCOUNT_ID,
+        login=login,
+        password_hash=password_hash,
+        first_name=None,
+        last_name=None,
+        email=None,
+    )
+    tx.audit.note("member", member_id, PROVIDER_ACCOUNT_ID)
